@@ -1,0 +1,32 @@
+# opconform — conformance harness and fake operator for the mirrord client ↔ operator header contract.
+
+SHELL := /usr/bin/env bash
+GO ?= go
+ARTIFACTS ?= _artifacts
+GO_TEST_FLAGS ?= -race -count=1
+
+##@ General
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} /^[a-zA-Z_-]+:.*?##/ { printf "  %-18s %s\n", $$1, $$2 } /^##@/ { printf "\n%s\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+##@ Test
+
+.PHONY: test
+test: ## Unit tests of every package, with the race detector.
+	$(GO) test $(GO_TEST_FLAGS) ./...
+
+.PHONY: verify
+verify: ## gofmt, go vet and go mod tidy checks.
+	scripts/verify-all.sh
+
+.PHONY: bench
+bench: ## Benchmarks with allocation counts.
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+##@ Run
+
+.PHONY: fakeoperator
+fakeoperator: ## Run the fake operator on 127.0.0.1:18443 (OPERATOR_VERSION, PROFILE).
+	$(GO) run ./cmd/fakeoperator --listen 127.0.0.1:18443 --operator-version $(or $(OPERATOR_VERSION),3.250.0) $(if $(PROFILE),--profile $(PROFILE))

@@ -1,0 +1,157 @@
+package fakeoperator
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+	"github.com/gorilla/websocket"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/opconform/opconform/contract"
+	"github.com/opconform/opconform/mirrordproto"
+)
+
+// Bounds of a WebSocket session.
+const (
+	// handshakeTimeout bounds the upgrade handshake.
+	handshakeTimeout = 10 * time.Second
+	// idleTimeout closes a connection that sends nothing for this long.
+	idleTimeout = 10 * time.Minute
+	// maxFrame bounds one client message.
+	maxFrame = 1 << 20
+)
+
+// serveConnect upgrades target and copy-target connects and the diagnostic ping to a
+// WebSocket that speaks enough mirrord-protocol for a client to get going.
+func (s *Server) serveConnect(c *call) {
+	rt := c.route
+	switch {
+	case rt.Class == contract.ClassPing && (rt.Name != contract.OperatorName || !s.hasFeature(FeatureDiagnosticPing)):
+		s.notFound(c, "the server could not find the requested resource mirrordoperators/ping")
+		return
+	case rt.Proxy && !s.hasFeature(FeatureProxyAPI):
+		s.notFound(c, "the server could not find the requested resource (proxy form without ProxyApi)")
+		return
+	case rt.Class == contract.ClassTargetConnect:
+		if err := s.resolveTarget(rt.Namespace, rt.Name); err != nil {
+			s.notFound(c, err.Error())
+			return
+		}
+	case rt.Class == contract.ClassCopyTargetConnect:
+		if _, ok := s.state.copyTarget(rt.Namespace, rt.Name); !ok {
+			s.notFound(c, "copytargets.operator.metalbear.co \""+rt.Name+"\"")
+			return
+		}
+	}
+	if !websocket.IsWebSocketUpgrade(c.r) {
+		s.fail(c, http.StatusBadRequest, ReasonUpgradeRequired, "%s requests must be WebSocket upgrades", rt.Class)
+		return
+	}
+	if !slices.Contains(websocket.Subprotocols(c.r), contract.Subprotocol) {
+		s.fail(c, http.StatusBadRequest, ReasonSubprotocolRequired, "Sec-WebSocket-Protocol must offer %s, got %q", contract.Subprotocol, websocket.Subprotocols(c.r))
+		return
+	}
+	up := websocket.Upgrader{
+		HandshakeTimeout: handshakeTimeout,
+		Subprotocols:     []string{contract.Subprotocol},
+		CheckOrigin:      func(*http.Request) bool { return true },
+		Error: func(w http.ResponseWriter, _ *http.Request, code int, reason error) {
+			writeStatus(w, code, metav1.StatusReasonBadRequest, "websocket upgrade: "+reason.Error())
+		},
+	}
+	conn, err := up.Upgrade(c.w, c.r, nil)
+	if err != nil {
+		return // the Error callback answered
+	}
+	c.w.code = http.StatusSwitchingProtocols
+	s.record(c)
+	if !s.trackConn(conn.NetConn()) {
+		_ = conn.Close()
+		return
+	}
+	defer s.untrackConn(conn.NetConn())
+	defer conn.Close()
+	if rt.Class.IsConnect() {
+		s.state.openConn(c.sessionID, func(ss *session) {
+			ss.Namespace, ss.Target, ss.Started = rt.Namespace, rt.Name, s.clock.Now()
+			ss.User = c.entry.RemoteUser + "@" + c.r.Header.Get(s.headers.Hostname)
+			if c.cert != nil && c.cert.cert != nil {
+				ss.Fingerprint, ss.UserID = c.cert.fingerprint, c.cert.cert.UserID
+			}
+		})
+		defer s.state.closeConn(c.sessionID)
+	}
+	s.converse(conn, rt)
+}
+
+// converse answers client messages until the client closes, sends something that is not
+// a binary mirrord-protocol frame, or stays idle past idleTimeout. The server sends only
+// binary frames: never text, never pings.
+func (s *Server) converse(conn *websocket.Conn, rt contract.Route) {
+	conn.SetReadLimit(maxFrame)
+	for {
+		_ = conn.SetReadDeadline(time.Now().Add(idleTimeout))
+		kind, frame, err := conn.ReadMessage()
+		if err != nil {
+			return
+		}
+		if kind != websocket.BinaryMessage {
+			s.closeWith(conn, websocket.CloseUnsupportedData, "mirrord-protocol frames are binary")
+			return
+		}
+		msg, err := mirrordproto.DecodeClient(frame)
+		if err != nil {
+			s.opts.Logger.V(1).Info("client message not understood", "error", err.Error())
+			continue
+		}
+		reply, ok := s.reply(msg, rt)
+		if msg.Kind == mirrordproto.ClientClose {
+			return
+		}
+		if !ok {
+			continue
+		}
+		out, err := mirrordproto.EncodeDaemon(reply)
+		if err == nil {
+			err = conn.WriteMessage(websocket.BinaryMessage, out)
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// reply is the operator's answer to one client message.
+func (s *Server) reply(msg mirrordproto.ClientMessage, rt contract.Route) (mirrordproto.DaemonMessage, bool) {
+	switch msg.Kind {
+	case mirrordproto.ClientPing:
+		return mirrordproto.DaemonMessage{Kind: mirrordproto.DaemonPong}, true
+	case mirrordproto.ClientSwitchProtocolVersion:
+		return mirrordproto.DaemonMessage{Kind: mirrordproto.DaemonSwitchProtocolVersionResponse, Version: negotiate(msg.Version)}, true
+	case mirrordproto.ClientGetEnvVarsRequest:
+		return mirrordproto.DaemonMessage{Kind: mirrordproto.DaemonGetEnvVarsResponse, Env: map[string]string{
+			"MIRRORD_TARGET": rt.Name, "MIRRORD_NAMESPACE": rt.Namespace,
+		}}, true
+	}
+	return mirrordproto.DaemonMessage{}, false
+}
+
+// negotiate answers a protocol-version switch with the lower of the client's and ours.
+func negotiate(client string) string {
+	ours := semver.MustParse(mirrordproto.ProtocolVersion)
+	v, err := semver.StrictNewVersion(client)
+	if err != nil || v.GreaterThan(ours) {
+		return ours.String()
+	}
+	return v.String()
+}
+
+func (s *Server) closeWith(conn *websocket.Conn, code int, text string) {
+	msg := websocket.FormatCloseMessage(code, text)
+	if err := conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second)); err != nil && !errors.Is(err, websocket.ErrCloseSent) {
+		s.opts.Logger.V(1).Info("closing websocket", "error", err.Error())
+	}
+}

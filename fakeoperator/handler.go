@@ -1,0 +1,209 @@
+package fakeoperator
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gorilla/websocket"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/opconform/opconform/contract"
+)
+
+// call is one request on its way through the server.
+type call struct {
+	w     *recorder
+	r     *http.Request
+	route contract.Route
+	entry Entry
+	start time.Time
+	// query is the parsed URL query; queryErr is set when it did not parse.
+	query    url.Values
+	queryErr error
+	// cert is what the certificate header held, nil when absent.
+	cert *presented
+	// params are the connect parameters (from the query or the connect-params header).
+	params url.Values
+	// sessionID is the parsed x-session-id of a connect.
+	sessionID uint64
+	recorded  bool
+}
+
+// recorder remembers the status code a handler wrote.
+type recorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.code == 0 {
+		r.code = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.code == 0 {
+		r.code = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (WebSocket hijack).
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// Hijack takes over the connection for handlers that need it directly.
+func (r *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return http.NewResponseController(r.ResponseWriter).Hijack()
+}
+
+// ServeHTTP journals the request, applies faults, front-proxy authentication and the
+// profile's header checks, then hands it to its resource handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.inflight.Add(1)
+	defer s.inflight.Done()
+	c := s.newCall(w, r)
+	defer s.record(c)
+	if c.route.Class == contract.ClassHarness {
+		s.serveHarness(c)
+		return
+	}
+	if s.applyFault(c) || !s.authenticate(c) || !s.enforce(c) {
+		return
+	}
+	s.dispatch(c)
+}
+
+func (s *Server) newCall(w http.ResponseWriter, r *http.Request) *call {
+	c := &call{w: &recorder{ResponseWriter: w}, r: r, start: time.Now()}
+	c.query, c.queryErr = url.ParseQuery(r.URL.RawQuery)
+	upgrade := websocket.IsWebSocketUpgrade(r)
+	connect := c.query.Get("connect") == "true"
+	c.route = contract.Classify(r.Method, r.URL.Path, connect, upgrade)
+	if values := r.Header.Values(s.headers.Certificate); len(values) > 0 {
+		c.cert = s.examineCertificate(values)
+	}
+	c.entry = Entry{
+		Time:          s.clock.Now(),
+		Method:        r.Method,
+		Path:          r.URL.Path,
+		Class:         c.route.Class,
+		Upgrade:       upgrade,
+		Headers:       s.journalHeaders(r.Header),
+		ClientVersion: r.Header.Get(s.headers.Version),
+		Decision:      DecisionServed,
+	}
+	if len(c.query) > 0 {
+		c.entry.Query = c.query
+	}
+	if c.cert != nil {
+		c.entry.Certificate = &CertificateVerdict{Fingerprint: c.cert.fingerprint, Verdict: c.cert.verdictAt(s.clock.Now()), Values: c.cert.values}
+		if c.cert.cert != nil {
+			c.entry.Certificate.UserID = c.cert.cert.UserID
+		}
+	}
+	if c.route.Class.IsConnect() {
+		c.entry.SessionID = r.Header.Get(s.headers.SessionID)
+	}
+	return c
+}
+
+// redactedHeaders never reach the journal.
+var redactedHeaders = map[string]bool{"authorization": true, "proxy-authorization": true, "cookie": true}
+
+// journalHeaders copies h under lower-cased names, with the certificate header replaced by
+// fingerprints and credentials redacted.
+func (s *Server) journalHeaders(h http.Header) map[string][]string {
+	out := make(map[string][]string, len(h))
+	certName := strings.ToLower(s.headers.Certificate)
+	for k, vs := range h {
+		name := strings.ToLower(k)
+		switch {
+		case name == certName:
+			fps := make([]string, len(vs))
+			for i, v := range vs {
+				fps[i] = s.verdicts.lookup(v, s.authority).fingerprint
+			}
+			out[name] = append(out[name], fps...)
+		case redactedHeaders[name]:
+			out[name] = []string{"<redacted>"}
+		default:
+			out[name] = append(out[name], vs...)
+		}
+	}
+	return out
+}
+
+// record adds the call's entry to the journal, once.
+func (s *Server) record(c *call) {
+	if c.recorded {
+		return
+	}
+	c.recorded = true
+	c.entry.Code = c.w.code
+	c.entry.Duration = time.Since(c.start)
+	if c.entry.Query != nil && len(c.entry.Query) == 0 {
+		c.entry.Query = nil
+	}
+	s.journal.add(c.entry)
+	s.opts.Logger.V(2).Info("request", "method", c.entry.Method, "path", c.entry.Path, "class", c.entry.Class, "code", c.entry.Code)
+}
+
+// refuse answers with a contract refusal.
+func (s *Server) refuse(c *call, code int, reason metav1.StatusReason, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	c.entry.Decision, c.entry.Reason, c.entry.Message = DecisionRefused, string(reason), msg
+	s.opts.Logger.V(1).Info("refused", "path", c.entry.Path, "class", c.entry.Class, "reason", reason, "message", msg)
+	writeStatus(c.w, code, reason, msg)
+}
+
+// fail answers with an ordinary API error (not found, bad request, …).
+func (s *Server) fail(c *call, code int, reason metav1.StatusReason, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	c.entry.Reason, c.entry.Message = string(reason), msg
+	writeStatus(c.w, code, reason, msg)
+}
+
+// notFound answers 404 the way kube-apiserver does for an unknown path or object.
+func (s *Server) notFound(c *call, what string) {
+	s.fail(c, http.StatusNotFound, metav1.StatusReasonNotFound, "%s not found", what)
+}
+
+func (s *Server) dispatch(c *call) {
+	switch c.route.Class {
+	case contract.ClassDiscovery:
+		s.serveDiscovery(c)
+	case contract.ClassCoreRead:
+		s.serveCore(c)
+	case contract.ClassOperatorDiscovery:
+		writeJSON(c.w, http.StatusOK, s.operatorResources())
+	case contract.ClassOperatorGet:
+		s.serveOperator(c)
+	case contract.ClassCredentialRequest:
+		s.serveCredentials(c)
+	case contract.ClassTargetList, contract.ClassTargetGet:
+		s.serveTargets(c)
+	case contract.ClassCopyTargetList, contract.ClassCopyTargetCreate, contract.ClassCopyTargetGet:
+		s.serveCopyTargets(c)
+	case contract.ClassSessionList, contract.ClassSessionDelete:
+		s.serveSessions(c)
+	case contract.ClassTargetConnect, contract.ClassCopyTargetConnect, contract.ClassPing:
+		s.serveConnect(c)
+	default:
+		s.fail(c, http.StatusNotFound, metav1.StatusReasonNotFound, "the server could not find the requested resource (%s %s)", c.r.Method, c.r.URL.Path)
+	}
+}
+
+// serveHarness answers the harness's own endpoints.
+func (s *Server) serveHarness(c *call) {
+	if c.r.URL.Path == contract.HarnessPrefix+"journal" {
+		s.serveJournal(c.w, c.r)
+		return
+	}
+	s.notFound(c, "harness endpoint "+c.r.URL.Path)
+}

@@ -1,0 +1,200 @@
+package fakeoperator
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/Masterminds/semver/v3"
+)
+
+// CertPolicy says where an operator profile checks the certificate header.
+type CertPolicy string
+
+// Certificate policies.
+const (
+	// CertIgnore never looks at the certificate header (operators before client certificates).
+	CertIgnore CertPolicy = "ignore"
+	// CertConnectOnly requires and checks the certificate on target connects only.
+	CertConnectOnly CertPolicy = "connect-only"
+	// CertEveryRequest requires it on connects and pings, and checks it on every operator
+	// request that carries it.
+	CertEveryRequest CertPolicy = "every-request"
+	// CertAcceptAny journals a verdict but refuses nothing: a broken operator.
+	CertAcceptAny CertPolicy = "accept-any"
+)
+
+// Feature is a string of MirrordOperator spec.supported_features.
+type Feature string
+
+// Features that change client behaviour (PROTOCOL.md).
+const (
+	FeatureProxyAPI                        Feature = "ProxyApi"
+	FeatureCopyTarget                      Feature = "CopyTarget"
+	FeatureLayerReconnect                  Feature = "LayerReconnect"
+	FeatureExtendableUserCredentials       Feature = "ExtendableUserCredentials"
+	FeatureBypassCiCertificateVerification Feature = "BypassCiCertificateVerification"
+	FeatureConnectParamsInHeader           Feature = "ConnectParamsInHeader"
+	FeatureDiagnosticPing                  Feature = "DiagnosticPing"
+)
+
+// featureHistory gives the first operator version that advertises each feature. The
+// operator is closed source: the versions follow the client releases that started to use
+// each feature (reference/mirrord-protocol.md §4), which is the earliest they can matter.
+var featureHistory = []struct {
+	Feature Feature
+	Since   *semver.Version
+}{
+	{FeatureProxyAPI, semver.MustParse("3.0.0")},
+	{FeatureCopyTarget, semver.MustParse("3.60.0")},
+	{FeatureLayerReconnect, semver.MustParse("3.133.1")},
+	{FeatureExtendableUserCredentials, semver.MustParse("3.164.0")},
+	{FeatureBypassCiCertificateVerification, semver.MustParse("3.181.0")},
+	{FeatureConnectParamsInHeader, semver.MustParse("3.224.0")},
+	{FeatureDiagnosticPing, semver.MustParse("3.236.0")},
+}
+
+// Header roles, for Profile.KnownHeaders.
+const (
+	RoleVersion     = "version"
+	RoleCertificate = "certificate"
+	RoleName        = "name"
+	RoleHostname    = "hostname"
+	RoleInfo        = "info"
+	RoleSessionID   = "session-id"
+	RoleConnect     = "connect-params"
+)
+
+// Profile is what one operator release did with the contract.
+type Profile struct {
+	// Name identifies the profile (ancient, legacy, current, broken-…).
+	Name string
+	// Description is one sentence for listings.
+	Description string
+	// Versions is the SemVer constraint of operator versions this profile stands for; empty
+	// for broken profiles, which are chosen by name only.
+	Versions string
+	// Certificates is where the certificate header is required and checked.
+	Certificates CertPolicy
+	// ChecksVersion makes the operator validate the version header (and refuse malformed ones).
+	ChecksVersion bool
+	// ChecksSession makes the operator validate x-session-id on connects and bind a session to
+	// the certificate of its first connect.
+	ChecksSession bool
+	// LegacyFeatures makes spec carry only the legacy `features` list, no supported_features.
+	LegacyFeatures bool
+	// LegacyCredentials serves POST mirrordoperators/operator/certificate.
+	LegacyCredentials bool
+	// RejectUnknownHeaders refuses operator requests carrying a contract header whose role is
+	// not in KnownHeaders: a broken operator.
+	RejectUnknownHeaders bool
+	// KnownHeaders lists the roles a RejectUnknownHeaders profile accepts.
+	KnownHeaders []string
+	// MinClientVersion, when set, refuses clients below it (no version header counts as older).
+	MinClientVersion string
+	// DefaultVersion is the operator version used when a profile is chosen by name alone.
+	DefaultVersion string
+}
+
+// Profile names.
+const (
+	ProfileAncient         = "ancient"
+	ProfileLegacy          = "legacy"
+	ProfileCurrent         = "current"
+	ProfileBrokenOpen      = "broken-accepts-any-certificate"
+	ProfileBrokenStrict    = "broken-refuses-unknown-headers"
+	DefaultOperatorVersion = "3.250.0"
+)
+
+// Profiles returns the built-in profiles: the three by version, then the two broken ones.
+func Profiles() []Profile {
+	return []Profile{
+		{
+			Name: ProfileAncient, Versions: "< 3.46.0-0", DefaultVersion: "3.40.0",
+			Description:    "before client certificates: ignores every new header, no credential endpoints",
+			Certificates:   CertIgnore,
+			LegacyFeatures: true,
+		},
+		{
+			Name: ProfileLegacy, Versions: ">= 3.46.0-0, < 3.109.0-0", DefaultVersion: "3.100.0",
+			Description:       "checks the certificate on target connects only, legacy credential endpoint, ignores version/name/hostname",
+			Certificates:      CertConnectOnly,
+			ChecksSession:     true,
+			LegacyCredentials: true,
+		},
+		{
+			Name: ProfileCurrent, Versions: ">= 3.109.0-0", DefaultVersion: DefaultOperatorVersion,
+			Description:       "checks the certificate on every operator request that carries it, validates the version header",
+			Certificates:      CertEveryRequest,
+			ChecksVersion:     true,
+			ChecksSession:     true,
+			LegacyCredentials: true,
+		},
+		{
+			Name: ProfileBrokenOpen, DefaultVersion: DefaultOperatorVersion,
+			Description:       "negative control: a current operator that accepts any certificate",
+			Certificates:      CertAcceptAny,
+			ChecksVersion:     true,
+			LegacyCredentials: true,
+		},
+		{
+			Name: ProfileBrokenStrict, DefaultVersion: "3.100.0",
+			Description:          "negative control: a legacy operator that refuses headers it does not know",
+			Certificates:         CertConnectOnly,
+			ChecksSession:        true,
+			LegacyCredentials:    true,
+			RejectUnknownHeaders: true,
+			KnownHeaders:         []string{RoleCertificate, RoleSessionID},
+		},
+	}
+}
+
+// ErrUnknownProfile is returned when a profile name or operator version matches no profile.
+var ErrUnknownProfile = errors.New("unknown operator profile")
+
+// SelectProfile returns the profile named name, or, when name is empty, the versioned
+// profile whose constraint holds for version.
+func SelectProfile(name string, version *semver.Version) (Profile, error) {
+	all := Profiles()
+	if name != "" {
+		i := slices.IndexFunc(all, func(p Profile) bool { return p.Name == name })
+		if i < 0 {
+			return Profile{}, fmt.Errorf("%w %q; known: %v", ErrUnknownProfile, name, ProfileNames())
+		}
+		return all[i], nil
+	}
+	for _, p := range all {
+		if p.Versions == "" {
+			continue
+		}
+		c, err := semver.NewConstraint(p.Versions)
+		if err != nil {
+			return Profile{}, fmt.Errorf("profile %s: constraint %q: %w", p.Name, p.Versions, err)
+		}
+		if c.Check(version) {
+			return p, nil
+		}
+	}
+	return Profile{}, fmt.Errorf("%w for operator version %s", ErrUnknownProfile, version)
+}
+
+// ProfileNames lists the names of the built-in profiles.
+func ProfileNames() []string {
+	var names []string
+	for _, p := range Profiles() {
+		names = append(names, p.Name)
+	}
+	return names
+}
+
+// Features returns what an operator at version advertises; every profile advertises what its
+// version had, so broken profiles differ from sound ones in behaviour only.
+func Features(version *semver.Version) []Feature {
+	var out []Feature
+	for _, f := range featureHistory {
+		if !version.LessThan(f.Since) {
+			out = append(out, f.Feature)
+		}
+	}
+	return out
+}
