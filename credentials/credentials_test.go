@@ -75,8 +75,8 @@ func TestIssueAndCheck(t *testing.T) {
 	g.Expect(cert.UserID).To(Equal(base64.RawStdEncoding.EncodeToString(key.Public().(ed25519.PublicKey))))
 	g.Expect(cert.CommonName).To(Equal("laptop"))
 	g.Expect(cert.ValidAt(now)).To(Succeed())
-	g.Expect(cert.ValidAt(now.Add(25*time.Hour))).To(MatchError(ErrExpired))
-	g.Expect(cert.ValidAt(now.Add(-2*time.Hour))).To(MatchError(ErrNotYetValid))
+	g.Expect(cert.ValidAt(now.Add(25 * time.Hour))).To(MatchError(ErrExpired))
+	g.Expect(cert.ValidAt(now.Add(-2 * time.Hour))).To(MatchError(ErrNotYetValid))
 
 	parsed, err := x509.ParseCertificate(der)
 	g.Expect(err).NotTo(HaveOccurred(), "crypto/x509 parses issued certificates")

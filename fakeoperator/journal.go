@@ -54,12 +54,12 @@ type Entry struct {
 	// SessionID is the x-session-id value on connects.
 	SessionID string `json:"sessionID,omitempty"`
 	// RemoteUser and RemoteGroups are the identity a verified front proxy asserted.
-	RemoteUser   string   `json:"remoteUser,omitempty"`
-	RemoteGroups []string `json:"remoteGroups,omitempty"`
-	Decision     string   `json:"decision"`
-	Reason       string   `json:"reason,omitempty"`
-	Message      string   `json:"message,omitempty"`
-	Code         int      `json:"code"`
+	RemoteUser   string        `json:"remoteUser,omitempty"`
+	RemoteGroups []string      `json:"remoteGroups,omitempty"`
+	Decision     string        `json:"decision"`
+	Reason       string        `json:"reason,omitempty"`
+	Message      string        `json:"message,omitempty"`
+	Code         int           `json:"code"`
 	Duration     time.Duration `json:"durationNanos"`
 }
 

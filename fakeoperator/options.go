@@ -57,8 +57,8 @@ type Options struct {
 
 // License is the licence the operator reports and issues certificates for.
 type License struct {
-	Name           string
-	Organization   string
+	Name         string
+	Organization string
 	// Plan is "enterprise" (default) or "teams"; CI credentials need enterprise.
 	Plan           string
 	SubscriptionID string

@@ -13,13 +13,7 @@ main() {
     failed+=(gofmt)
   fi
   go vet ./... || failed+=(vet)
-  cp go.mod /tmp/opconform-go.mod.bak && cp go.sum /tmp/opconform-go.sum.bak
-  go mod tidy
-  if ! git diff --quiet -- go.mod go.sum; then
-    echo "go mod tidy changes go.mod/go.sum"
-    failed+=(tidy)
-  fi
-  cp /tmp/opconform-go.mod.bak go.mod && cp /tmp/opconform-go.sum.bak go.sum
+  go mod tidy -diff || failed+=(tidy)
   if ((${#failed[@]})); then
     echo "verify: FAILED: ${failed[*]}"
     return 1
