@@ -54,20 +54,24 @@ func (s *Server) serveConnect(c *call) {
 		s.fail(c, http.StatusBadRequest, ReasonSubprotocolRequired, "Sec-WebSocket-Protocol must offer %s, got %q", contract.Subprotocol, websocket.Subprotocols(c.r))
 		return
 	}
+	// The entry is journalled before the 101 goes out, so a client that saw the upgrade
+	// always finds it in the journal; a failed handshake amends it.
+	c.w.code = http.StatusSwitchingProtocols
+	seq := s.record(c)
 	up := websocket.Upgrader{
 		HandshakeTimeout: handshakeTimeout,
 		Subprotocols:     []string{contract.Subprotocol},
 		CheckOrigin:      func(*http.Request) bool { return true },
 		Error: func(w http.ResponseWriter, _ *http.Request, code int, reason error) {
-			writeStatus(w, code, metav1.StatusReasonBadRequest, "websocket upgrade: "+reason.Error())
+			msg := "websocket upgrade: " + reason.Error()
+			s.journal.amend(seq, func(e *Entry) { e.Code, e.Reason, e.Message = code, string(metav1.StatusReasonBadRequest), msg })
+			writeStatus(w, code, metav1.StatusReasonBadRequest, msg)
 		},
 	}
-	conn, err := up.Upgrade(c.w, c.r, nil)
+	conn, err := up.Upgrade(c.w.ResponseWriter, c.r, nil)
 	if err != nil {
 		return // the Error callback answered
 	}
-	c.w.code = http.StatusSwitchingProtocols
-	s.record(c)
 	if !s.trackConn(conn.NetConn()) {
 		_ = conn.Close()
 		return
@@ -75,16 +79,27 @@ func (s *Server) serveConnect(c *call) {
 	defer s.untrackConn(conn.NetConn())
 	defer conn.Close()
 	if rt.Class.IsConnect() {
-		s.state.openConn(c.sessionID, func(ss *session) {
+		s.state.openConn(c.sessionID, conn.NetConn(), func(ss *session) {
 			ss.Namespace, ss.Target, ss.Started = rt.Namespace, rt.Name, s.clock.Now()
-			ss.User = c.entry.RemoteUser + "@" + c.r.Header.Get(s.headers.Hostname)
+			ss.User = sessionUser(c.r.Header.Get(s.headers.Name), c.entry.RemoteUser, c.r.Header.Get(s.headers.Hostname))
 			if c.cert != nil && c.cert.cert != nil {
 				ss.Fingerprint, ss.UserID = c.cert.fingerprint, c.cert.cert.UserID
 			}
 		})
-		defer s.state.closeConn(c.sessionID)
+		defer s.state.closeConn(c.sessionID, conn.NetConn())
 	}
 	s.converse(conn, rt)
+}
+
+// sessionUser formats a session's user as the operator does: {name}/{k8s user}@{hostname}.
+func sessionUser(name, k8sUser, hostname string) string {
+	orUnknown := func(s string) string {
+		if s == "" {
+			return "unknown"
+		}
+		return s
+	}
+	return orUnknown(name) + "/" + orUnknown(k8sUser) + "@" + orUnknown(hostname)
 }
 
 // converse answers client messages until the client closes, sends something that is not

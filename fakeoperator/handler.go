@@ -139,10 +139,10 @@ func (s *Server) journalHeaders(h http.Header) map[string][]string {
 	return out
 }
 
-// record adds the call's entry to the journal, once.
-func (s *Server) record(c *call) {
+// record adds the call's entry to the journal, once, and returns its sequence number.
+func (s *Server) record(c *call) uint64 {
 	if c.recorded {
-		return
+		return 0
 	}
 	c.recorded = true
 	c.entry.Code = c.w.code
@@ -150,8 +150,11 @@ func (s *Server) record(c *call) {
 	if c.entry.Query != nil && len(c.entry.Query) == 0 {
 		c.entry.Query = nil
 	}
-	s.journal.add(c.entry)
-	s.opts.Logger.V(2).Info("request", "method", c.entry.Method, "path", c.entry.Path, "class", c.entry.Class, "code", c.entry.Code)
+	seq := s.journal.add(c.entry)
+	if log := s.opts.Logger.V(2); log.Enabled() {
+		log.Info("request", "method", c.entry.Method, "path", c.entry.Path, "class", c.entry.Class, "code", c.entry.Code)
+	}
+	return seq
 }
 
 // refuse answers with a contract refusal.

@@ -11,6 +11,7 @@ import (
 
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/opconform/opconform/contract"
 	"github.com/opconform/opconform/credentials"
@@ -113,4 +114,25 @@ func headers(kv ...string) http.Header {
 		h.Add(kv[i], kv[i+1])
 	}
 	return h
+}
+
+var designNote = contract.DesignNoteHeaders()
+
+// certFromCredential returns the DER of the certificate in a credential object answer.
+func certFromCredential(t *testing.T, body []byte) []byte {
+	t.Helper()
+	var obj credentialObject
+	if err := json.Unmarshal(body, &obj); err != nil || obj.Status == nil {
+		t.Fatalf("credential answer %s: %v", body, err)
+	}
+	der, err := credentials.ParseCertificatePEM([]byte(obj.Status.Certificate))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
+
+// fakeClock returns the server's injected fake clock.
+func fakeClock(s *Server) *clocktesting.FakePassiveClock {
+	return s.clock.(*clocktesting.FakePassiveClock)
 }

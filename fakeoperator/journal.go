@@ -3,7 +3,6 @@ package fakeoperator
 import (
 	"encoding/json"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -74,23 +73,41 @@ func (e Entry) Header(name string) string {
 // Journal records entries; it is safe for concurrent use and loses nothing.
 type Journal struct {
 	mu      sync.Mutex
-	seq     uint64
-	entries []Entry
+	seq uint64
+	// entries holds pointers so that growing the slice copies words, not entries.
+	entries []*Entry
 }
 
-func (j *Journal) add(e Entry) {
+func (j *Journal) add(e Entry) uint64 {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.seq++
 	e.Seq = j.seq
-	j.entries = append(j.entries, e)
+	j.entries = append(j.entries, &e)
+	return e.Seq
+}
+
+// amend changes the entry with sequence number seq, if it is still there.
+func (j *Journal) amend(seq uint64, change func(*Entry)) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for i := len(j.entries) - 1; i >= 0; i-- {
+		if j.entries[i].Seq == seq {
+			change(j.entries[i])
+			return
+		}
+	}
 }
 
 // Entries returns a copy of every entry, in arrival order.
 func (j *Journal) Entries() []Entry {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return slices.Clone(j.entries)
+	out := make([]Entry, len(j.entries))
+	for i, e := range j.entries {
+		out[i] = *e
+	}
+	return out
 }
 
 // Reset forgets every entry; sequence numbers keep counting.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,21 +48,12 @@ type statusSession struct {
 	Namespace    string `json:"namespace"`
 }
 
-type operatorObject struct {
-	metav1.TypeMeta   `json:",inline"`
-	metav1.ObjectMeta `json:"metadata"`
-	Spec              operatorSpec   `json:"spec"`
-	Status            operatorStatus `json:"status"`
-}
-
 // maxBody bounds request bodies.
 const maxBody = 1 << 20
 
-func (s *Server) serveOperator(c *call) {
-	if c.route.Name != contract.OperatorName {
-		s.notFound(c, "mirrordoperators.operator.metalbear.co \""+c.route.Name+"\"")
-		return
-	}
+// marshalOperator marshals, once, the parts of the MirrordOperator object that never
+// change for a server.
+func (s *Server) marshalOperator() error {
 	spec := operatorSpec{
 		OperatorVersion:  s.version.String(),
 		ProtocolVersion:  mirrordproto.ProtocolVersion,
@@ -76,8 +68,30 @@ func (s *Server) serveOperator(c *call) {
 	} else {
 		spec.SupportedFeatures = s.features
 	}
+	head, err := json.Marshal(struct {
+		metav1.TypeMeta `json:",inline"`
+		Metadata        metav1.ObjectMeta `json:"metadata"`
+		Spec            operatorSpec      `json:"spec"`
+	}{
+		TypeMeta: metav1.TypeMeta{Kind: "MirrordOperator", APIVersion: contract.GroupVersion},
+		Metadata: metav1.ObjectMeta{Name: contract.OperatorName, UID: uid("operator", s.license.Fingerprint)},
+		Spec:     spec,
+	})
+	if err != nil {
+		return fmt.Errorf("marshalling operator object: %w", err)
+	}
+	// the object without its closing brace, ready for `,"status":…}`
+	s.operatorHead = append(head[:len(head)-1], `,"status":`...)
+	return nil
+}
+
+func (s *Server) serveOperator(c *call) {
+	if c.route.Name != contract.OperatorName {
+		s.notFound(c, "mirrordoperators.operator.metalbear.co \""+c.route.Name+"\"")
+		return
+	}
 	now := s.clock.Now()
-	sessions := []statusSession{}
+	var sessions []statusSession
 	for _, ss := range s.state.listSessions("") {
 		if ss.Open > 0 {
 			sessions = append(sessions, statusSession{
@@ -86,12 +100,22 @@ func (s *Server) serveOperator(c *call) {
 			})
 		}
 	}
-	writeJSON(c.w, http.StatusOK, operatorObject{
-		TypeMeta:   metav1.TypeMeta{Kind: "MirrordOperator", APIVersion: contract.GroupVersion},
-		ObjectMeta: metav1.ObjectMeta{Name: contract.OperatorName, UID: uid("operator", s.license.Fingerprint)},
-		Spec:       spec,
-		Status:     operatorStatus{Sessions: sessions},
-	})
+	status := []byte(`{"sessions":[]}`)
+	var err error
+	if len(sessions) > 0 {
+		status, err = json.Marshal(operatorStatus{Sessions: sessions})
+	}
+	if err != nil {
+		s.fail(c, http.StatusInternalServerError, metav1.StatusReasonInternalError, "marshalling operator status: %v", err)
+		return
+	}
+	// Assembled from the pre-marshalled parts: encoding/json would re-validate them.
+	body := make([]byte, 0, len(s.operatorHead)+len(status)+2)
+	body = append(append(append(body, s.operatorHead...), status...), '}', '\n')
+	c.w.Header().Set("Content-Type", "application/json")
+	c.w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	c.w.WriteHeader(http.StatusOK)
+	_, _ = c.w.Write(body)
 }
 
 // credentialObject is MirrordClusterOperatorUserCredential (camelCase, unlike the operator).

@@ -45,6 +45,8 @@ type Server struct {
 	faults     *faultSet
 	state      *state
 	httpServer *http.Server
+	// operatorHead is the MirrordOperator object's fixed part, as JSON up to its status.
+	operatorHead []byte
 
 	inflight sync.WaitGroup
 	mu       sync.Mutex
@@ -137,7 +139,7 @@ func (s *Server) configure() error {
 		return err
 	}
 	s.opts = o
-	return nil
+	return s.marshalOperator()
 }
 
 func (s *Server) configureTLS(o Options) error {

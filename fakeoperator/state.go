@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"crypto/sha1"
 	"fmt"
+	"io"
 	"slices"
 	"sync"
 	"time"
@@ -23,6 +24,8 @@ type session struct {
 	// Open counts the session's open WebSocket connections; Connections counts all.
 	Open        int
 	Connections int
+	// conns are the open connections, closed when the session is deleted.
+	conns []io.Closer
 }
 
 // copyTarget is a created CopyTarget object.
@@ -59,7 +62,7 @@ func (st *state) bindSession(id uint64, fingerprint string) (string, bool) {
 }
 
 // openConn records an accepted connection of session id.
-func (st *state) openConn(id uint64, fill func(*session)) {
+func (st *state) openConn(id uint64, conn io.Closer, fill func(*session)) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	s, ok := st.sessions[id]
@@ -72,14 +75,18 @@ func (st *state) openConn(id uint64, fill func(*session)) {
 	}
 	s.Open++
 	s.Connections++
+	s.conns = append(s.conns, conn)
 }
 
 // closeConn records the end of a connection of session id.
-func (st *state) closeConn(id uint64) {
+func (st *state) closeConn(id uint64, conn io.Closer) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if s, ok := st.sessions[id]; ok && s.Open > 0 {
-		s.Open--
+	if s, ok := st.sessions[id]; ok {
+		if i := slices.Index(s.conns, conn); i >= 0 {
+			s.conns = slices.Delete(s.conns, i, i+1)
+			s.Open--
+		}
 	}
 }
 
@@ -98,17 +105,22 @@ func (st *state) listSessions(namespace string) []session {
 	return out
 }
 
-// deleteSessions removes the sessions match selects, in namespace ("" for all), and
-// returns how many it removed.
+// deleteSessions removes the sessions match selects, in namespace ("" for all), closes
+// their connections, and returns how many it removed.
 func (st *state) deleteSessions(namespace string, match func(*session) bool) int {
 	st.mu.Lock()
-	defer st.mu.Unlock()
+	var closing []io.Closer
 	n := 0
 	for id, s := range st.sessions {
 		if s.Connections > 0 && (namespace == "" || s.Namespace == namespace) && match(s) {
 			delete(st.sessions, id)
+			closing = append(closing, s.conns...)
 			n++
 		}
+	}
+	st.mu.Unlock()
+	for _, c := range closing {
+		_ = c.Close()
 	}
 	return n
 }

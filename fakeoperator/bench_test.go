@@ -1,0 +1,78 @@
+package fakeoperator
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+// benchmarkGets sends GETs of url with h through client, in parallel, and fails on any
+// answer but 200.
+func benchmarkGets(b *testing.B, client *http.Client, url string, h http.Header) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req, _ := http.NewRequest(http.MethodGet, url, nil)
+			req.Header = h.Clone()
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				b.Errorf("status %d", resp.StatusCode)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkOperatorGetValidated is the operator GET of a current operator with a valid
+// certificate checked on every request, over TLS.
+func BenchmarkOperatorGetValidated(b *testing.B) {
+	s := newTestServer(b, Options{})
+	h := headers(hdr.Certificate, b64(validCert(b, s)), hdr.Version, "3.250.0", hdr.Name, "Jos Prez", hdr.Hostname, "laptop")
+	client := s.Client()
+	client.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
+	benchmarkGets(b, client, s.URL+operatorPath, h)
+	b.StopTimer()
+	if e := s.Journal().Entries(); len(e) == 0 || e[0].Certificate.Verdict != "valid" {
+		b.Fatal("the certificate was not judged valid")
+	}
+}
+
+// BenchmarkBareTLSHandler is the baseline: a net/http TLS handler that answers the same
+// operator object without classification, checks or journal.
+func BenchmarkBareTLSHandler(b *testing.B) {
+	s := newTestServer(b, Options{})
+	_, body, _ := do(b, s, request{path: operatorPath})
+	var obj json.RawMessage = body
+	bare := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(obj)
+	}))
+	bare.StartTLS()
+	defer bare.Close()
+	client := bare.Client()
+	client.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
+	h := headers(hdr.Certificate, b64(validCert(b, s)), hdr.Version, "3.250.0", hdr.Name, "Jos Prez", hdr.Hostname, "laptop")
+	benchmarkGets(b, client, bare.URL+operatorPath, h)
+}
+
+// BenchmarkCertificateCheck is the header check alone, with the verdict cache warm.
+func BenchmarkCertificateCheck(b *testing.B) {
+	s := newTestServer(b, Options{})
+	v := b64(validCert(b, s))
+	b.ReportAllocs()
+	for b.Loop() {
+		p := s.examineCertificate([]string{v})
+		if reason, _ := p.check(s.clock.Now()); reason != "" {
+			b.Fatal(reason)
+		}
+	}
+}

@@ -1,0 +1,91 @@
+package fakeoperator
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	. "github.com/onsi/gomega"
+
+	"github.com/opconform/opconform/contract"
+	"github.com/opconform/opconform/credentials"
+)
+
+func TestJournalNeverHoldsSecrets(t *testing.T) {
+	g := NewWithT(t)
+	s := newTestServer(t, Options{})
+	der := validCert(t, s)
+	h := headers(hdr.Certificate, b64(der), "Authorization", "Bearer s3cr3t-token", hdr.Version, "3.250.0", hdr.Hostname, "laptop")
+	do(t, s, request{path: operatorPath + "?x=1", headers: h})
+	do(t, s, request{path: operatorPath, headers: headers(hdr.Certificate, "not-a-cert!")})
+
+	e := s.Journal().Entries()[0]
+	g.Expect(e.Headers[hdr.Certificate]).To(Equal([]string{credentials.Fingerprint(der)}), "certificate replaced by its fingerprint")
+	g.Expect(e.Headers["authorization"]).To(Equal([]string{"<redacted>"}))
+	g.Expect(e.Certificate.Fingerprint).To(Equal(credentials.Fingerprint(der)))
+	g.Expect(e.Certificate.UserID).NotTo(BeEmpty())
+	g.Expect(e.ClientVersion).To(Equal("3.250.0"))
+	g.Expect(e.Query).To(HaveKeyWithValue("x", []string{"1"}))
+	g.Expect(e.Code).To(Equal(http.StatusOK))
+	g.Expect(e.Duration).To(BeNumerically(">", 0))
+
+	_, body, _ := do(t, s, request{path: contract.HarnessPrefix + "journal"})
+	g.Expect(string(body)).NotTo(ContainSubstring(b64(der)[:40]), "no certificate in the JSON journal")
+	g.Expect(string(body)).NotTo(ContainSubstring("s3cr3t"))
+	g.Expect(string(body)).NotTo(ContainSubstring("not-a-cert!"), "not even an invalid one")
+	var entries []Entry
+	g.Expect(json.Unmarshal(body, &entries)).To(Succeed())
+	g.Expect(entries).To(HaveLen(2))
+	g.Expect(entries[1].Decision).To(Equal(DecisionRefused))
+}
+
+func TestJournalIsLosslessUnderConcurrency(t *testing.T) {
+	g := NewWithT(t)
+	s := newTestServer(t, Options{})
+	const workers, each = 8, 25
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for range each {
+				do(t, s, request{path: operatorPath, headers: headers(hdr.Hostname, "host-"+string(rune('a'+w)))})
+			}
+		})
+	}
+	wg.Wait()
+	entries := s.Journal().Entries()
+	g.Expect(entries).To(HaveLen(workers * each))
+	seen := map[uint64]bool{}
+	for _, e := range entries {
+		g.Expect(seen[e.Seq]).To(BeFalse(), "sequence numbers are unique")
+		seen[e.Seq] = true
+	}
+	g.Expect(s.Journal().Select(Filter{Hostname: "host-c"})).To(HaveLen(each), "filter by hostname")
+}
+
+func TestJournalFilterResetAndHTTP(t *testing.T) {
+	g := NewWithT(t)
+	s := newTestServer(t, Options{})
+	a, b := validCert(t, s), validCert(t, s)
+	do(t, s, request{path: operatorPath, headers: headers(hdr.Certificate, b64(a))})
+	do(t, s, request{path: operatorPath, headers: headers(hdr.Certificate, b64(b))})
+	do(t, s, request{path: "/api/v1/namespaces"})
+	g.Expect(s.Journal().Select(Filter{Fingerprint: credentials.Fingerprint(a)})).To(HaveLen(1))
+
+	_, body, _ := do(t, s, request{path: contract.HarnessPrefix + "journal?fingerprint=" + credentials.Fingerprint(b)})
+	var entries []Entry
+	g.Expect(json.Unmarshal(body, &entries)).To(Succeed())
+	g.Expect(entries).To(HaveLen(1))
+	_, body, _ = do(t, s, request{path: contract.HarnessPrefix + "journal?class=core-read"})
+	g.Expect(json.Unmarshal(body, &entries)).To(Succeed())
+	g.Expect(entries).To(HaveLen(1))
+
+	code, _, _ := do(t, s, request{method: http.MethodDelete, path: contract.HarnessPrefix + "journal"})
+	g.Expect(code).To(Equal(http.StatusNoContent))
+	g.Expect(s.Journal().Entries()).To(HaveLen(1), "only the reset request itself is left after a reset")
+	s.Journal().Reset()
+	g.Expect(s.Journal().Entries()).To(BeEmpty())
+	_, body, _ = do(t, s, request{path: contract.HarnessPrefix + "journal?hostname=nobody"})
+	g.Expect(strings.TrimSpace(string(body))).To(Equal("[]"))
+}
