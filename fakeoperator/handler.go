@@ -81,7 +81,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) newCall(w http.ResponseWriter, r *http.Request) *call {
 	c := &call{w: &recorder{ResponseWriter: w}, r: r, start: time.Now()}
-	c.query, c.queryErr = url.ParseQuery(r.URL.RawQuery)
+	if r.URL.RawQuery != "" {
+		c.query, c.queryErr = url.ParseQuery(r.URL.RawQuery)
+	}
 	upgrade := websocket.IsWebSocketUpgrade(r)
 	connect := c.query.Get("connect") == "true"
 	c.route = contract.Classify(r.Method, r.URL.Path, connect, upgrade)
@@ -122,7 +124,10 @@ func (s *Server) journalHeaders(h http.Header) map[string][]string {
 	out := make(map[string][]string, len(h))
 	certName := strings.ToLower(s.headers.Certificate)
 	for k, vs := range h {
-		name := strings.ToLower(k)
+		name, ok := lowerNames[k]
+		if !ok {
+			name = strings.ToLower(k)
+		}
 		switch {
 		case name == certName:
 			fps := make([]string, len(vs))
@@ -133,11 +138,25 @@ func (s *Server) journalHeaders(h http.Header) map[string][]string {
 		case redactedHeaders[name]:
 			out[name] = []string{"<redacted>"}
 		default:
-			out[name] = append(out[name], vs...)
+			// the server never reuses a request's header slices, so they are shared
+			out[name] = vs
 		}
 	}
 	return out
 }
+
+// lowerNames spares the allocation of lower-casing the headers every request carries.
+var lowerNames = func() map[string]string {
+	m := map[string]string{}
+	names := append(contract.MirrordHeaders().Contract(), contract.DesignNoteHeaders().Contract()...)
+	names = append(names, "accept", "accept-encoding", "user-agent", "content-type", "content-length", "authorization",
+		"connection", "upgrade", "sec-websocket-key", "sec-websocket-version", "sec-websocket-protocol", "sec-websocket-extensions",
+		"x-remote-user", "x-remote-group", "audit-id", "baggage", "traceparent", "x-forwarded-for", "kubectl-command", "kubectl-session")
+	for _, n := range names {
+		m[http.CanonicalHeaderKey(n)] = n
+	}
+	return m
+}()
 
 // record adds the call's entry to the journal, once, and returns its sequence number.
 func (s *Server) record(c *call) uint64 {
