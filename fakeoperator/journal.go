@@ -72,7 +72,7 @@ func (e Entry) Header(name string) string {
 
 // Journal records entries; it is safe for concurrent use and loses nothing.
 type Journal struct {
-	mu      sync.Mutex
+	mu  sync.Mutex
 	seq uint64
 	// entries holds pointers so that growing the slice copies words, not entries.
 	entries []*Entry
