@@ -1,0 +1,171 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/opconform/opconform/contract"
+	"github.com/opconform/opconform/credentials"
+)
+
+const operatorBase = "/apis/" + contract.GroupVersion
+
+// Operator is what the client reads of the MirrordOperator object.
+type Operator struct {
+	Spec struct {
+		OperatorVersion   string   `json:"operator_version"`
+		ProtocolVersion   string   `json:"protocol_version"`
+		DefaultNamespace  string   `json:"default_namespace"`
+		SupportedFeatures []string `json:"supported_features"`
+		Features          []string `json:"features"`
+		License           struct {
+			Name           string `json:"name"`
+			Organization   string `json:"organization"`
+			ExpireAt       string `json:"expire_at"`
+			Fingerprint    string `json:"fingerprint"`
+			SubscriptionID string `json:"subscription_id"`
+		} `json:"license"`
+	} `json:"spec"`
+	Status *struct {
+		Sessions []json.RawMessage `json:"sessions"`
+	} `json:"status"`
+}
+
+// Has reports whether the operator advertises feature, reading the legacy `features` list
+// when supported_features is absent, as the client does.
+func (o *Operator) Has(feature string) bool {
+	if o.Spec.SupportedFeatures == nil {
+		return slices.Contains(o.Spec.Features, feature)
+	}
+	return slices.Contains(o.Spec.SupportedFeatures, feature)
+}
+
+// call sends one request through the client's (certified or not) HTTP client and decodes a
+// 2xx JSON answer into out. A non-2xx answer becomes an apierrors.StatusError.
+func (c *Client) call(ctx context.Context, method, path string, body []byte, contentType string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, c.host+path, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return fmt.Errorf("%s %s: reading answer: %w", method, path, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		var st metav1.Status
+		if json.Unmarshal(data, &st) != nil || st.Kind != "Status" {
+			st = metav1.Status{Status: metav1.StatusFailure, Code: int32(resp.StatusCode), Message: strings.TrimSpace(string(data))}
+		}
+		return &apierrors.StatusError{ErrStatus: st}
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			return fmt.Errorf("%s %s: decoding answer: %w", method, path, err)
+		}
+	}
+	return nil
+}
+
+// guard turns a refusal into a RefusalError; other errors pass unchanged.
+func (c *Client) guard(err error, method, path string) error {
+	if err == nil {
+		return nil
+	}
+	names := headerNames{version: c.layer.cfg.Headers.Version, certificate: c.layer.cfg.Headers.Certificate, sentCertificate: c.layer.certificate.Load() != nil}
+	if r := refusal(err, method+" "+path, names); r != nil {
+		c.refused = true
+		return r
+	}
+	return err
+}
+
+// GetOperator reads the MirrordOperator object; when that fails it asks discovery whether
+// the operator is installed at all.
+func (c *Client) GetOperator(ctx context.Context) (*Operator, error) {
+	path := operatorBase + "/mirrordoperators/" + contract.OperatorName
+	var op Operator
+	err := c.guard(c.call(ctx, http.MethodGet, path, nil, "", &op), http.MethodGet, path)
+	if err == nil {
+		return &op, nil
+	}
+	var refused *RefusalError
+	if errors.As(err, &refused) || !isStatus(err) {
+		return nil, err // refusals, and failures that are no API answer, skip discovery
+	}
+	derr := c.call(ctx, http.MethodGet, operatorBase, nil, "", nil)
+	if apierrors.IsNotFound(derr) {
+		return nil, ErrOperatorNotInstalled
+	}
+	return nil, fmt.Errorf("getting the mirrord operator: %w", err)
+}
+
+func isStatus(err error) bool {
+	var se *apierrors.StatusError
+	return errors.As(err, &se)
+}
+
+// requestCertificate is the Issuer the store calls: a CSR for key, sent to the endpoint the
+// client version and the operator's features select. It never carries a certificate.
+func (c *Client) requestCertificate(op *Operator) Issuer {
+	return func(ctx context.Context, key ed25519.PrivateKey) ([]byte, error) {
+		csrPEM, err := credentials.NewCSR(key, strings.ToLower(c.identityHost()), credentials.CSROptions{})
+		if err != nil {
+			return nil, err
+		}
+		var pemCert string
+		if c.layer.Behaviours()[ExtendableCredentials] && op.Has("ExtendableUserCredentials") {
+			path := operatorBase + "/" + contract.ResourceCredentials
+			body, _ := json.Marshal(map[string]any{
+				"apiVersion": contract.GroupVersion, "kind": "MirrordClusterOperatorUserCredential",
+				"metadata": map[string]string{"generateName": "mirrord-operator-regular-cred-"},
+				"spec":     map[string]string{"csr": string(csrPEM), "kind": "regular"},
+			})
+			var obj struct {
+				Status *struct {
+					Certificate string `json:"certificate"`
+				} `json:"status"`
+			}
+			if err := c.guard(c.call(ctx, http.MethodPost, path, body, "application/json", &obj), http.MethodPost, path); err != nil {
+				return nil, fmt.Errorf("requesting a certificate: %w", err)
+			}
+			if obj.Status == nil {
+				return nil, fmt.Errorf("requesting a certificate: the answer has no status")
+			}
+			pemCert = obj.Status.Certificate
+		} else {
+			path := operatorBase + "/mirrordoperators/" + contract.OperatorName + "/certificate"
+			body := csrPEM
+			if !c.layer.Behaviours()[LegacyRawPEM] {
+				body, _ = json.Marshal(string(csrPEM))
+			}
+			if err := c.guard(c.call(ctx, http.MethodPost, path, body, "application/json", &pemCert), http.MethodPost, path); err != nil {
+				return nil, fmt.Errorf("requesting a certificate (legacy endpoint): %w", err)
+			}
+		}
+		der, err := credentials.ParseCertificatePEM([]byte(pemCert))
+		if err != nil {
+			return nil, fmt.Errorf("requesting a certificate: %w", err)
+		}
+		return der, nil
+	}
+}

@@ -1,0 +1,105 @@
+package client
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/opconform/opconform/contract"
+)
+
+// Options configures a Client.
+type Options struct {
+	// Config is the cluster to talk to, as loaded from a kubeconfig. It is not modified.
+	Config *rest.Config
+	// Namespace is the target namespace; default "default".
+	Namespace string
+	// Build is the client's version and defect.
+	Build BuildInfo
+	// Headers are the contract's header names; zero gives the mirrord names.
+	Headers contract.HeaderNames
+	// Identity overrides the local user's name and host name.
+	Identity *Identity
+	// Store is the credential store.
+	Store *Store
+	// Out receives the commands' output.
+	Out io.Writer
+	// Now is the clock for certificate validity; default time.Now.
+	Now func() time.Time
+}
+
+// Client runs the reference client's commands.
+type Client struct {
+	opts  Options
+	layer *Layer
+	// config is opts.Config with the header layer wrapped in.
+	config *rest.Config
+	host   string
+	http   *http.Client
+	// refused is set once the operator refused a request: the client sends nothing after.
+	refused bool
+}
+
+// New returns a client for opts.
+func New(opts Options) (*Client, error) {
+	if opts.Config == nil {
+		return nil, fmt.Errorf("client: no cluster configuration")
+	}
+	if opts.Build.Version == nil {
+		return nil, fmt.Errorf("client: %w", ErrNoVersion)
+	}
+	if opts.Namespace == "" {
+		opts.Namespace = "default"
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Out == nil {
+		opts.Out = io.Discard
+	}
+	identity := LocalIdentity(BehavioursAt(opts.Build.Version))
+	if opts.Identity != nil {
+		identity = identityFor(BehavioursAt(opts.Build.Version), opts.Identity.Name, opts.Identity.Hostname)
+	}
+	c := &Client{opts: opts}
+	c.layer = NewLayer(LayerConfig{Version: opts.Build.Version, Headers: opts.Headers, Identity: identity, Defect: opts.Build.Defect})
+	c.config = rest.CopyConfig(opts.Config)
+	c.config.Wrap(c.layer.Wrap)
+	hc, err := rest.HTTPClientFor(c.config)
+	if err != nil {
+		return nil, fmt.Errorf("client: building the HTTP client: %w", err)
+	}
+	c.http = hc
+	c.host = c.config.Host
+	return c, nil
+}
+
+// Layer returns the client's header layer.
+func (c *Client) Layer() *Layer { return c.layer }
+
+// kube returns a typed client; certified adds the header layer (the operator client's
+// requests to kube-apiserver carry the headers too), otherwise it is a plain one.
+func (c *Client) kube(certified bool) (*kubernetes.Clientset, error) {
+	cfg := c.opts.Config
+	if certified {
+		cfg = c.config
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("client: building the Kubernetes client: %w", err)
+	}
+	return cs, nil
+}
+
+// identityHost is the host name the CSR's common name is made from (lower-cased by the
+// caller), falling back to localhost.
+func (c *Client) identityHost() string {
+	if h := c.layer.cfg.Identity.Hostname; h != "" {
+		return h
+	}
+	return "localhost"
+}

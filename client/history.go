@@ -1,0 +1,70 @@
+package client
+
+import (
+	"github.com/Masterminds/semver/v3"
+)
+
+// Behaviour is one client behaviour that changed over the mirrord client's releases.
+type Behaviour string
+
+// Behaviours the history switches on.
+const (
+	// SessionIDHeader: x-session-id on target connects.
+	SessionIDHeader Behaviour = "session-id-header"
+	// CertificateOnConnect: x-client-der on target connects, legacy credential endpoint.
+	CertificateOnConnect Behaviour = "certificate-on-connect"
+	// IdentityOnConnect: x-client-name and x-client-hostname on target connects.
+	IdentityOnConnect Behaviour = "identity-on-connect"
+	// CleanIdentity: non-ASCII removed and white space trimmed from name and hostname.
+	CleanIdentity Behaviour = "clean-identity"
+	// EveryRequest: version header added; version, identity and (once ready) certificate on
+	// every request.
+	EveryRequest Behaviour = "every-request"
+	// ExtendableCredentials: the mirrordclusteroperatorusercredentials endpoint when advertised.
+	ExtendableCredentials Behaviour = "extendable-credentials"
+	// LegacyRawPEM: the legacy credential body is raw PEM instead of a JSON string.
+	LegacyRawPEM Behaviour = "legacy-raw-pem"
+	// UnknownIdentityFallback: "unknown" when the name or hostname cannot be read.
+	UnknownIdentityFallback Behaviour = "unknown-identity-fallback"
+	// ConnectParamsHeader: x-mirrord-connect-params when ConnectParamsInHeader is advertised.
+	ConnectParamsHeader Behaviour = "connect-params-header"
+	// DiagnosticPing: the ping endpoint when DiagnosticPing is advertised.
+	DiagnosticPing Behaviour = "diagnostic-ping"
+)
+
+// change is one row of the history: from Since on, the client has the behaviour.
+type change struct {
+	Since     string
+	Behaviour Behaviour
+}
+
+// History is the contract's history on the client side (PROTOCOL.md, "Headers";
+// reference/mirrord-protocol.md §4): the one place where versions decide behaviour.
+var History = []change{
+	{"3.41.0", SessionIDHeader},
+	{"3.46.0", CertificateOnConnect},
+	{"3.85.0", IdentityOnConnect},
+	{"3.104.0", CleanIdentity},
+	{"3.109.0", EveryRequest},
+	{"3.164.0", ExtendableCredentials},
+	{"3.198.0", LegacyRawPEM},
+	{"3.206.0", UnknownIdentityFallback},
+	{"3.224.0", ConnectParamsHeader},
+	{"3.236.0", DiagnosticPing},
+}
+
+// Behaviours is the set of behaviours of one client version.
+type Behaviours map[Behaviour]bool
+
+// BehavioursAt returns what a client of version v does. Pre-releases of a version count as
+// that version (3.109.0-rc.1 behaves as 3.109.0).
+func BehavioursAt(v *semver.Version) Behaviours {
+	core := semver.New(v.Major(), v.Minor(), v.Patch(), "", "")
+	out := Behaviours{}
+	for _, c := range History {
+		if !core.LessThan(semver.MustParse(c.Since)) {
+			out[c.Behaviour] = true
+		}
+	}
+	return out
+}
