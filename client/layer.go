@@ -3,12 +3,12 @@ package client
 import (
 	"encoding/base64"
 	"net/http"
+	"net/textproto"
 	"runtime"
 	"strings"
 	"sync/atomic"
 
 	"github.com/Masterminds/semver/v3"
-	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/client-go/transport"
 
 	"github.com/opconform/opconform/contract"
@@ -33,22 +33,41 @@ type LayerConfig struct {
 // at any time.
 type Layer struct {
 	cfg        LayerConfig
+	keys       canonicalKeys
 	behaviours Behaviours
-	version    string
-	info       string
+	// the values the layer adds, as one-element slices shared by every request
+	versionValue, infoValue, nameValue, hostnameValue []string
 	// certificate holds the header value once a certificate is set.
-	certificate atomic.Pointer[string]
+	certificate atomic.Pointer[[]string]
 }
 
 // NewLayer returns a layer for cfg.
 func NewLayer(cfg LayerConfig) *Layer {
 	cfg.Headers = cfg.Headers.OrDefault()
-	l := &Layer{cfg: cfg, behaviours: BehavioursAt(cfg.Version), version: cfg.Version.String()}
+	l := &Layer{cfg: cfg, behaviours: BehavioursAt(cfg.Version), keys: canonical(cfg.Headers)}
+	version := cfg.Version.String()
 	if cfg.Defect == DefectNonSemVerVersion {
-		l.version = "v" + l.version
+		version = "v" + version
 	}
-	l.info = "version=" + l.version + ";platform=" + runtime.GOOS + "/" + runtime.GOARCH
+	l.versionValue = one(version)
+	l.infoValue = one("version=" + version + ";platform=" + runtime.GOOS + "/" + runtime.GOARCH)
+	l.nameValue, l.hostnameValue = one(cfg.Identity.Name), one(cfg.Identity.Hostname)
 	return l
+}
+
+// canonicalKeys are the header names in canonical form, computed once.
+type canonicalKeys struct {
+	version, info, name, hostname, certificate string
+}
+
+func canonical(h contract.HeaderNames) canonicalKeys {
+	c := func(name string) string {
+		if name == "" {
+			return ""
+		}
+		return textproto.CanonicalMIMEHeaderKey(name)
+	}
+	return canonicalKeys{version: c(h.Version), info: c(h.Info), name: c(h.Name), hostname: c(h.Hostname), certificate: c(h.Certificate)}
 }
 
 // Behaviours returns the behaviours of the layer's client version.
@@ -60,7 +79,8 @@ func (l *Layer) SetCertificate(der []byte) {
 	if l.cfg.Defect == DefectPEMCertificate {
 		v = base64.StdEncoding.EncodeToString(credentials.EncodeCertificatePEM(der))
 	}
-	l.certificate.Store(&v)
+	vs := one(v)
+	l.certificate.Store(&vs)
 }
 
 // Wrap is a transport.WrapperFunc: it returns rt with the headers added.
@@ -76,19 +96,47 @@ type roundTripper struct {
 }
 
 // RoundTrip sends a copy of req with the headers appended (never replacing what the caller
-// set, as the mirrord client's header layer appends).
+// set, as the mirrord client's header layer appends). The caller's request is not touched.
 func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
-	out := utilnet.CloneRequest(req) // a shallow copy with its own headers
-	rt.layer.stamp(out)
-	return rt.next.RoundTrip(out)
+	return rt.next.RoundTrip(rt.layer.stamped(req))
 }
 
 // WrappedRoundTripper lets client-go's transport helpers see through the layer.
 func (rt *roundTripper) WrappedRoundTripper() http.RoundTripper { return rt.next }
 
-// stamp appends the headers req must carry.
-func (l *Layer) stamp(req *http.Request) {
-	h, b := l.cfg.Headers, l.behaviours
+// stamped returns a shallow copy of req whose header map holds req's headers plus the
+// contract's. It copies by hand rather than with utilnet.CloneRequest, which deep-copies
+// every value: here only the request and the map are new. The caller's value slices are
+// shared but never appended to in place (a name the caller already set gets a fresh slice),
+// and the added values are the layer's own one-element slices, capped so that any append
+// downstream copies them.
+func (l *Layer) stamped(req *http.Request) *http.Request {
+	add, n := l.values(req)
+	out := new(http.Request)
+	*out = *req
+	out.Header = make(http.Header, len(req.Header)+n)
+	for k, vs := range req.Header {
+		out.Header[k] = vs
+	}
+	for _, kv := range add[:n] {
+		if old, ok := out.Header[kv.key]; ok {
+			out.Header[kv.key] = append(old[:len(old):len(old)], kv.value...)
+			continue
+		}
+		out.Header[kv.key] = kv.value
+	}
+	return out
+}
+
+// headerValue is one header to add.
+type headerValue struct {
+	key   string
+	value []string
+}
+
+// values returns the headers req must carry (the first n of the array).
+func (l *Layer) values(req *http.Request) (out [5]headerValue, n int) {
+	k, b := l.keys, l.behaviours
 	every := b[EveryRequest]
 	// Only connect-scoped behaviour (old versions, one defect) needs the request's class.
 	isConnect := false
@@ -96,23 +144,31 @@ func (l *Layer) stamp(req *http.Request) {
 		connect := strings.Contains(req.URL.RawQuery, "connect=true")
 		isConnect = contract.Classify(req.Method, req.URL.Path, connect, false).Class.IsConnect()
 	}
-	if every {
-		req.Header.Add(h.Version, l.version)
-		if h.Info != "" {
-			req.Header.Add(h.Info, l.info)
+	push := func(key string, value []string) {
+		if key != "" && value != nil {
+			out[n] = headerValue{key: key, value: value}
+			n++
 		}
+	}
+	if every {
+		push(k.version, l.versionValue)
+		push(k.info, l.infoValue)
 	}
 	if every || (b[IdentityOnConnect] && isConnect) {
-		if l.cfg.Identity.Name != "" && h.Name != "" {
-			req.Header.Add(h.Name, l.cfg.Identity.Name)
-		}
-		if l.cfg.Identity.Hostname != "" && h.Hostname != "" {
-			req.Header.Add(h.Hostname, l.cfg.Identity.Hostname)
-		}
+		push(k.name, l.nameValue)
+		push(k.hostname, l.hostnameValue)
 	}
-	cert := l.certificate.Load()
 	dropped := l.cfg.Defect == DefectDropCertificateOnConnect && isConnect
-	if cert != nil && !dropped && (every || (b[CertificateOnConnect] && isConnect)) {
-		req.Header.Add(h.Certificate, *cert)
+	if cert := l.certificate.Load(); cert != nil && !dropped && (every || (b[CertificateOnConnect] && isConnect)) {
+		push(k.certificate, *cert)
 	}
+	return out, n
+}
+
+// one returns v as a one-element slice with no room to grow, or nil for "".
+func one(v string) []string {
+	if v == "" {
+		return nil
+	}
+	return []string{v}[:1:1]
 }
