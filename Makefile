@@ -25,6 +25,12 @@ verify: ## gofmt, go vet and go mod tidy checks.
 bench: ## Benchmarks with allocation counts.
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+##@ Build
+
+.PHONY: client
+client: ## Build the reference client into bin/: make client VERSION=3.250.0 [DEFECT=no-refresh].
+	scripts/build-client.sh $(or $(VERSION),$(error VERSION is required, e.g. make client VERSION=3.250.0)) $(DEFECT)
+
 ##@ Run
 
 .PHONY: fakeoperator
