@@ -104,7 +104,7 @@ func TestExecSequence(t *testing.T) {
 	g.Expect(entries[3].Path).To(ContainSubstring("/proxy/"), "ProxyApi advertised")
 	g.Expect(entries[3].Query).To(Equal(map[string][]string{"connect": {"true"}}), "params moved to the header")
 	g.Expect(entries[3].Headers).To(HaveKey("x-mirrord-connect-params"))
-	g.Expect(e.srv.Journal().Select(fakeoperator.Filter{Hostname: "Laptop-7"})).To(HaveLen(6))
+	g.Expect(e.srv.Journal().Select(contract.Filter{Hostname: "Laptop-7"})).To(HaveLen(6))
 }
 
 func TestExecCopyTarget(t *testing.T) {
@@ -183,7 +183,7 @@ func TestRefusalStopsTheClient(t *testing.T) {
 	g.Expect(refused.Error()).To(ContainSubstring("clock"), "says what to do")
 	entries := e.srv.Journal().Entries()
 	last := entries[len(entries)-1]
-	g.Expect(last.Decision).To(Equal(fakeoperator.DecisionRefused), "the refused request is the client's last")
+	g.Expect(last.Decision).To(Equal(contract.DecisionRefused), "the refused request is the client's last")
 	g.Expect(last.Class).To(Equal(contract.ClassTargetConnect))
 }
 
@@ -199,10 +199,10 @@ func TestIgnoreRefusalDefectKeepsGoing(t *testing.T) {
 	err := e.client.Exec(context.Background(), ExecOptions{Target: "deployment.nginx"})
 	g.Expect(err).To(HaveOccurred())
 	entries := e.srv.Journal().Entries()
-	g.Expect(entries[len(entries)-1].Decision).To(Equal(fakeoperator.DecisionRefused))
+	g.Expect(entries[len(entries)-1].Decision).To(Equal(contract.DecisionRefused))
 	refusedAt := -1
 	for i, en := range entries {
-		if en.Decision == fakeoperator.DecisionRefused && refusedAt < 0 {
+		if en.Decision == contract.DecisionRefused && refusedAt < 0 {
 			refusedAt = i
 		}
 	}

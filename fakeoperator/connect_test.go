@@ -69,7 +69,7 @@ func TestTargetConnectSession(t *testing.T) {
 	sessions := s.state.listSessions("default")
 	g.Expect(sessions).To(HaveLen(1))
 	g.Expect(sessions[0].Connections).To(Equal(2))
-	connects := s.Journal().Select(Filter{Class: contract.ClassTargetConnect})
+	connects := s.Journal().Select(contract.Filter{Class: contract.ClassTargetConnect})
 	g.Expect(connects).To(HaveLen(2))
 	g.Expect(connects[0].Code).To(Equal(http.StatusSwitchingProtocols))
 	g.Expect(connects[0].SessionID).To(Equal("1234"))
@@ -184,7 +184,7 @@ func TestCopyTargetFlow(t *testing.T) {
 	conn, _, err := dial(t, s, base+"/deploy.nginx?connect=true", connectHeaders(der, "21"), contract.Subprotocol)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(conn.Subprotocol()).To(Equal(contract.Subprotocol))
-	g.Expect(s.Journal().Select(Filter{Class: contract.ClassCopyTargetConnect})).To(HaveLen(1))
+	g.Expect(s.Journal().Select(contract.Filter{Class: contract.ClassCopyTargetConnect})).To(HaveLen(1))
 }
 
 func TestDiagnosticPing(t *testing.T) {

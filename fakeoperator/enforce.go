@@ -103,7 +103,7 @@ func (s *Server) checkVersion(c *call) bool {
 			"header "+name+": the client "+have+"; this operator ("+s.version.String()+") serves clients from "+
 				s.minClient.String()+" on: install mirrord "+s.minClient.String()+" or later")
 		st.Details = &metav1.StatusDetails{Causes: []metav1.StatusCause{{Type: "MinimumClientVersion", Field: name, Message: s.minClient.String()}}}
-		c.entry.Decision, c.entry.Reason, c.entry.Message = DecisionRefused, string(st.Reason), st.Message
+		c.entry.Decision, c.entry.Reason, c.entry.Message = contract.DecisionRefused, string(st.Reason), st.Message
 		writeStatusObject(c.w, st)
 		return false
 	}

@@ -1,6 +1,8 @@
 package fakeoperator
 
 import (
+	"github.com/opconform/opconform/contract"
+
 	"encoding/base64"
 	"net/http"
 	"strings"
@@ -123,7 +125,7 @@ func TestCurrentProfileRefusesEveryBadCertificateOnEveryOperatorRequest(t *testi
 			g.Expect(code).To(Equal(http.StatusUnauthorized))
 			g.Expect(st.Reason).To(Equal(tc.reason))
 			g.Expect(st.Message).To(ContainSubstring("header x-client-der"), "message names the header")
-			g.Expect(entries[0].Decision).To(Equal(DecisionRefused))
+			g.Expect(entries[0].Decision).To(Equal(contract.DecisionRefused))
 			g.Expect(entries[0].Reason).To(Equal(string(tc.reason)))
 			g.Expect(entries[0].Certificate.Verdict).To(Equal(string(tc.reason)))
 		})

@@ -74,17 +74,17 @@ func (s *Server) applyFault(c *call) bool {
 	}
 	switch {
 	case f.Drop:
-		c.entry.Decision, c.entry.Reason = DecisionFault, "ConnectionDropped"
+		c.entry.Decision, c.entry.Reason = contract.DecisionFault, "ConnectionDropped"
 		if conn, _, err := http.NewResponseController(c.w.ResponseWriter).Hijack(); err == nil {
 			_ = conn.Close()
 		}
 		return true
 	case f.Status != 0:
-		c.entry.Decision, c.entry.Reason = DecisionFault, string(ReasonInjectedFault)
+		c.entry.Decision, c.entry.Reason = contract.DecisionFault, string(ReasonInjectedFault)
 		writeStatus(c.w, f.Status, ReasonInjectedFault, fmt.Sprintf("injected fault: status %d on %s requests", f.Status, c.route.Class))
 		return true
 	case f.RefuseUpgrade && websocket.IsWebSocketUpgrade(c.r):
-		c.entry.Decision, c.entry.Reason = DecisionFault, string(ReasonUpgradeRefused)
+		c.entry.Decision, c.entry.Reason = contract.DecisionFault, string(ReasonUpgradeRefused)
 		writeStatus(c.w, http.StatusBadRequest, ReasonUpgradeRefused, "injected fault: upgrade refused")
 		return true
 	}

@@ -40,7 +40,7 @@ func TestFaults(t *testing.T) {
 
 	decisions := map[contract.Class]string{}
 	for _, e := range s.Journal().Entries() {
-		if e.Decision == DecisionFault {
+		if e.Decision == contract.DecisionFault {
 			decisions[e.Class] = e.Reason
 		}
 	}

@@ -44,7 +44,7 @@ func FuzzCertificateHeader(f *testing.F) {
 		}
 		switch w.Code {
 		case http.StatusUnauthorized, http.StatusForbidden:
-			if e.Decision != DecisionRefused || e.Reason == "" {
+			if e.Decision != contract.DecisionRefused || e.Reason == "" {
 				t.Fatalf("code %d without a contract refusal: %+v", w.Code, e)
 			}
 		case http.StatusBadRequest:

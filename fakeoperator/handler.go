@@ -20,7 +20,7 @@ type call struct {
 	w     *recorder
 	r     *http.Request
 	route contract.Route
-	entry Entry
+	entry contract.Entry
 	start time.Time
 	// query is the parsed URL query; queryErr is set when it did not parse.
 	query    url.Values
@@ -90,7 +90,7 @@ func (s *Server) newCall(w http.ResponseWriter, r *http.Request) *call {
 	if values := r.Header.Values(s.headers.Certificate); len(values) > 0 {
 		c.cert = s.examineCertificate(values)
 	}
-	c.entry = Entry{
+	c.entry = contract.Entry{
 		Time:          s.clock.Now(),
 		Method:        r.Method,
 		Path:          r.URL.Path,
@@ -98,13 +98,13 @@ func (s *Server) newCall(w http.ResponseWriter, r *http.Request) *call {
 		Upgrade:       upgrade,
 		Headers:       s.journalHeaders(r.Header),
 		ClientVersion: r.Header.Get(s.headers.Version),
-		Decision:      DecisionServed,
+		Decision:      contract.DecisionServed,
 	}
 	if len(c.query) > 0 {
 		c.entry.Query = c.query
 	}
 	if c.cert != nil {
-		c.entry.Certificate = &CertificateVerdict{Fingerprint: c.cert.fingerprint, Verdict: c.cert.verdictAt(s.clock.Now()), Values: c.cert.values}
+		c.entry.Certificate = &contract.CertificateVerdict{Fingerprint: c.cert.fingerprint, Verdict: c.cert.verdictAt(s.clock.Now()), Values: c.cert.values}
 		if c.cert.cert != nil {
 			c.entry.Certificate.UserID = c.cert.cert.UserID
 		}
@@ -179,7 +179,7 @@ func (s *Server) record(c *call) uint64 {
 // refuse answers with a contract refusal.
 func (s *Server) refuse(c *call, code int, reason metav1.StatusReason, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
-	c.entry.Decision, c.entry.Reason, c.entry.Message = DecisionRefused, string(reason), msg
+	c.entry.Decision, c.entry.Reason, c.entry.Message = contract.DecisionRefused, string(reason), msg
 	s.opts.Logger.V(1).Info("refused", "path", c.entry.Path, "class", c.entry.Class, "reason", reason, "message", msg)
 	writeStatus(c.w, code, reason, msg)
 }

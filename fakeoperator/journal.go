@@ -3,82 +3,20 @@ package fakeoperator
 import (
 	"encoding/json"
 	"net/http"
-	"strings"
 	"sync"
-	"time"
 
 	"github.com/opconform/opconform/contract"
 )
-
-// Decisions a journal entry records.
-const (
-	// DecisionServed: the request was handled (whatever its status code).
-	DecisionServed = "served"
-	// DecisionRefused: the operator refused the request because of the header contract.
-	DecisionRefused = "refused"
-	// DecisionFault: an injected fault answered the request.
-	DecisionFault = "fault"
-)
-
-// CertificateVerdict is what the server found of a certificate header, without the
-// certificate itself.
-type CertificateVerdict struct {
-	// Fingerprint is the SHA-256 of the decoded DER ("sha256:<hex>"), or of the raw header
-	// value when it did not decode.
-	Fingerprint string `json:"fingerprint"`
-	// Verdict is "valid" or the refusal reason the problem maps to.
-	Verdict string `json:"verdict"`
-	// UserID is the client's identity (base64 of its public key), for valid certificates.
-	UserID string `json:"userID,omitempty"`
-	// Values is how many header lines carried the certificate.
-	Values int `json:"values"`
-}
-
-// Entry is one request as the server saw it.
-type Entry struct {
-	Seq    uint64              `json:"seq"`
-	Time   time.Time           `json:"time"`
-	Method string              `json:"method"`
-	Path   string              `json:"path"`
-	Query  map[string][]string `json:"query,omitempty"`
-	Class  contract.Class      `json:"class"`
-	// Upgrade is true for WebSocket upgrade requests.
-	Upgrade bool `json:"upgrade,omitempty"`
-	// Headers holds every request header under its lower-cased name; the certificate header
-	// is replaced by its fingerprint and secrets by "<redacted>".
-	Headers     map[string][]string `json:"headers"`
-	Certificate *CertificateVerdict `json:"certificate,omitempty"`
-	// ClientVersion is the version header's value, empty when absent.
-	ClientVersion string `json:"clientVersion,omitempty"`
-	// SessionID is the x-session-id value on connects.
-	SessionID string `json:"sessionID,omitempty"`
-	// RemoteUser and RemoteGroups are the identity a verified front proxy asserted.
-	RemoteUser   string        `json:"remoteUser,omitempty"`
-	RemoteGroups []string      `json:"remoteGroups,omitempty"`
-	Decision     string        `json:"decision"`
-	Reason       string        `json:"reason,omitempty"`
-	Message      string        `json:"message,omitempty"`
-	Code         int           `json:"code"`
-	Duration     time.Duration `json:"durationNanos"`
-}
-
-// Header returns the first journalled value of the named header.
-func (e Entry) Header(name string) string {
-	if v := e.Headers[strings.ToLower(name)]; len(v) > 0 {
-		return v[0]
-	}
-	return ""
-}
 
 // Journal records entries; it is safe for concurrent use and loses nothing.
 type Journal struct {
 	mu  sync.Mutex
 	seq uint64
 	// entries holds pointers so that growing the slice copies words, not entries.
-	entries []*Entry
+	entries []*contract.Entry
 }
 
-func (j *Journal) add(e Entry) uint64 {
+func (j *Journal) add(e contract.Entry) uint64 {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.seq++
@@ -88,7 +26,7 @@ func (j *Journal) add(e Entry) uint64 {
 }
 
 // amend changes the entry with sequence number seq, if it is still there.
-func (j *Journal) amend(seq uint64, change func(*Entry)) {
+func (j *Journal) amend(seq uint64, change func(*contract.Entry)) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	for i := len(j.entries) - 1; i >= 0; i-- {
@@ -100,10 +38,10 @@ func (j *Journal) amend(seq uint64, change func(*Entry)) {
 }
 
 // Entries returns a copy of every entry, in arrival order.
-func (j *Journal) Entries() []Entry {
+func (j *Journal) Entries() []contract.Entry {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	out := make([]Entry, len(j.entries))
+	out := make([]contract.Entry, len(j.entries))
 	for i, e := range j.entries {
 		out[i] = *e
 	}
@@ -117,38 +55,9 @@ func (j *Journal) Reset() {
 	j.entries = nil
 }
 
-// Filter selects entries by client; empty fields match anything.
-type Filter struct {
-	// Fingerprint matches the certificate fingerprint.
-	Fingerprint string
-	// Hostname matches the value of the hostname header (given HostnameHeader).
-	Hostname string
-	// HostnameHeader is the hostname header's name; default x-client-hostname.
-	HostnameHeader string
-	// Class matches the request class.
-	Class contract.Class
-}
-
-// Match reports whether e passes f.
-func (f Filter) Match(e Entry) bool {
-	if f.Fingerprint != "" && (e.Certificate == nil || e.Certificate.Fingerprint != f.Fingerprint) {
-		return false
-	}
-	if f.Hostname != "" {
-		h := f.HostnameHeader
-		if h == "" {
-			h = contract.MirrordHeaders().Hostname
-		}
-		if e.Header(h) != f.Hostname {
-			return false
-		}
-	}
-	return f.Class == "" || e.Class == f.Class
-}
-
 // Select returns the entries that pass f.
-func (j *Journal) Select(f Filter) []Entry {
-	var out []Entry
+func (j *Journal) Select(f contract.Filter) []contract.Entry {
+	var out []contract.Entry
 	for _, e := range j.Entries() {
 		if f.Match(e) {
 			out = append(out, e)
@@ -163,12 +72,12 @@ func (s *Server) serveJournal(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet:
 		q := r.URL.Query()
-		entries := s.journal.Select(Filter{
+		entries := s.journal.Select(contract.Filter{
 			Fingerprint: q.Get("fingerprint"), Hostname: q.Get("hostname"),
 			HostnameHeader: s.headers.Hostname, Class: contract.Class(q.Get("class")),
 		})
 		if entries == nil {
-			entries = []Entry{}
+			entries = []contract.Entry{}
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(entries)

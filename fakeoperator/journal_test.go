@@ -35,10 +35,10 @@ func TestJournalNeverHoldsSecrets(t *testing.T) {
 	g.Expect(string(body)).NotTo(ContainSubstring(b64(der)[:40]), "no certificate in the JSON journal")
 	g.Expect(string(body)).NotTo(ContainSubstring("s3cr3t"))
 	g.Expect(string(body)).NotTo(ContainSubstring("not-a-cert!"), "not even an invalid one")
-	var entries []Entry
+	var entries []contract.Entry
 	g.Expect(json.Unmarshal(body, &entries)).To(Succeed())
 	g.Expect(entries).To(HaveLen(2))
-	g.Expect(entries[1].Decision).To(Equal(DecisionRefused))
+	g.Expect(entries[1].Decision).To(Equal(contract.DecisionRefused))
 }
 
 func TestJournalIsLosslessUnderConcurrency(t *testing.T) {
@@ -61,7 +61,7 @@ func TestJournalIsLosslessUnderConcurrency(t *testing.T) {
 		g.Expect(seen[e.Seq]).To(BeFalse(), "sequence numbers are unique")
 		seen[e.Seq] = true
 	}
-	g.Expect(s.Journal().Select(Filter{Hostname: "host-c"})).To(HaveLen(each), "filter by hostname")
+	g.Expect(s.Journal().Select(contract.Filter{Hostname: "host-c"})).To(HaveLen(each), "filter by hostname")
 }
 
 func TestJournalFilterResetAndHTTP(t *testing.T) {
@@ -71,10 +71,10 @@ func TestJournalFilterResetAndHTTP(t *testing.T) {
 	do(t, s, request{path: operatorPath, headers: headers(hdr.Certificate, b64(a))})
 	do(t, s, request{path: operatorPath, headers: headers(hdr.Certificate, b64(b))})
 	do(t, s, request{path: "/api/v1/namespaces"})
-	g.Expect(s.Journal().Select(Filter{Fingerprint: credentials.Fingerprint(a)})).To(HaveLen(1))
+	g.Expect(s.Journal().Select(contract.Filter{Fingerprint: credentials.Fingerprint(a)})).To(HaveLen(1))
 
 	_, body, _ := do(t, s, request{path: contract.HarnessPrefix + "journal?fingerprint=" + credentials.Fingerprint(b)})
-	var entries []Entry
+	var entries []contract.Entry
 	g.Expect(json.Unmarshal(body, &entries)).To(Succeed())
 	g.Expect(entries).To(HaveLen(1))
 	_, body, _ = do(t, s, request{path: contract.HarnessPrefix + "journal?class=core-read"})

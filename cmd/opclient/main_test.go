@@ -15,6 +15,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/opconform/opconform/client"
+	"github.com/opconform/opconform/contract"
 	"github.com/opconform/opconform/credentials"
 	"github.com/opconform/opconform/fakeoperator"
 )
@@ -121,7 +122,7 @@ func TestCertificateRefusalExitCode(t *testing.T) {
 	g.Expect(errOut).To(ContainSubstring("header x-client-der, reason CertificateUnknownAuthority"))
 	g.Expect(strings.Count(errOut, "\n")).To(Equal(1), "one line")
 	entries := srv.Journal().Entries()
-	g.Expect(entries[len(entries)-1].Decision).To(Equal(fakeoperator.DecisionRefused), "nothing after the refusal")
+	g.Expect(entries[len(entries)-1].Decision).To(Equal(contract.DecisionRefused), "nothing after the refusal")
 }
 
 // seedForeignCertificate returns a HOME whose store holds a certificate of another CA for
@@ -162,7 +163,7 @@ func BenchmarkRefusalToExit(b *testing.B) {
 		exited := time.Now()
 		entries := srv.Journal().Entries()
 		refusal := entries[len(entries)-1]
-		if refusal.Decision != fakeoperator.DecisionRefused {
+		if refusal.Decision != contract.DecisionRefused {
 			b.Fatalf("last request not refused: %+v", refusal)
 		}
 		total += exited.Sub(refusal.Time.Add(refusal.Duration))
