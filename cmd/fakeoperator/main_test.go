@@ -1,0 +1,82 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+)
+
+func TestFlagsAreValidated(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--tls-cert", "x"}, "--tls-cert and --tls-key go together"},
+		{[]string{"--license-expire-at", "tomorrow"}, "--license-expire-at"},
+		{[]string{"--requestheader-allowed-names", "a"}, "--requestheader-client-ca"},
+		{[]string{"--requestheader-client-ca", "/nonexistent"}, "--requestheader-client-ca"},
+		{[]string{"extra"}, "unexpected arguments"},
+	} {
+		_, err := parseFlags(tc.args, io.Discard)
+		NewWithT(t).Expect(err).To(MatchError(ContainSubstring(tc.want)), "%v", tc.args)
+	}
+	var help bytes.Buffer
+	_, err := parseFlags([]string{"--help"}, &help)
+	NewWithT(t).Expect(err).To(HaveOccurred())
+	for _, flag := range []string{"listen", "operator-version", "profile", "tls-cert", "tls-key", "license-organization", "requestheader-client-ca", "requestheader-allowed-names"} {
+		NewWithT(t).Expect(help.String()).To(ContainSubstring("-"+flag), "--help documents --%s", flag)
+	}
+}
+
+func TestBinaryServesAndStopsOnSignal(t *testing.T) {
+	g := NewWithT(t)
+	bin := filepath.Join(t.TempDir(), "fakeoperator")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	g.Expect(err).NotTo(HaveOccurred(), string(out))
+	caPath := filepath.Join(t.TempDir(), "ca.pem")
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		cmd := exec.Command(bin, "--listen", "127.0.0.1:0", "--operator-version", "3.100.0", "--write-ca", caPath)
+		stdout, err := cmd.StdoutPipe()
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(cmd.Start()).To(Succeed())
+		t.Cleanup(func() { _ = cmd.Process.Kill() })
+		line, err := bufio.NewReader(stdout).ReadString('\n')
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(line).To(ContainSubstring("profile legacy"))
+		url := strings.TrimSpace(line[strings.LastIndex(line, " "):])
+		g.Expect(url).To(HavePrefix("https://127.0.0.1:"))
+
+		caPEM, err := os.ReadFile(caPath)
+		g.Expect(err).NotTo(HaveOccurred())
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(caPEM)
+		hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+		resp, err := hc.Get(url + "/apis/operator.metalbear.co/v1/mirrordoperators/operator")
+		g.Expect(err).NotTo(HaveOccurred())
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		g.Expect(string(body)).To(ContainSubstring(`"operator_version":"3.100.0"`))
+
+		g.Expect(cmd.Process.Signal(sig)).To(Succeed())
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			g.Expect(err).NotTo(HaveOccurred(), "exits 0 on %s", sig)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("still running 10s after %s", sig)
+		}
+	}
+}
