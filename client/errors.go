@@ -18,6 +18,7 @@ const (
 	ExitCertificateRefused   = 3
 	ExitVersionRefused       = 4
 	ExitOperatorNotInstalled = 5
+	ExitHeaderRefused        = 6
 )
 
 // ErrOperatorNotInstalled is returned when the operator's API group is not served.
@@ -32,26 +33,35 @@ type RefusalError struct {
 	Header string
 	Status metav1.Status
 	// MinimumVersion is the client version the operator asked for, for version refusals.
-	MinimumVersion string
+	MinimumVersion    string
+	certificateHeader string
 }
 
 // IsVersion reports whether the operator refused the client's version.
-func (e *RefusalError) IsVersion() bool { return e.Status.Reason == "ClientVersionTooOld" }
+func (e *RefusalError) IsVersion() bool {
+	return strings.HasPrefix(string(e.Status.Reason), "ClientVersion")
+}
 
 // ExitCode is the exit code opclient ends with for e.
 func (e *RefusalError) ExitCode() int {
-	if e.IsVersion() {
+	switch {
+	case e.IsVersion():
 		return ExitVersionRefused
+	case e.Header == e.certificateHeader:
+		return ExitCertificateRefused
 	}
-	return ExitCertificateRefused
+	return ExitHeaderRefused
 }
 
 // Error is one line naming the header, the operator's reason and what to do.
 func (e *RefusalError) Error() string {
-	if e.IsVersion() {
+	switch {
+	case e.Status.Reason == "ClientVersionTooOld":
 		return fmt.Sprintf("the operator refused this client's version (header %s, reason %s): install mirrord %s or later", e.Header, e.Status.Reason, e.MinimumVersion)
+	case e.Header == e.certificateHeader:
+		return fmt.Sprintf("the operator refused the client certificate (header %s, reason %s: %s): %s", e.Header, e.Status.Reason, e.Status.Message, certificateHint(e.Status.Reason))
 	}
-	return fmt.Sprintf("the operator refused the client certificate (header %s, reason %s: %s): %s", e.Header, e.Status.Reason, e.Status.Message, certificateHint(e.Status.Reason))
+	return fmt.Sprintf("the operator refused a header of this client (header %s, reason %s: %s): this client does not fit this operator; report it with both versions", e.Header, e.Status.Reason, e.Status.Message)
 }
 
 // certificateHint says what a user can do about a refused certificate.
@@ -79,13 +89,16 @@ func refusal(err error, request string, names headerNames) *RefusalError {
 		return nil
 	}
 	st := se.ErrStatus
-	r := &RefusalError{Request: request, Status: st}
+	r := &RefusalError{Request: request, Status: st, certificateHeader: names.certificate}
+	reason := string(st.Reason)
 	switch {
-	case st.Reason == "ClientVersionTooOld":
+	case strings.HasPrefix(reason, "ClientVersion"):
 		r.Header = names.version
 		r.MinimumVersion = minimumVersion(st)
-	case strings.HasPrefix(string(st.Reason), "Certificate") || st.Reason == "SessionCertificateMismatch":
+	case strings.HasPrefix(reason, "Certificate") || reason == "SessionCertificateMismatch":
 		r.Header = names.certificate
+	case strings.HasPrefix(reason, "Session") || strings.HasPrefix(reason, "ClientInfo") || reason == "UnknownHeader" || reason == "ConnectParamsInvalid":
+		r.Header = headerIn(st.Message)
 	case (st.Code == 401 || st.Code == 403) && names.sentCertificate:
 		// an operator that does not say why: a refusal of the certificate all the same
 		r.Header = names.certificate
@@ -99,6 +112,15 @@ func refusal(err error, request string, names headerNames) *RefusalError {
 type headerNames struct {
 	version, certificate string
 	sentCertificate      bool
+}
+
+// headerIn returns the header a refusal message names ("header x-…"), or "(unnamed)".
+func headerIn(message string) string {
+	if _, rest, ok := strings.Cut(message, "header "); ok {
+		name, _, _ := strings.Cut(rest, " ")
+		return strings.TrimRight(name, ":,")
+	}
+	return "(unnamed)"
 }
 
 func minimumVersion(st metav1.Status) string {

@@ -4,7 +4,8 @@
 //	go build -ldflags "-X github.com/opconform/opconform/client.version=3.250.0" ./cmd/opclient
 //
 // Exit codes: 0 success; 1 failure; 2 usage; 3 the operator refused the client certificate;
-// 4 the operator refused the client's version; 5 the operator is not installed.
+// 4 the operator refused the client's version; 5 the operator is not installed; 6 the
+// operator refused another of the contract's headers.
 package main
 
 import (
@@ -37,7 +38,7 @@ Commands:
   exec      connect to a target twice with one session: exec --target deployment.nginx
 
 Exit codes: 0 success, 1 failure, 2 usage, 3 certificate refused, 4 version refused,
-5 operator not installed.
+5 operator not installed, 6 another contract header refused.
 `
 
 // run is main without os.Exit, for tests.
