@@ -1,5 +1,11 @@
 package contract
 
+import (
+	"fmt"
+
+	"github.com/Masterminds/semver/v3"
+)
+
 // RequirementID names one requirement of the contract; reports and expectations use it.
 type RequirementID string
 
@@ -12,23 +18,12 @@ const (
 	Should Level = "SHOULD"
 )
 
-// Requirement is one checkable sentence of the contract, gated by client and operator
-// versions (Masterminds/semver constraints; empty means every version).
-type Requirement struct {
-	ID       RequirementID `json:"id"`
-	Level    Level         `json:"level"`
-	Sentence string        `json:"sentence"`
-	// Clients and Operators are the version constraints the requirement applies to.
-	Clients   string `json:"clients,omitempty"`
-	Operators string `json:"operators,omitempty"`
-}
-
 // Requirement IDs.
 const (
 	ReqVersionHeader         RequirementID = "HDR-VERSION"
 	ReqCertificateHeader     RequirementID = "HDR-CERTIFICATE"
-	ReqCertificateValid      RequirementID = "CERT-VALID"
 	ReqCertificateExempt     RequirementID = "CERT-EXEMPT"
+	ReqCertificateValid      RequirementID = "CERT-VALID"
 	ReqSessionID             RequirementID = "SESSION-ID"
 	ReqSessionStable         RequirementID = "SESSION-STABLE"
 	ReqSessionCertificate    RequirementID = "SESSION-CERTIFICATE"
@@ -40,3 +35,92 @@ const (
 	ReqNewOperatorCompat     RequirementID = "COMPAT-NEW-OPERATOR"
 	ReqUnknownHeadersIgnored RequirementID = "COMPAT-UNKNOWN-HEADERS"
 )
+
+// Requirement is one checkable sentence of the contract, gated by client and operator
+// versions (Masterminds/semver constraints; empty means every version).
+type Requirement struct {
+	ID       RequirementID `json:"id"`
+	Level    Level         `json:"level"`
+	Sentence string        `json:"sentence"`
+	// Clients and Operators are the version constraints the requirement applies to.
+	Clients   string `json:"clients,omitempty"`
+	Operators string `json:"operators,omitempty"`
+	// WithMinimumClientVersion limits the requirement to operators that set a minimum client
+	// version (and to clients below it).
+	WithMinimumClientVersion bool `json:"withMinimumClientVersion,omitempty"`
+	// ServedClientsOnly leaves out clients the operator refuses by design (below its minimum).
+	ServedClientsOnly bool `json:"servedClientsOnly,omitempty"`
+}
+
+// Requirements returns the contract's requirements, in report order. The version gates
+// follow PROTOCOL.md's history; "-0" keeps pre-releases of a version inside its range.
+func Requirements() []Requirement {
+	return []Requirement{
+		{ID: ReqVersionHeader, Level: Must, Clients: ">= 3.109.0-0",
+			Sentence: "Every operator request carries the version header, once, equal to the client's own SemVer."},
+		{ID: ReqCertificateHeader, Level: Must, Clients: ">= 3.46.0-0",
+			Sentence: "Once the certificate is ready, every operator request carries it (target connects only before 3.109.0), except the exempt classes."},
+		{ID: ReqCertificateExempt, Level: Should, Clients: ">= 3.46.0-0",
+			Sentence: "The operator GET before the certificate, the certificate request itself and `status` carry no certificate."},
+		{ID: ReqCertificateValid, Level: Must, Clients: ">= 3.46.0-0",
+			Sentence: "Every certificate a client sends of its own accord is valid for the operator's licence and clock, padded base64 DER, and matches the client's key; an expired one is refreshed, never sent."},
+		{ID: ReqSessionID, Level: Must, Clients: ">= 3.41.0-0",
+			Sentence: "Every target connect carries one x-session-id, a decimal u64."},
+		{ID: ReqSessionStable, Level: Must, Clients: ">= 3.41.0-0",
+			Sentence: "Both connections of a session (the client's and its proxy's) carry the same session id."},
+		{ID: ReqSessionCertificate, Level: Must, Clients: ">= 3.46.0-0", Operators: ">= 3.46.0-0",
+			Sentence: "A session is never continued under another certificate: the client keeps its certificate, and the operator refuses a connect that reuses a session id with another one."},
+		{ID: ReqIdentityClean, Level: Must, Clients: ">= 3.104.0-0",
+			Sentence: "Name and hostname headers are cleaned: ASCII only, trimmed, legal header values (left out otherwise)."},
+		{ID: ReqEarlyRefusal, Level: Must, Clients: ">= 3.46.0-0", Operators: ">= 3.46.0-0",
+			Sentence: "An invalid certificate is refused on the first operator request that carries it, with a Status, before any WebSocket is established; a valid one is served."},
+		{ID: ReqStopAfterRefusal, Level: Must,
+			Sentence: "After a refusal the client sends no further request and stops with an error naming the header and the reason."},
+		{ID: ReqMinimumVersionNamed, Level: Must, WithMinimumClientVersion: true,
+			Sentence: "An operator that refuses a client for its version names the minimum version, and the client passes it on."},
+		{ID: ReqOldOperatorCompat, Level: Must, ServedClientsOnly: true, Clients: ">= 3.109.0-0", Operators: "< 3.109.0-0",
+			Sentence: "Old operators serve new clients: status and ls succeed, and exec too where the operator issues certificates."},
+		{ID: ReqNewOperatorCompat, Level: Must, ServedClientsOnly: true, Clients: "< 3.109.0-0", Operators: ">= 3.109.0-0",
+			Sentence: "New operators serve old clients under the old rules: status, ls and exec succeed."},
+		{ID: ReqUnknownHeadersIgnored, Level: Must, ServedClientsOnly: true,
+			Sentence: "Operators ignore headers they do not know: no request is refused for carrying one."},
+	}
+}
+
+// RequirementByID returns the requirement with id.
+func RequirementByID(id RequirementID) (Requirement, bool) {
+	for _, r := range Requirements() {
+		if r.ID == id {
+			return r, true
+		}
+	}
+	return Requirement{}, false
+}
+
+// Applies reports whether r applies to a client and operator version; minClient is the
+// operator's minimum client version, nil when it sets none.
+func (r Requirement) Applies(client, operator, minClient *semver.Version) (bool, error) {
+	for _, gate := range []struct {
+		constraint string
+		version    *semver.Version
+	}{{r.Clients, client}, {r.Operators, operator}} {
+		if gate.constraint == "" {
+			continue
+		}
+		c, err := semver.NewConstraint(gate.constraint)
+		if err != nil {
+			return false, fmt.Errorf("requirement %s: constraint %q: %w", r.ID, gate.constraint, err)
+		}
+		if !c.Check(gate.version) {
+			return false, nil
+		}
+	}
+	refusedByDesign := minClient != nil && client.LessThan(minClient)
+	switch {
+	case r.WithMinimumClientVersion:
+		return refusedByDesign, nil
+	case r.ServedClientsOnly:
+		return !refusedByDesign, nil
+	}
+	return true, nil
+}

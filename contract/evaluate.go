@@ -1,0 +1,425 @@
+package contract
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+)
+
+// Subject is the cell a journal is judged for.
+type Subject struct {
+	ClientVersion   *semver.Version
+	OperatorVersion *semver.Version
+	// MinClientVersion is the operator's minimum client version, nil when it sets none.
+	MinClientVersion *semver.Version
+	// Headers are the header names of the cell's contract.
+	Headers HeaderNames
+}
+
+// Scenario kinds a cell runs.
+const (
+	ScenarioStatus    = "status"
+	ScenarioLs        = "ls"
+	ScenarioExec      = "exec"
+	ScenarioExecStale = "exec-stale"
+	ScenarioFixture   = "fixture"
+	ScenarioTakeover  = "takeover"
+)
+
+// Observation is one scenario of a cell: what reached the operator, and how the client
+// ended.
+type Observation struct {
+	// Kind is one of the Scenario constants; Name is unique in the cell (fixture/expired).
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+	// Entries are the journal entries of the scenario, in order.
+	Entries []Entry `json:"-"`
+	// Err is the client's error, "" when it succeeded.
+	Err string `json:"err,omitempty"`
+	// Refusal is what the client reported of an operator refusal, nil when it reported none.
+	Refusal *ClientRefusal `json:"refusal,omitempty"`
+	// Injected is true when the harness, not the client, chose the certificate (fixtures).
+	Injected bool `json:"injected,omitempty"`
+	// ExpectRefusal is true for fixtures an operator must refuse (all but "valid").
+	ExpectRefusal bool `json:"expectRefusal,omitempty"`
+	// ClientUserID is the user id of the client's own key, "" when unknown.
+	ClientUserID string `json:"clientUserID,omitempty"`
+}
+
+// ClientRefusal is the client's report of a refusal.
+type ClientRefusal struct {
+	Header         string `json:"header"`
+	Reason         string `json:"reason"`
+	MinimumVersion string `json:"minimumVersion,omitempty"`
+}
+
+// Status of a finding.
+type Status string
+
+// Finding statuses. A report adds expected-fail and unexpected-pass (see package report).
+const (
+	Pass Status = "pass"
+	Fail Status = "fail"
+	Skip Status = "skip"
+)
+
+// Finding is the verdict on one requirement for one cell.
+type Finding struct {
+	Requirement RequirementID `json:"requirement"`
+	Status      Status        `json:"status"`
+	// Reason is short and machine-readable (missing, not-semver, CertificateExpired, …).
+	Reason string `json:"reason,omitempty"`
+	// Detail is one human sentence; Scenario names where it was found.
+	Detail   string `json:"detail,omitempty"`
+	Scenario string `json:"scenario,omitempty"`
+}
+
+// violation is what a check found wrong in one scenario.
+type violation struct {
+	reason, detail string
+}
+
+// check judges one scenario: observed says whether the scenario could show the
+// requirement at all.
+type check func(s Subject, o Observation) (observed bool, v *violation)
+
+var checks = map[RequirementID]check{
+	ReqVersionHeader:         checkVersionHeader,
+	ReqCertificateHeader:     checkCertificateHeader,
+	ReqCertificateExempt:     checkCertificateExempt,
+	ReqCertificateValid:      checkCertificateValid,
+	ReqSessionID:             checkSessionID,
+	ReqSessionStable:         checkSessionStable,
+	ReqSessionCertificate:    checkSessionCertificate,
+	ReqIdentityClean:         checkIdentity,
+	ReqEarlyRefusal:          checkEarlyRefusal,
+	ReqStopAfterRefusal:      checkStopAfterRefusal,
+	ReqMinimumVersionNamed:   checkMinimumVersion,
+	ReqOldOperatorCompat:     checkCompat,
+	ReqNewOperatorCompat:     checkCompat,
+	ReqUnknownHeadersIgnored: checkUnknownHeaders,
+}
+
+// Evaluate judges a cell's observations against every requirement, in report order: a
+// requirement that does not apply is skipped (not-applicable), one no scenario could show
+// is skipped (not-observed), otherwise the first violation fails it.
+func Evaluate(s Subject, observations []Observation) ([]Finding, error) {
+	s.Headers = s.Headers.OrDefault()
+	var out []Finding
+	for _, r := range Requirements() {
+		applies, err := r.Applies(s.ClientVersion, s.OperatorVersion, s.MinClientVersion)
+		if err != nil {
+			return nil, err
+		}
+		f := Finding{Requirement: r.ID, Status: Skip, Reason: "not-applicable", Detail: "the requirement's version gates exclude this cell"}
+		if applies {
+			f = judge(checks[r.ID], s, observations)
+			f.Requirement = r.ID
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+func judge(c check, s Subject, observations []Observation) Finding {
+	observed := false
+	for _, o := range observations {
+		seen, v := c(s, o)
+		observed = observed || seen
+		if v != nil {
+			return Finding{Status: Fail, Reason: v.reason, Detail: v.detail, Scenario: o.Name}
+		}
+	}
+	if !observed {
+		return Finding{Status: Skip, Reason: "not-observed", Detail: "no scenario of this cell could show it"}
+	}
+	return Finding{Status: Pass}
+}
+
+// operatorEntries are the entries that reached the operator.
+func operatorEntries(o Observation) []Entry {
+	var out []Entry
+	for _, e := range o.Entries {
+		if e.Class.IsOperator() {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func values(e Entry, name string) []string { return e.Headers[strings.ToLower(name)] }
+
+func checkVersionHeader(s Subject, o Observation) (bool, *violation) {
+	entries := operatorEntries(o)
+	for _, e := range entries {
+		vs := values(e, s.Headers.Version)
+		switch {
+		case len(vs) == 0:
+			return true, &violation{"missing", fmt.Sprintf("%s %s (%s) carries no %s", e.Method, e.Path, e.Class, s.Headers.Version)}
+		case len(vs) > 1:
+			return true, &violation{"repeated", fmt.Sprintf("%s %s carries %s %d times", e.Method, e.Path, s.Headers.Version, len(vs))}
+		}
+		if _, err := semver.StrictNewVersion(vs[0]); err != nil {
+			return true, &violation{"not-semver", fmt.Sprintf("%s %q on %s is not SemVer", s.Headers.Version, vs[0], e.Class)}
+		}
+		if vs[0] != s.ClientVersion.Original() && vs[0] != s.ClientVersion.String() {
+			return true, &violation{"mismatch", fmt.Sprintf("%s %q on %s, the client is %s", s.Headers.Version, vs[0], e.Class, s.ClientVersion)}
+		}
+	}
+	return len(entries) > 0, nil
+}
+
+// exempt classes never need a certificate.
+func exempt(c Class) bool {
+	return c == ClassOperatorGet || c == ClassOperatorDiscovery || c == ClassCredentialRequest
+}
+
+func checkCertificateHeader(s Subject, o Observation) (bool, *violation) {
+	if o.Kind != ScenarioExec && o.Kind != ScenarioExecStale && o.Kind != ScenarioFixture {
+		return false, nil
+	}
+	every := !s.ClientVersion.LessThan(semver.MustParse("3.109.0-0"))
+	ready, observed := false, false
+	for _, e := range operatorEntries(o) {
+		if e.Class == ClassOperatorGet {
+			ready = true // the certificate is prepared right after the operator GET
+			continue
+		}
+		if !ready || exempt(e.Class) || (!every && !e.Class.IsConnect()) {
+			continue
+		}
+		observed = true
+		if e.Certificate == nil {
+			return true, &violation{"missing", fmt.Sprintf("%s %s (%s) carries no %s after the certificate was ready", e.Method, e.Path, e.Class, s.Headers.Certificate)}
+		}
+	}
+	return observed, nil
+}
+
+func checkCertificateExempt(s Subject, o Observation) (bool, *violation) {
+	observed := false
+	for i, e := range operatorEntries(o) {
+		mustNot := e.Class == ClassCredentialRequest || o.Kind == ScenarioStatus || (i == 0 && e.Class == ClassOperatorGet)
+		if !mustNot || o.Injected {
+			continue
+		}
+		observed = true
+		if e.Certificate != nil {
+			return true, &violation{"sent-on-exempt", fmt.Sprintf("%s %s (%s) carries a certificate it needs not", e.Method, e.Path, e.Class)}
+		}
+	}
+	return observed, nil
+}
+
+func checkCertificateValid(s Subject, o Observation) (bool, *violation) {
+	if o.Injected {
+		return false, nil
+	}
+	observed := false
+	for _, e := range o.Entries {
+		if e.Certificate == nil {
+			continue
+		}
+		observed = true
+		if e.Certificate.Verdict != "valid" {
+			return true, &violation{e.Certificate.Verdict, fmt.Sprintf("%s %s carried certificate %s, judged %s", e.Method, e.Path, e.Certificate.Fingerprint, e.Certificate.Verdict)}
+		}
+		if o.ClientUserID != "" && e.Certificate.UserID != o.ClientUserID {
+			return true, &violation{"wrong-key", fmt.Sprintf("%s %s carried a certificate for user %s, the client's key is %s", e.Method, e.Path, e.Certificate.UserID, o.ClientUserID)}
+		}
+	}
+	return observed, nil
+}
+
+// connects are the scenario's connect entries the client sent (not the harness's probe).
+func connects(o Observation) []Entry {
+	var out []Entry
+	for _, e := range o.Entries {
+		if e.Class.IsConnect() {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func checkSessionID(s Subject, o Observation) (bool, *violation) {
+	if o.Kind == ScenarioTakeover {
+		return false, nil
+	}
+	cs := connects(o)
+	for _, e := range cs {
+		vs := values(e, s.Headers.SessionID)
+		if len(vs) == 0 {
+			return true, &violation{"missing", fmt.Sprintf("%s %s carries no %s", e.Method, e.Path, s.Headers.SessionID)}
+		}
+		if len(vs) > 1 {
+			return true, &violation{"repeated", fmt.Sprintf("%s %s carries %s %d times", e.Method, e.Path, s.Headers.SessionID, len(vs))}
+		}
+		if _, err := strconv.ParseUint(vs[0], 10, 64); err != nil || strings.HasPrefix(vs[0], "+") {
+			return true, &violation{"not-decimal-u64", fmt.Sprintf("%s %q is not a decimal u64", s.Headers.SessionID, vs[0])}
+		}
+	}
+	return len(cs) > 0, nil
+}
+
+func checkSessionStable(s Subject, o Observation) (bool, *violation) {
+	if o.Kind != ScenarioExec {
+		return false, nil
+	}
+	cs := connects(o)
+	if len(cs) < 2 {
+		return false, nil
+	}
+	first := strings.Join(values(cs[0], s.Headers.SessionID), ",")
+	for _, e := range cs[1:] {
+		if got := strings.Join(values(e, s.Headers.SessionID), ","); got != first {
+			return true, &violation{"changed", fmt.Sprintf("the session's connections carry %s %q and %q", s.Headers.SessionID, first, got)}
+		}
+	}
+	return true, nil
+}
+
+func checkSessionCertificate(s Subject, o Observation) (bool, *violation) {
+	cs := connects(o)
+	switch o.Kind {
+	case ScenarioExec:
+		if len(cs) < 2 || cs[0].Certificate == nil {
+			return false, nil
+		}
+		for _, e := range cs[1:] {
+			if e.Certificate == nil || e.Certificate.Fingerprint != cs[0].Certificate.Fingerprint {
+				return true, &violation{"client-switched", "the client continued its session under another certificate"}
+			}
+		}
+		return true, nil
+	case ScenarioTakeover:
+		if len(cs) == 0 {
+			return false, nil
+		}
+		probe := cs[len(cs)-1]
+		if probe.Decision != DecisionRefused {
+			return true, &violation{"takeover-accepted", fmt.Sprintf("the operator let another certificate continue session %s (answer %d)", probe.SessionID, probe.Code)}
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+func checkIdentity(s Subject, o Observation) (bool, *violation) {
+	observed := false
+	for _, e := range o.Entries {
+		for _, name := range []string{s.Headers.Name, s.Headers.Hostname} {
+			if name == "" {
+				continue
+			}
+			for _, v := range values(e, name) {
+				observed = true
+				if v != strings.TrimSpace(v) || !printableASCII(v) {
+					return true, &violation{"not-cleaned", fmt.Sprintf("%s %q on %s is not cleaned", name, v, e.Class)}
+				}
+			}
+		}
+	}
+	return observed, nil
+}
+
+func printableASCII(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if v[i] < 0x20 || v[i] > 0x7e {
+			return false
+		}
+	}
+	return v != ""
+}
+
+func checkEarlyRefusal(s Subject, o Observation) (bool, *violation) {
+	if o.Kind != ScenarioFixture {
+		return false, nil
+	}
+	for _, e := range operatorEntries(o) {
+		if e.Certificate == nil {
+			continue
+		}
+		// the first operator request that carries the certificate
+		if !o.ExpectRefusal {
+			if e.Decision == DecisionRefused {
+				return true, &violation{"valid-refused", fmt.Sprintf("a valid certificate was refused on %s (%s)", e.Class, e.Reason)}
+			}
+			return true, nil
+		}
+		if e.Decision != DecisionRefused || (e.Code != 401 && e.Code != 403) {
+			return true, &violation{"not-refused", fmt.Sprintf("%s %s carried an invalid certificate (%s) and was answered %d", e.Method, e.Path, e.Certificate.Verdict, e.Code)}
+		}
+		for _, later := range o.Entries {
+			if later.Code == 101 {
+				return true, &violation{"websocket-established", "a WebSocket was established with an invalid certificate"}
+			}
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+func checkStopAfterRefusal(s Subject, o Observation) (bool, *violation) {
+	if o.Kind == ScenarioTakeover {
+		return false, nil
+	}
+	for i, e := range o.Entries {
+		if e.Decision != DecisionRefused {
+			continue
+		}
+		if rest := len(o.Entries) - i - 1; rest > 0 {
+			next := o.Entries[i+1]
+			return true, &violation{"requests-after-refusal", fmt.Sprintf("%d requests after the refusal of %s, first %s %s", rest, e.Class, next.Method, next.Path)}
+		}
+		if o.Refusal == nil || o.Refusal.Header == "" || o.Refusal.Reason == "" {
+			return true, &violation{"unclear-error", fmt.Sprintf("the client did not report the refusal (%s) naming the header and the reason: %q", e.Reason, o.Err)}
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+func checkMinimumVersion(s Subject, o Observation) (bool, *violation) {
+	for _, e := range o.Entries {
+		if e.Decision != DecisionRefused {
+			continue
+		}
+		min := s.MinClientVersion.String()
+		if !strings.Contains(e.Message, min) {
+			return true, &violation{"operator-silent", fmt.Sprintf("the operator's refusal does not name %s: %q", min, e.Message)}
+		}
+		if o.Refusal == nil || o.Refusal.MinimumVersion != min {
+			return true, &violation{"client-silent", fmt.Sprintf("the client did not pass on the minimum version %s: %q", min, o.Err)}
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+func checkCompat(s Subject, o Observation) (bool, *violation) {
+	switch o.Kind {
+	case ScenarioStatus, ScenarioLs:
+	case ScenarioExec:
+		if s.OperatorVersion.LessThan(semver.MustParse("3.46.0-0")) {
+			return false, nil // operators before client certificates cannot serve exec to new clients
+		}
+	default:
+		return false, nil
+	}
+	if o.Err != "" {
+		return true, &violation{"failed", fmt.Sprintf("%s failed: %s", o.Kind, o.Err)}
+	}
+	return true, nil
+}
+
+func checkUnknownHeaders(s Subject, o Observation) (bool, *violation) {
+	for _, e := range o.Entries {
+		if e.Reason == "UnknownHeader" {
+			return true, &violation{"refused-unknown-header", fmt.Sprintf("%s %s refused: %s", e.Method, e.Path, e.Message)}
+		}
+	}
+	return len(o.Entries) > 0 && o.Kind != ScenarioTakeover, nil
+}

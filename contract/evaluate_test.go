@@ -1,0 +1,103 @@
+package contract
+
+import (
+	"testing"
+
+	"github.com/Masterminds/semver/v3"
+	. "github.com/onsi/gomega"
+)
+
+var h = MirrordHeaders()
+
+func entry(class Class, hdrs map[string][]string, mods ...func(*Entry)) Entry {
+	e := Entry{Class: class, Method: "GET", Path: "/p", Headers: hdrs, Decision: DecisionServed, Code: 200}
+	for _, m := range mods {
+		m(&e)
+	}
+	return e
+}
+
+func withCert(verdict string) func(*Entry) {
+	return func(e *Entry) { e.Certificate = &CertificateVerdict{Fingerprint: "sha256:aa", Verdict: verdict, UserID: "u1"} }
+}
+
+func refused(reason, msg string, code int) func(*Entry) {
+	return func(e *Entry) { e.Decision, e.Reason, e.Message, e.Code = DecisionRefused, reason, msg, code }
+}
+
+func v(s string) *semver.Version { return semver.MustParse(s) }
+
+func find(t *testing.T, s Subject, obs []Observation, id RequirementID) Finding {
+	t.Helper()
+	fs, err := Evaluate(s, obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fs {
+		if f.Requirement == id {
+			return f
+		}
+	}
+	t.Fatalf("no finding for %s", id)
+	return Finding{}
+}
+
+func TestEvaluate(t *testing.T) {
+	cur := Subject{ClientVersion: v("3.250.0"), OperatorVersion: v("3.250.0")}
+	ver := map[string][]string{"x-mirrord-cli-version": {"3.250.0"}}
+	sid := func(id string) map[string][]string { return map[string][]string{"x-mirrord-cli-version": {"3.250.0"}, "x-session-id": {id}} }
+	for _, tc := range []struct {
+		name    string
+		subject Subject
+		obs     Observation
+		req     RequirementID
+		status  Status
+		reason  string
+	}{
+		{"version ok", cur, Observation{Kind: ScenarioStatus, Entries: []Entry{entry(ClassOperatorGet, ver)}}, ReqVersionHeader, Pass, ""},
+		{"version missing", cur, Observation{Kind: ScenarioStatus, Entries: []Entry{entry(ClassOperatorGet, nil)}}, ReqVersionHeader, Fail, "missing"},
+		{"version v-prefixed", cur, Observation{Kind: ScenarioStatus, Entries: []Entry{entry(ClassOperatorGet, map[string][]string{"x-mirrord-cli-version": {"v3.250.0"}})}}, ReqVersionHeader, Fail, "not-semver"},
+		{"version not gated for old clients", Subject{ClientVersion: v("3.100.0"), OperatorVersion: v("3.250.0")}, Observation{Kind: ScenarioStatus, Entries: []Entry{entry(ClassOperatorGet, nil)}}, ReqVersionHeader, Skip, "not-applicable"},
+		{"core reads are not operator requests", cur, Observation{Kind: ScenarioLs, Entries: []Entry{entry(ClassCoreRead, nil)}}, ReqVersionHeader, Skip, "not-observed"},
+		{"certificate missing on connect", cur, Observation{Kind: ScenarioExec, Entries: []Entry{entry(ClassOperatorGet, ver), entry(ClassTargetConnect, sid("1"))}}, ReqCertificateHeader, Fail, "missing"},
+		{"certificate on connect", cur, Observation{Kind: ScenarioExec, Entries: []Entry{entry(ClassOperatorGet, ver), entry(ClassCredentialRequest, ver), entry(ClassTargetConnect, sid("1"), withCert("valid"))}}, ReqCertificateHeader, Pass, ""},
+		{"certificate on exempt request", cur, Observation{Kind: ScenarioLs, Entries: []Entry{entry(ClassOperatorGet, ver), entry(ClassCredentialRequest, ver, withCert("valid"))}}, ReqCertificateExempt, Fail, "sent-on-exempt"},
+		{"expired certificate sent", cur, Observation{Kind: ScenarioExecStale, Entries: []Entry{entry(ClassTargetConnect, sid("1"), withCert("CertificateExpired"))}}, ReqCertificateValid, Fail, "CertificateExpired"},
+		{"certificate of another key", cur, Observation{Kind: ScenarioExec, ClientUserID: "u2", Entries: []Entry{entry(ClassTargetConnect, sid("1"), withCert("valid"))}}, ReqCertificateValid, Fail, "wrong-key"},
+		{"session id hex", cur, Observation{Kind: ScenarioExec, Entries: []Entry{entry(ClassTargetConnect, sid("ABC"))}}, ReqSessionID, Fail, "not-decimal-u64"},
+		{"session id changed", cur, Observation{Kind: ScenarioExec, Entries: []Entry{entry(ClassTargetConnect, sid("1")), entry(ClassTargetConnect, sid("2"))}}, ReqSessionStable, Fail, "changed"},
+		{"takeover accepted", cur, Observation{Kind: ScenarioTakeover, Entries: []Entry{entry(ClassTargetConnect, sid("1"), withCert("valid"))}}, ReqSessionCertificate, Fail, "takeover-accepted"},
+		{"takeover refused", cur, Observation{Kind: ScenarioTakeover, Entries: []Entry{entry(ClassTargetConnect, sid("1"), withCert("valid"), refused("SessionCertificateMismatch", "", 403))}}, ReqSessionCertificate, Pass, ""},
+		{"identity not cleaned", cur, Observation{Kind: ScenarioStatus, Entries: []Entry{entry(ClassOperatorGet, map[string][]string{"x-client-name": {"José"}})}}, ReqIdentityClean, Fail, "not-cleaned"},
+		{"fixture served", cur, Observation{Kind: ScenarioFixture, Injected: true, ExpectRefusal: true, Entries: []Entry{entry(ClassOperatorGet, ver), entry(ClassTargetConnect, sid("1"), withCert("CertificateExpired"), func(e *Entry) { e.Code = 101 })}}, ReqEarlyRefusal, Fail, "not-refused"},
+		{"fixture refused", cur, Observation{Kind: ScenarioFixture, Injected: true, ExpectRefusal: true, Refusal: &ClientRefusal{Header: "x-client-der", Reason: "CertificateExpired"}, Entries: []Entry{entry(ClassOperatorGet, ver), entry(ClassTargetConnect, sid("1"), withCert("CertificateExpired"), refused("CertificateExpired", "", 401))}}, ReqEarlyRefusal, Pass, ""},
+		{"valid fixture refused", cur, Observation{Kind: ScenarioFixture, Injected: true, Entries: []Entry{entry(ClassTargetConnect, sid("1"), withCert("valid"), refused("CertificateExpired", "", 401))}}, ReqEarlyRefusal, Fail, "valid-refused"},
+		{"requests after refusal", cur, Observation{Kind: ScenarioExec, Refusal: &ClientRefusal{Header: "x", Reason: "y"}, Entries: []Entry{entry(ClassTargetConnect, sid("1"), refused("CertificateExpired", "", 401)), entry(ClassDiscovery, nil)}}, ReqStopAfterRefusal, Fail, "requests-after-refusal"},
+		{"refusal not reported", cur, Observation{Kind: ScenarioExec, Err: "boom", Entries: []Entry{entry(ClassTargetConnect, sid("1"), refused("CertificateExpired", "", 401))}}, ReqStopAfterRefusal, Fail, "unclear-error"},
+		{"minimum named", Subject{ClientVersion: v("3.100.0"), OperatorVersion: v("3.250.0"), MinClientVersion: v("3.200.0")}, Observation{Kind: ScenarioStatus, Refusal: &ClientRefusal{Header: "x", Reason: "ClientVersionTooOld", MinimumVersion: "3.200.0"}, Entries: []Entry{entry(ClassOperatorGet, nil, refused("ClientVersionTooOld", "install 3.200.0", 403))}}, ReqMinimumVersionNamed, Pass, ""},
+		{"minimum not named", Subject{ClientVersion: v("3.100.0"), OperatorVersion: v("3.250.0"), MinClientVersion: v("3.200.0")}, Observation{Kind: ScenarioStatus, Entries: []Entry{entry(ClassOperatorGet, nil, refused("ClientVersionTooOld", "too old", 403))}}, ReqMinimumVersionNamed, Fail, "operator-silent"},
+		{"old operator fails new client", Subject{ClientVersion: v("3.250.0"), OperatorVersion: v("3.100.0")}, Observation{Kind: ScenarioStatus, Err: "refused", Entries: []Entry{entry(ClassOperatorGet, ver)}}, ReqOldOperatorCompat, Fail, "failed"},
+		{"unknown header refused", cur, Observation{Kind: ScenarioStatus, Entries: []Entry{entry(ClassOperatorGet, ver, refused("UnknownHeader", "header x", 400))}}, ReqUnknownHeadersIgnored, Fail, "refused-unknown-header"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.obs.Name = tc.obs.Kind
+			f := find(t, tc.subject, []Observation{tc.obs}, tc.req)
+			NewWithT(t).Expect(f.Status).To(Equal(tc.status), "%+v", f)
+			NewWithT(t).Expect(f.Reason).To(Equal(tc.reason), "%+v", f)
+		})
+	}
+}
+
+func TestRequirementsAreWellFormed(t *testing.T) {
+	g := NewWithT(t)
+	seen := map[RequirementID]bool{}
+	for _, r := range Requirements() {
+		g.Expect(seen[r.ID]).To(BeFalse(), "unique %s", r.ID)
+		seen[r.ID] = true
+		g.Expect(checks).To(HaveKey(r.ID), "every requirement has a check")
+		g.Expect(r.Sentence).NotTo(BeEmpty())
+		_, err := r.Applies(v("3.250.0"), v("3.250.0"), nil)
+		g.Expect(err).NotTo(HaveOccurred())
+	}
+	g.Expect(checks).To(HaveLen(len(seen)))
+}
