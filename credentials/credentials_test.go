@@ -165,7 +165,7 @@ func mustNewCSR(t *testing.T) []byte {
 
 func mustPEM(t *testing.T, data []byte) []byte {
 	t.Helper()
-	der, err := pemBytes(data)
+	der, err := ParseCertificateRequestPEM(data)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -101,11 +101,12 @@ func ParseCSR(data []byte) (*CSR, error) {
 	return &CSR{CommonName: req.Subject.CommonName, PublicKey: pub, RawSPKI: req.RawSubjectPublicKeyInfo}, nil
 }
 
-// pemBytes returns the bytes of the first PEM block in data.
-func pemBytes(data []byte) ([]byte, error) {
+// ParseCertificateRequestPEM returns the DER of a CERTIFICATE REQUEST PEM block, without
+// verifying it.
+func ParseCertificateRequestPEM(data []byte) ([]byte, error) {
 	block, _ := pem.Decode(data)
-	if block == nil {
-		return nil, errors.New("no PEM block")
+	if block == nil || block.Type != "CERTIFICATE REQUEST" {
+		return nil, errors.New("parsing csr: no CERTIFICATE REQUEST PEM block")
 	}
 	return block.Bytes, nil
 }

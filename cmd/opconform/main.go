@@ -1,0 +1,83 @@
+// Command opconform is the harness's tool: it lists the contract's requirements and
+// regenerates the certificate fixtures.
+//
+//	go run ./cmd/opconform requirements
+//	go run ./cmd/opconform fixtures --out fixtures/certs
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+
+	"github.com/opconform/opconform/contract"
+	"github.com/opconform/opconform/fixtures/certs"
+)
+
+const usage = `Usage: opconform <command> [flags]
+
+Commands:
+  requirements   list the contract's requirements with their levels and version gates
+  fixtures       regenerate the certificate fixtures (--out fixtures/certs)
+`
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "opconform:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command")
+	}
+	switch args[0] {
+	case "requirements":
+		return requirements(stdout)
+	case "fixtures":
+		fs := flag.NewFlagSet("opconform fixtures", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		out := fs.String("out", "fixtures/certs", "directory to write the fixtures to")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if err := certs.Generate(*out); err != nil {
+			return fmt.Errorf("generating fixtures: %w", err)
+		}
+		fmt.Fprintf(stdout, "fixtures written to %s\n", *out)
+		return nil
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// requirements prints the requirement table.
+func requirements(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tLEVEL\tCLIENTS\tOPERATORS\tREQUIREMENT")
+	for _, r := range contract.Requirements() {
+		clients, operators := orAll(r.Clients), orAll(r.Operators)
+		if r.WithMinimumClientVersion {
+			clients = "below the operator's minimum"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Level, clients, operators, r.Sentence)
+	}
+	return tw.Flush()
+}
+
+func orAll(s string) string {
+	if s == "" {
+		return "all"
+	}
+	return s
+}
