@@ -18,7 +18,9 @@ func entry(class Class, hdrs map[string][]string, mods ...func(*Entry)) Entry {
 }
 
 func withCert(verdict string) func(*Entry) {
-	return func(e *Entry) { e.Certificate = &CertificateVerdict{Fingerprint: "sha256:aa", Verdict: verdict, UserID: "u1"} }
+	return func(e *Entry) {
+		e.Certificate = &CertificateVerdict{Fingerprint: "sha256:aa", Verdict: verdict, UserID: "u1"}
+	}
 }
 
 func refused(reason, msg string, code int) func(*Entry) {
@@ -45,7 +47,9 @@ func find(t *testing.T, s Subject, obs []Observation, id RequirementID) Finding 
 func TestEvaluate(t *testing.T) {
 	cur := Subject{ClientVersion: v("3.250.0"), OperatorVersion: v("3.250.0")}
 	ver := map[string][]string{"x-mirrord-cli-version": {"3.250.0"}}
-	sid := func(id string) map[string][]string { return map[string][]string{"x-mirrord-cli-version": {"3.250.0"}, "x-session-id": {id}} }
+	sid := func(id string) map[string][]string {
+		return map[string][]string{"x-mirrord-cli-version": {"3.250.0"}, "x-session-id": {id}}
+	}
 	for _, tc := range []struct {
 		name    string
 		subject Subject
