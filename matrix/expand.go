@@ -1,0 +1,94 @@
+package matrix
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/opconform/opconform/contract"
+)
+
+// Cell is one client against one operator on one tier.
+type Cell struct {
+	// ID is tier/operator/client (plus the Kubernetes version on the kind tier).
+	ID         string
+	Tier       string
+	Kubernetes string
+	Client     Client
+	Operator   Operator
+	Contract   Contract
+	// Expect are the requirements the cell must be found failing (negative controls).
+	Expect []Expectation
+}
+
+// Filter selects cells; empty fields select everything.
+type Filter struct {
+	Tiers     []string
+	Clients   []string
+	Operators []string
+}
+
+// Expand returns the cells of the matrix that f selects, in a stable order: tier, then
+// operator, then client, as the matrix lists them.
+func (m *Matrix) Expand(f Filter) []Cell {
+	var cells []Cell
+	for _, tier := range m.Tiers {
+		if !selected(f.Tiers, tier) {
+			continue
+		}
+		kubes := []string{""}
+		if tier == TierKind && len(m.Kubernetes) > 0 {
+			kubes = m.Kubernetes
+		}
+		for _, kube := range kubes {
+			for _, op := range m.Operators {
+				if !selected(f.Operators, op.Name) {
+					continue
+				}
+				for _, cl := range m.Clients {
+					if !selected(f.Clients, cl.Name) || !pairs(cl, op) {
+						continue
+					}
+					cells = append(cells, m.cell(tier, kube, cl, op))
+				}
+			}
+		}
+	}
+	return cells
+}
+
+func (m *Matrix) cell(tier, kube string, cl Client, op Operator) Cell {
+	parts := []string{tier}
+	if kube != "" {
+		parts = append(parts, kube)
+	}
+	parts = append(parts, op.Name, cl.Name)
+	c := Cell{ID: strings.Join(parts, "/"), Tier: tier, Kubernetes: kube, Client: cl, Operator: op}
+	for _, k := range m.Contracts {
+		if k.Name == cl.Contract {
+			c.Contract = k
+		}
+	}
+	c.Contract.Headers = c.Contract.Headers.OrDefault()
+	c.Expect = append(slices.Clone(cl.ExpectFail), op.ExpectFail...)
+	return c
+}
+
+// pairs reports whether the client and the operator allow each other.
+func pairs(cl Client, op Operator) bool {
+	return (len(cl.Operators) == 0 || slices.Contains(cl.Operators, op.Name)) &&
+		(len(op.Clients) == 0 || slices.Contains(op.Clients, cl.Name))
+}
+
+func selected(names []string, name string) bool {
+	return len(names) == 0 || slices.Contains(names, name)
+}
+
+// Expects returns the expectation for requirement id, if the cell has one.
+func (c Cell) Expects(id contract.RequirementID) (Expectation, bool) {
+	for _, e := range c.Expect {
+		if e.Requirement == id {
+			return e, true
+		}
+	}
+	return Expectation{}, false
+}

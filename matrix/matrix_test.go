@@ -1,0 +1,82 @@
+package matrix
+
+import (
+	"testing"
+
+	. "github.com/onsi/gomega"
+
+	"github.com/opconform/opconform/contract"
+)
+
+func TestLoadMinimalDefaults(t *testing.T) {
+	g := NewWithT(t)
+	m, err := Load("testdata/valid-minimal.yaml")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(m.Tiers).To(Equal([]string{TierFake}))
+	g.Expect(m.Clients[0].Driver).To(Equal(DriverReference))
+	g.Expect(m.Clients[0].Contract).To(Equal(DefaultContract))
+	g.Expect(m.Operators[0].Kind).To(Equal(KindFake))
+	g.Expect(m.Timeouts.Cell.Duration).NotTo(BeZero())
+	cells := m.Expand(Filter{})
+	g.Expect(cells).To(HaveLen(1))
+	g.Expect(cells[0].ID).To(Equal("fake/o/c"))
+	g.Expect(cells[0].Contract.Headers).To(Equal(contract.MirrordHeaders()))
+}
+
+func TestValidateReportsEveryProblemWithItsPath(t *testing.T) {
+	g := NewWithT(t)
+	_, err := Load("testdata/invalid-everything.yaml")
+	g.Expect(err).To(HaveOccurred())
+	for _, want := range []string{
+		`tiers[1]: unknown tier "cloud"`,
+		`clients[0].version: "v3.250.0" is not SemVer`,
+		`clients[0].defect: unknown defect "bogus"`,
+		`clients[1].name: duplicate name "c"`,
+		`clients[1].driver: unknown driver "magic"`,
+		`clients[1].contract: unknown contract "nope"`,
+		`clients[1].operators[0]: unknown operator "ghost"`,
+		`clients[2].expectFail[0].requirement: unknown requirement "NOPE"`,
+		`operators[0].version: "3.1" is not SemVer`,
+		`operators[0].kind: unknown kind "imaginary"`,
+		`operators[0].minClientVersion: "latest" is not SemVer`,
+		`operators[1].profile: unknown operator profile "unknown-profile"`,
+		`operators[1].clients[0]: unknown client "nobody"`,
+	} {
+		g.Expect(err.Error()).To(ContainSubstring(want))
+	}
+}
+
+func TestStrictUnmarshal(t *testing.T) {
+	_, err := Load("testdata/invalid-unknown-key.yaml")
+	NewWithT(t).Expect(err).To(MatchError(ContainSubstring(`unknown field "colour"`)))
+}
+
+func TestDefaultMatrixCoversTheContractHistory(t *testing.T) {
+	g := NewWithT(t)
+	m, err := Load("../matrix.yaml")
+	g.Expect(err).NotTo(HaveOccurred())
+	versions := map[string]bool{}
+	defects := map[string]bool{}
+	for _, c := range m.Clients {
+		versions[c.Version] = true
+		if c.Defect != "" {
+			defects[c.Defect] = true
+			g.Expect(c.ExpectFail).NotTo(BeEmpty(), "negative control %s names what it must break", c.Name)
+		}
+	}
+	for _, v := range []string{"3.41.0", "3.46.0", "3.85.0", "3.108.0", "3.109.0", "3.164.0", "3.224.0", "3.250.0"} {
+		g.Expect(versions).To(HaveKey(v))
+	}
+	g.Expect(defects).To(HaveLen(7), "every defect of the reference client is a negative control")
+	cells := m.Expand(Filter{})
+	g.Expect(len(cells)).To(BeNumerically(">=", 40))
+	broken := 0
+	for _, c := range cells {
+		if c.Operator.Profile != "" {
+			broken++
+			g.Expect(c.Expect).NotTo(BeEmpty())
+		}
+	}
+	g.Expect(broken).To(Equal(2))
+	g.Expect(m.Expand(Filter{Clients: []string{"mirrord-3.250.0"}, Operators: []string{"current-3.250.0"}})).To(HaveLen(1))
+}

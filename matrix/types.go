@@ -1,0 +1,86 @@
+package matrix
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/opconform/opconform/contract"
+)
+
+// Matrix is matrix.yaml.
+type Matrix struct {
+	// Contracts are the header namings under test; clients name one (default "mirrord").
+	Contracts []Contract `json:"contracts"`
+	// Tiers are where operators run: fake, apiserver, kind.
+	Tiers []string `json:"tiers"`
+	// Kubernetes are the Kubernetes versions of the kind tier.
+	Kubernetes []string   `json:"kubernetes"`
+	Clients    []Client   `json:"clients"`
+	Operators  []Operator `json:"operators"`
+	Timeouts   Timeouts   `json:"timeouts"`
+}
+
+// Contract is one naming of the contract's headers, with optional requirement gates.
+type Contract struct {
+	Name    string               `json:"name"`
+	Headers contract.HeaderNames `json:"headers"`
+}
+
+// Client is one client of the matrix.
+type Client struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	// Driver is "reference" (this repo's client, at Version) or "external".
+	Driver string `json:"driver"`
+	// Defect builds the reference client with a deliberate defect (a negative control).
+	Defect string `json:"defect,omitempty"`
+	// Contract names the header naming the client speaks; default "mirrord".
+	Contract string `json:"contract,omitempty"`
+	// Operators restricts the client to these operators; empty means all.
+	Operators []string `json:"operators,omitempty"`
+	// ExpectFail lists the requirements this client must be found failing.
+	ExpectFail []Expectation `json:"expectFail,omitempty"`
+}
+
+// Operator is one operator of the matrix.
+type Operator struct {
+	Name string `json:"name"`
+	// Kind is "fake" (the fake operator, by profile) or "real".
+	Kind    string `json:"kind"`
+	Version string `json:"version"`
+	// Profile names a fake operator profile explicitly; empty selects it by Version.
+	Profile string `json:"profile,omitempty"`
+	// MinClientVersion makes the operator refuse older clients.
+	MinClientVersion string `json:"minClientVersion,omitempty"`
+	// Clients restricts the operator to these clients; empty means all.
+	Clients []string `json:"clients,omitempty"`
+	// ExpectFail lists the requirements this operator must be found failing.
+	ExpectFail []Expectation `json:"expectFail,omitempty"`
+}
+
+// Expectation is a requirement a negative control must fail, optionally for a reason (the
+// finding's reason must then equal it).
+type Expectation struct {
+	Requirement contract.RequirementID `json:"requirement"`
+	Reason      string                 `json:"reason,omitempty"`
+}
+
+// Timeouts bounds every wait of a run.
+type Timeouts struct {
+	// Cell bounds one cell: operator start, every scenario, evaluation. Default 60s.
+	Cell metav1.Duration `json:"cell"`
+	// Scenario bounds one client command. Default 20s.
+	Scenario metav1.Duration `json:"scenario"`
+}
+
+// Drivers, kinds and tiers.
+const (
+	DriverReference = "reference"
+	DriverExternal  = "external"
+	KindFake        = "fake"
+	KindReal        = "real"
+	TierFake        = "fake"
+	TierAPIServer   = "apiserver"
+	TierKind        = "kind"
+	// DefaultContract is the mirrord naming.
+	DefaultContract = "mirrord"
+)

@@ -1,0 +1,136 @@
+package matrix
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/Masterminds/semver/v3"
+
+	"github.com/opconform/opconform/client"
+	"github.com/opconform/opconform/contract"
+	"github.com/opconform/opconform/fakeoperator"
+)
+
+// Validate reports every problem at once, each with its field path:
+//   - names of contracts, clients and operators are unique and non-empty;
+//   - versions are strict SemVer (no "v"), minClientVersion too;
+//   - drivers are reference or external, kinds fake or real, tiers fake, apiserver or kind;
+//   - a defect is one of the reference client's, on a reference client;
+//   - a profile is one of the fake operator's, on a fake operator;
+//   - contracts name at least the version and certificate headers;
+//   - clients name a known contract; operators and clients filters name known entries;
+//   - expectations name known requirements.
+func (m *Matrix) Validate() error {
+	var errs []error
+	add := func(path, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+	}
+	contracts := map[string]bool{}
+	for i, c := range m.Contracts {
+		p := fmt.Sprintf("contracts[%d]", i)
+		unique(add, p+".name", c.Name, contracts)
+		if c.Headers.Version == "" || c.Headers.Certificate == "" {
+			add(p+".headers", "version and certificate header names are required")
+		}
+	}
+	for i, t := range m.Tiers {
+		if !slices.Contains([]string{TierFake, TierAPIServer, TierKind}, t) {
+			add(fmt.Sprintf("tiers[%d]", i), "unknown tier %q: want fake, apiserver or kind", t)
+		}
+	}
+	clients, operators := map[string]bool{}, map[string]bool{}
+	for i, c := range m.Clients {
+		p := fmt.Sprintf("clients[%d]", i)
+		unique(add, p+".name", c.Name, clients)
+		strictVersion(add, p+".version", c.Version, true)
+		switch c.Driver {
+		case DriverReference:
+			if err := client.Defect(c.Defect).Validate(); err != nil {
+				add(p+".defect", "%v", err)
+			}
+		case DriverExternal:
+			if c.Defect != "" {
+				add(p+".defect", "defects are built into the reference client only")
+			}
+		default:
+			add(p+".driver", "unknown driver %q: want reference or external", c.Driver)
+		}
+		if !contracts[c.Contract] {
+			add(p+".contract", "unknown contract %q", c.Contract)
+		}
+		expectations(add, p+".expectFail", c.ExpectFail)
+	}
+	for i, o := range m.Operators {
+		p := fmt.Sprintf("operators[%d]", i)
+		unique(add, p+".name", o.Name, operators)
+		strictVersion(add, p+".version", o.Version, true)
+		strictVersion(add, p+".minClientVersion", o.MinClientVersion, false)
+		switch o.Kind {
+		case KindFake:
+			if o.Profile != "" {
+				if _, err := fakeoperator.SelectProfile(o.Profile, nil); err != nil {
+					add(p+".profile", "%v", err)
+				}
+			}
+		case KindReal:
+			if o.Profile != "" {
+				add(p+".profile", "profiles are for fake operators")
+			}
+		default:
+			add(p+".kind", "unknown kind %q: want fake or real", o.Kind)
+		}
+		expectations(add, p+".expectFail", o.ExpectFail)
+	}
+	for i, c := range m.Clients {
+		for j, name := range c.Operators {
+			if !operators[name] {
+				add(fmt.Sprintf("clients[%d].operators[%d]", i, j), "unknown operator %q", name)
+			}
+		}
+	}
+	for i, o := range m.Operators {
+		for j, name := range o.Clients {
+			if !clients[name] {
+				add(fmt.Sprintf("operators[%d].clients[%d]", i, j), "unknown client %q", name)
+			}
+		}
+	}
+	if len(m.Clients) == 0 {
+		add("clients", "at least one client is required")
+	}
+	if len(m.Operators) == 0 {
+		add("operators", "at least one operator is required")
+	}
+	return errors.Join(errs...)
+}
+
+func unique(add func(string, string, ...any), path, name string, seen map[string]bool) {
+	switch {
+	case name == "":
+		add(path, "required")
+	case seen[name]:
+		add(path, "duplicate name %q", name)
+	}
+	seen[name] = true
+}
+
+func strictVersion(add func(string, string, ...any), path, v string, required bool) {
+	if v == "" {
+		if required {
+			add(path, "required")
+		}
+		return
+	}
+	if _, err := semver.StrictNewVersion(v); err != nil {
+		add(path, "%q is not SemVer (no \"v\" prefix): %v", v, err)
+	}
+}
+
+func expectations(add func(string, string, ...any), path string, exps []Expectation) {
+	for i, e := range exps {
+		if _, ok := contract.RequirementByID(e.Requirement); !ok {
+			add(fmt.Sprintf("%s[%d].requirement", path, i), "unknown requirement %q; `go run ./cmd/opconform requirements` lists them", e.Requirement)
+		}
+	}
+}
