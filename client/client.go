@@ -30,6 +30,9 @@ type Options struct {
 	Out io.Writer
 	// Now is the clock for certificate validity; default time.Now.
 	Now func() time.Time
+	// CertificateHeader, when not nil, is sent verbatim as the certificate header in place of
+	// the prepared certificate: a harness's way to present a broken certificate fixture.
+	CertificateHeader *string
 }
 
 // Client runs the reference client's commands.
@@ -42,7 +45,13 @@ type Client struct {
 	http   *http.Client
 	// refused is set once the operator refused a request: the client sends nothing after.
 	refused bool
+	// userID is the identity of the prepared certificate's key.
+	userID string
 }
+
+// UserID returns the user id (base64 of the public key) of the credential the client
+// prepared, or "" before one is prepared.
+func (c *Client) UserID() string { return c.userID }
 
 // New returns a client for opts.
 func New(opts Options) (*Client, error) {

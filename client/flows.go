@@ -2,12 +2,15 @@ package client
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/opconform/opconform/credentials"
 )
 
 // Status is `mirrord operator status`: one GET of the operator object, no certificate.
@@ -81,6 +84,10 @@ func (c *Client) prepareCertificate(ctx context.Context, op *Operator) (*Credent
 		return nil, err
 	}
 	c.layer.SetCertificate(cred.DER)
+	if c.opts.CertificateHeader != nil {
+		c.layer.SetCertificateHeader(*c.opts.CertificateHeader)
+	}
+	c.userID = credentials.UserID(cred.Key.Public().(ed25519.PublicKey))
 	return cred, nil
 }
 

@@ -83,6 +83,13 @@ func (l *Layer) SetCertificate(der []byte) {
 	l.certificate.Store(&vs)
 }
 
+// SetCertificateHeader makes every later request carry value, verbatim, in the certificate
+// header: how a harness makes the client present a broken certificate fixture.
+func (l *Layer) SetCertificateHeader(value string) {
+	vs := []string{value}[:1:1]
+	l.certificate.Store(&vs)
+}
+
 // Wrap is a transport.WrapperFunc: it returns rt with the headers added.
 func (l *Layer) Wrap(rt http.RoundTripper) http.RoundTripper {
 	return &roundTripper{layer: l, next: rt}

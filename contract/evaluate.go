@@ -344,7 +344,8 @@ func checkEarlyRefusal(s Subject, o Observation) (bool, *violation) {
 		}
 		// the first operator request that carries the certificate
 		if !o.ExpectRefusal {
-			if e.Decision == DecisionRefused {
+			aboutCertificate := strings.HasPrefix(e.Reason, "Certificate") || strings.Contains(e.Message, strings.ToLower(s.Headers.Certificate))
+			if e.Decision == DecisionRefused && aboutCertificate {
 				return true, &violation{"valid-refused", fmt.Sprintf("a valid certificate was refused on %s (%s)", e.Class, e.Reason)}
 			}
 			return true, nil

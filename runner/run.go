@@ -1,0 +1,193 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/opconform/opconform/client"
+	"github.com/opconform/opconform/contract"
+	"github.com/opconform/opconform/fixtures/certs"
+	"github.com/opconform/opconform/matrix"
+	"github.com/opconform/opconform/tier"
+)
+
+// Options configures a run of one cell.
+type Options struct {
+	// WorkDir holds the cell's client HOME; it must exist.
+	WorkDir string
+	// ScenarioTimeout bounds each client command.
+	ScenarioTimeout time.Duration
+}
+
+// Result is what a cell showed.
+type Result struct {
+	Cell         matrix.Cell
+	Findings     []contract.Finding
+	Observations []contract.Observation
+	// Journal is every entry the operator recorded during the cell.
+	Journal []contract.Entry
+	// RefusalToExit is, per scenario the operator refused, the time from the refusal's answer
+	// to the client's return.
+	RefusalToExit map[string]time.Duration
+	Duration      time.Duration
+}
+
+// Finding returns the finding for id.
+func (r *Result) Finding(id contract.RequirementID) (contract.Finding, bool) {
+	for _, f := range r.Findings {
+		if f.Requirement == id {
+			return f, true
+		}
+	}
+	return contract.Finding{}, false
+}
+
+// Run runs cell on its tier. Everything it starts is stopped before it returns.
+func Run(ctx context.Context, cell matrix.Cell, opts Options) (*Result, error) {
+	start := time.Now()
+	if cell.Tier != matrix.TierFake {
+		return nil, fmt.Errorf("cell %s: tier %s is not available in this build; run with TIER=fake", cell.ID, cell.Tier)
+	}
+	clk := clocktesting.NewFakePassiveClock(certs.Epoch)
+	ep, err := tier.StartFake(cell, clk)
+	if err != nil {
+		return nil, err
+	}
+	defer ep.Close()
+	r := &run{cell: cell, ep: ep, opts: opts, now: clk.Now, result: &Result{Cell: cell, RefusalToExit: map[string]time.Duration{}}}
+	if r.version, err = semver.StrictNewVersion(cell.Client.Version); err != nil {
+		return nil, fmt.Errorf("cell %s: client version: %w", cell.ID, err)
+	}
+	home := filepath.Join(opts.WorkDir, "home")
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return nil, fmt.Errorf("cell %s: %w", cell.ID, err)
+	}
+	r.store = &client.Store{Path: filepath.Join(home, ".mirrord", "credentials")}
+	if err := r.scenarios(ctx); err != nil {
+		return nil, fmt.Errorf("cell %s: %w", cell.ID, err)
+	}
+	subject := contract.Subject{
+		ClientVersion: r.version, OperatorVersion: semver.MustParse(cell.Operator.Version),
+		MinClientVersion: ep.MinClientVersion, Headers: cell.Contract.Headers,
+	}
+	findings, err := contract.Evaluate(subject, r.result.Observations)
+	if err != nil {
+		return nil, fmt.Errorf("cell %s: evaluating: %w", cell.ID, err)
+	}
+	r.result.Findings = findings
+	r.result.Journal = ep.Journal()
+	r.result.Duration = time.Since(start)
+	return r.result, nil
+}
+
+// run is one cell in progress.
+type run struct {
+	cell    matrix.Cell
+	ep      *tier.Endpoint
+	opts    Options
+	now     func() time.Time
+	version *semver.Version
+	store   *client.Store
+	result  *Result
+}
+
+// step is one client scenario.
+type step struct {
+	kind, name string
+	// setup prepares the client's store before the command.
+	setup func(context.Context) error
+	// header is the certificate header a fixture scenario injects, nil otherwise.
+	header *string
+	// refuse says the operator must refuse the injected header.
+	refuse bool
+	do     func(context.Context, *client.Client) error
+}
+
+// scenarios runs the cell's scenarios in order: status, ls, exec, then for clients with
+// certificates exec with an expired certificate in the store, the takeover probe, and exec
+// with every certificate fixture. A client failing is an observation, not an error: only
+// the harness failing is.
+func (r *run) scenarios(ctx context.Context) error {
+	steps := []step{
+		{kind: contract.ScenarioStatus, name: "status", do: func(ctx context.Context, c *client.Client) error { return c.Status(ctx) }},
+		{kind: contract.ScenarioLs, name: "ls", do: func(ctx context.Context, c *client.Client) error { return c.Ls(ctx) }},
+		{kind: contract.ScenarioExec, name: "exec", do: execTarget},
+	}
+	certified := client.BehavioursAt(r.version)[client.CertificateOnConnect]
+	if certified {
+		steps = append(steps, step{kind: contract.ScenarioExecStale, name: "exec-stale", setup: r.seedExpired, do: execTarget})
+	}
+	for _, s := range steps {
+		if err := r.scenario(ctx, s); err != nil {
+			return err
+		}
+	}
+	if !certified {
+		return nil
+	}
+	if err := r.takeover(ctx); err != nil {
+		return err
+	}
+	fixtures, err := certs.All()
+	if err != nil {
+		return err
+	}
+	for _, f := range fixtures {
+		header := f.Header
+		fixture := step{kind: contract.ScenarioFixture, name: "fixture/" + f.Name, header: &header, refuse: f.Refuse, do: execTarget}
+		if err := r.scenario(ctx, fixture); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func execTarget(ctx context.Context, c *client.Client) error {
+	return c.Exec(ctx, client.ExecOptions{Target: "deployment.nginx"})
+}
+
+// scenario runs one client command and records what the operator saw of it.
+func (r *run) scenario(ctx context.Context, s step) error {
+	if s.setup != nil {
+		if err := s.setup(ctx); err != nil {
+			return fmt.Errorf("setting up %s: %w", s.name, err)
+		}
+	}
+	c, err := client.New(client.Options{
+		Config: r.ep.Config, Build: client.BuildInfo{Version: r.version, Defect: client.Defect(r.cell.Client.Defect)},
+		Headers: r.cell.Contract.Headers, Identity: &client.Identity{Name: "Zoë Tester", Hostname: "Laptop-7"},
+		Store: r.store, Now: r.now, CertificateHeader: s.header,
+	})
+	if err != nil {
+		return err
+	}
+	mark := len(r.ep.Journal())
+	ctx, cancel := context.WithTimeout(ctx, r.opts.ScenarioTimeout)
+	defer cancel()
+	runErr := s.do(ctx, c)
+	returned := time.Now()
+	entries := r.ep.Journal()[mark:]
+	o := contract.Observation{Kind: s.kind, Name: s.name, Entries: entries, Injected: s.header != nil, ExpectRefusal: s.refuse, ClientUserID: c.UserID()}
+	if runErr != nil {
+		o.Err = runErr.Error()
+		var refused *client.RefusalError
+		if errors.As(runErr, &refused) {
+			o.Refusal = &contract.ClientRefusal{Header: refused.Header, Reason: string(refused.Status.Reason), MinimumVersion: refused.MinimumVersion}
+		}
+	}
+	for _, e := range entries {
+		if e.Decision == contract.DecisionRefused {
+			r.result.RefusalToExit[s.name] = returned.Sub(e.Time.Add(e.Duration))
+			break
+		}
+	}
+	r.result.Observations = append(r.result.Observations, o)
+	return nil
+}

@@ -1,0 +1,70 @@
+package runner
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+
+	"github.com/opconform/opconform/contract"
+	"github.com/opconform/opconform/matrix"
+)
+
+func runCell(t *testing.T, client, operator string) *Result {
+	t.Helper()
+	m, err := matrix.Load("../matrix.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells := m.Expand(matrix.Filter{Clients: []string{client}, Operators: []string{operator}})
+	if len(cells) != 1 {
+		t.Fatalf("%d cells for %s × %s", len(cells), client, operator)
+	}
+	res, err := Run(context.Background(), cells[0], Options{WorkDir: t.TempDir(), ScenarioTimeout: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func TestSoundClientAgainstCurrentOperatorPassesEverything(t *testing.T) {
+	g := NewWithT(t)
+	res := runCell(t, "mirrord-3.250.0", "current-3.250.0")
+	for _, f := range res.Findings {
+		g.Expect(f.Status).NotTo(Equal(contract.Fail), "%s: %s (%s) in %s", f.Requirement, f.Reason, f.Detail, f.Scenario)
+	}
+	passed := 0
+	for _, f := range res.Findings {
+		if f.Status == contract.Pass {
+			passed++
+		}
+	}
+	g.Expect(passed).To(BeNumerically(">=", 10), "%+v", res.Findings)
+	g.Expect(res.RefusalToExit).NotTo(BeEmpty(), "fixtures were refused")
+}
+
+func TestNegativeControlsAreCaught(t *testing.T) {
+	m := matrix.MustLoad("../matrix.yaml")
+	for _, cell := range m.Expand(matrix.Filter{}) {
+		if len(cell.Expect) == 0 {
+			continue
+		}
+		t.Run(cell.ID, func(t *testing.T) {
+			g := NewWithT(t)
+			res, err := Run(context.Background(), cell, Options{WorkDir: t.TempDir(), ScenarioTimeout: 20 * time.Second})
+			g.Expect(err).NotTo(HaveOccurred())
+			for _, e := range cell.Expect {
+				f, ok := res.Finding(e.Requirement)
+				g.Expect(ok).To(BeTrue())
+				g.Expect(f.Status).To(Equal(contract.Fail), "%s must fail: %+v", e.Requirement, f)
+				g.Expect(f.Reason).To(Equal(e.Reason), "%s fails for the named reason: %s", e.Requirement, f.Detail)
+			}
+			for _, f := range res.Findings {
+				if _, expected := cell.Expects(f.Requirement); !expected {
+					g.Expect(f.Status).NotTo(Equal(contract.Fail), "only the named requirements fail: %s %s %s (%s)", f.Requirement, f.Reason, f.Detail, f.Scenario)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,71 @@
+package tier
+
+import (
+	"fmt"
+
+	"github.com/Masterminds/semver/v3"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
+
+	"github.com/opconform/opconform/contract"
+	"github.com/opconform/opconform/credentials"
+	"github.com/opconform/opconform/fakeoperator"
+	"github.com/opconform/opconform/fixtures/certs"
+	"github.com/opconform/opconform/matrix"
+)
+
+// Endpoint is a running operator a cell's clients talk to.
+type Endpoint struct {
+	// Config is what clients get: the whole API endpoint, with its CA.
+	Config *rest.Config
+	// Journal returns what reached the operator so far.
+	Journal func() []contract.Entry
+	// Authority issues certificates of the operator's licence (probes); nil for a real
+	// operator.
+	Authority *credentials.Authority
+	// LicenseFingerprint is the key clients file their certificates under.
+	LicenseFingerprint string
+	// MinClientVersion is the operator's minimum client version, nil when it sets none.
+	MinClientVersion *semver.Version
+	// Close stops everything the tier started.
+	Close func()
+}
+
+// StartFake starts the cell's operator in process: the fake operator with the cell's
+// version, profile, minimum client version and header names, the fixtures' licence key,
+// and clock.
+func StartFake(cell matrix.Cell, clk clock.PassiveClock) (*Endpoint, error) {
+	if cell.Operator.Kind != matrix.KindFake {
+		return nil, fmt.Errorf("tier fake: operator %s is of kind %s; only fake operators run in process", cell.Operator.Name, cell.Operator.Kind)
+	}
+	key, err := certs.LicenseKey()
+	if err != nil {
+		return nil, err
+	}
+	srv, err := fakeoperator.NewServer(fakeoperator.Options{
+		OperatorVersion:  cell.Operator.Version,
+		Profile:          cell.Operator.Profile,
+		MinClientVersion: cell.Operator.MinClientVersion,
+		Headers:          cell.Contract.Headers,
+		LicenseKey:       key,
+		License: fakeoperator.License{
+			Name: certs.License.Name, Organization: certs.License.Organization, Plan: certs.License.Plan,
+			SubscriptionID: certs.License.SubscriptionID, Fingerprint: certs.Fingerprint,
+		},
+		Clock: clk,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tier fake: starting operator %s: %w", cell.Operator.Name, err)
+	}
+	ep := &Endpoint{
+		Config:             srv.RESTConfig(),
+		Journal:            srv.Journal().Entries,
+		Authority:          srv.Authority(),
+		LicenseFingerprint: srv.License().Fingerprint,
+		Close:              srv.Close,
+	}
+	if cell.Operator.MinClientVersion != "" {
+		ep.MinClientVersion = semver.MustParse(cell.Operator.MinClientVersion)
+	}
+	return ep, nil
+}
