@@ -4,6 +4,14 @@ SHELL := /usr/bin/env bash
 GO ?= go
 ARTIFACTS ?= _artifacts
 GO_TEST_FLAGS ?= -race -count=1
+MATRIX ?= matrix.yaml
+TIER ?= fake
+CLIENTS ?=
+OPERATORS ?=
+GINKGO_LABEL_FILTER ?=
+GINKGO_FOCUS ?=
+GINKGO_NODES ?= 2
+GINKGO_TIMEOUT ?= 20m
 
 ##@ General
 
@@ -14,8 +22,15 @@ help: ## Show this help.
 ##@ Test
 
 .PHONY: test
-test: ## Unit tests of every package, with the race detector.
-	$(GO) test $(GO_TEST_FLAGS) ./...
+test: ## Unit tests of every package (race detector), then the conformance run.
+	$(GO) test $(GO_TEST_FLAGS) $$($(GO) list ./... | grep -v /suites)
+	$(MAKE) conformance
+
+.PHONY: conformance
+conformance: ## Run the matrix (TIER, CLIENTS, OPERATORS, GINKGO_LABEL_FILTER, GINKGO_FOCUS, GINKGO_NODES); reports in $(ARTIFACTS).
+	MATRIX=$(MATRIX) TIER=$(TIER) CLIENTS=$(CLIENTS) OPERATORS=$(OPERATORS) ARTIFACTS=$(ARTIFACTS) \
+	GINKGO_LABEL_FILTER='$(GINKGO_LABEL_FILTER)' GINKGO_FOCUS='$(GINKGO_FOCUS)' GINKGO_NODES=$(GINKGO_NODES) GINKGO_TIMEOUT=$(GINKGO_TIMEOUT) \
+	scripts/conformance.sh
 
 .PHONY: verify
 verify: ## gofmt, go vet and go mod tidy checks.

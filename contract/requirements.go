@@ -80,8 +80,8 @@ func Requirements() []Requirement {
 			Sentence: "An operator that refuses a client for its version names the minimum version, and the client passes it on."},
 		{ID: ReqOldOperatorCompat, Level: Must, ServedClientsOnly: true, Clients: ">= 3.109.0-0", Operators: "< 3.109.0-0",
 			Sentence: "Old operators serve new clients: status and ls succeed, and exec too where the operator issues certificates."},
-		{ID: ReqNewOperatorCompat, Level: Must, ServedClientsOnly: true, Clients: "< 3.109.0-0", Operators: ">= 3.109.0-0",
-			Sentence: "New operators serve old clients under the old rules: status, ls and exec succeed."},
+		{ID: ReqNewOperatorCompat, Level: Must, ServedClientsOnly: true, Clients: ">= 3.46.0-0, < 3.109.0-0", Operators: ">= 3.109.0-0",
+			Sentence: "New operators serve old clients (since client certificates) under the old rules: status, ls and exec succeed."},
 		{ID: ReqUnknownHeadersIgnored, Level: Must, ServedClientsOnly: true,
 			Sentence: "Operators ignore headers they do not know: no request is refused for carrying one."},
 	}

@@ -1,0 +1,154 @@
+package report
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/opconform/opconform/contract"
+	"github.com/opconform/opconform/matrix"
+)
+
+// Outcome is what a requirement came to in one cell.
+type Outcome string
+
+// Outcomes. Only fail and unexpected-pass fail a run.
+const (
+	Pass           Outcome = "pass"
+	Fail           Outcome = "fail"
+	Skip           Outcome = "skip"
+	ExpectedFail   Outcome = "expected-fail"
+	UnexpectedPass Outcome = "unexpected-pass"
+)
+
+// Failing reports whether o fails the run.
+func (o Outcome) Failing() bool { return o == Fail || o == UnexpectedPass }
+
+// Judge turns a finding and the cell's expectation for it into an outcome and a sentence.
+// A negative control passes only when its requirement fails for the named reason.
+func Judge(f contract.Finding, exp matrix.Expectation, expected bool) (Outcome, string) {
+	switch {
+	case !expected && f.Status == contract.Fail:
+		return Fail, f.Detail
+	case !expected && f.Status == contract.Skip:
+		return Skip, f.Detail
+	case !expected:
+		return Pass, ""
+	case f.Status == contract.Fail && (exp.Reason == "" || exp.Reason == f.Reason):
+		return ExpectedFail, f.Detail
+	case f.Status == contract.Fail:
+		return UnexpectedPass, fmt.Sprintf("the negative control failed %s for %q, not for the named reason %q: %s", f.Requirement, f.Reason, exp.Reason, f.Detail)
+	}
+	return UnexpectedPass, fmt.Sprintf("the negative control went unnoticed: %s must fail (reason %q) but was %s %s", f.Requirement, exp.Reason, f.Status, f.Reason)
+}
+
+// Requirement is one requirement's outcome in a cell.
+type Requirement struct {
+	ID       contract.RequirementID `json:"id"`
+	Outcome  Outcome                `json:"outcome"`
+	Reason   string                 `json:"reason,omitempty"`
+	Detail   string                 `json:"detail,omitempty"`
+	Scenario string                 `json:"scenario,omitempty"`
+}
+
+// Cell is one cell's results.
+type Cell struct {
+	ID string `json:"id"`
+	// Index is the cell's place in the matrix's expansion; reports list cells in that order.
+	Index           int           `json:"index"`
+	Tier            string        `json:"tier"`
+	Kubernetes      string        `json:"kubernetes,omitempty"`
+	Client          string        `json:"client"`
+	ClientVersion   string        `json:"clientVersion"`
+	Defect          string        `json:"defect,omitempty"`
+	Operator        string        `json:"operator"`
+	OperatorVersion string        `json:"operatorVersion"`
+	Profile         string        `json:"profile,omitempty"`
+	Requirements    []Requirement `json:"requirements"`
+	// RefusalToExitMillis is the longest time from a refusal to the client's exit.
+	RefusalToExitMillis float64 `json:"refusalToExitMillis,omitempty"`
+	DurationSeconds     float64 `json:"durationSeconds"`
+	// Journal is the artifact path of the cell's journal, written for failing cells.
+	Journal string `json:"journal,omitempty"`
+	// Rerun is a command that runs this cell alone.
+	Rerun string `json:"rerun"`
+}
+
+// Failing reports whether any requirement of the cell fails the run.
+func (c Cell) Failing() bool {
+	return slices.ContainsFunc(c.Requirements, func(r Requirement) bool { return r.Outcome.Failing() })
+}
+
+// Report is a whole run, or one shard of it.
+type Report struct {
+	// Format is the report format version.
+	Format      int       `json:"format"`
+	GeneratedAt time.Time `json:"generatedAt"`
+	// Shards names the runs merged into this report.
+	Shards []string `json:"shards,omitempty"`
+	Cells  []Cell   `json:"cells"`
+	// Missing lists cells that should have run and did not (or ran incompletely).
+	Missing []string `json:"missing,omitempty"`
+}
+
+// FormatVersion is the current report format.
+const FormatVersion = 1
+
+// Sort orders cells as the matrix lists them and requirements in the contract's order.
+func (r *Report) Sort() {
+	order := map[contract.RequirementID]int{}
+	for i, req := range contract.Requirements() {
+		order[req.ID] = i
+	}
+	slices.SortFunc(r.Cells, func(a, b Cell) int { return cmp.Or(cmp.Compare(a.Index, b.Index), cmp.Compare(a.ID, b.ID)) })
+	for _, c := range r.Cells {
+		slices.SortFunc(c.Requirements, func(a, b Requirement) int { return cmp.Compare(order[a.ID], order[b.ID]) })
+	}
+}
+
+// Failing reports whether the report fails the run.
+func (r *Report) Failing() bool {
+	return len(r.Missing) > 0 || slices.ContainsFunc(r.Cells, Cell.Failing)
+}
+
+// Counts tallies outcomes over every cell.
+func (r *Report) Counts() map[Outcome]int {
+	out := map[Outcome]int{}
+	for _, c := range r.Cells {
+		for _, req := range c.Requirements {
+			out[req.Outcome]++
+		}
+	}
+	return out
+}
+
+// WriteJSON writes the report to path.
+func (r *Report) WriteJSON(path string) error {
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding report: %w", err)
+	}
+	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("writing report %s: %w", path, err)
+	}
+	return nil
+}
+
+// ReadJSON reads a report written by WriteJSON.
+func ReadJSON(path string) (*Report, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading report %s: %w", path, err)
+	}
+	var r Report
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("reading report %s: %w", path, err)
+	}
+	if r.Format != FormatVersion {
+		return nil, fmt.Errorf("reading report %s: format %d, want %d", path, r.Format, FormatVersion)
+	}
+	return &r, nil
+}

@@ -1,0 +1,135 @@
+package suites
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/opconform/opconform/contract"
+	"github.com/opconform/opconform/matrix"
+	"github.com/opconform/opconform/report"
+	"github.com/opconform/opconform/runner"
+)
+
+// findingEntry is the report entry every requirement spec adds; the suite report is built
+// from these.
+const findingEntry = "opconform-finding"
+
+// specFinding is the value of a findingEntry.
+type specFinding struct {
+	Cell        report.Cell        `json:"cell"`
+	Requirement report.Requirement `json:"requirement"`
+}
+
+var _ = Describe("Conformance", func() {
+	for i, cell := range cells {
+		describeCell(i, cell)
+	}
+})
+
+// describeCell is one cell: run it once, then one spec per requirement.
+func describeCell(index int, cell matrix.Cell) {
+	Describe(cell.ID, Ordered, ContinueOnFailure, Label(cellLabels(cell)...), func() {
+		var result *runner.Result
+		failed := false
+		tally := map[report.Outcome]int{}
+
+		BeforeAll(func(ctx SpecContext) {
+			dir, err := os.MkdirTemp("", "opconform-cell-")
+			Expect(err).NotTo(HaveOccurred(), "creating the cell's work directory")
+			DeferCleanup(os.RemoveAll, dir)
+			result, err = runner.Run(ctx, cell, runner.Options{WorkDir: dir, ScenarioTimeout: theMatrix.Timeouts.Scenario.Duration})
+			Expect(err).NotTo(HaveOccurred(), "running cell %s", cell.ID)
+		}, NodeTimeout(theMatrix.Timeouts.Cell.Duration))
+
+		for _, req := range contract.Requirements() {
+			It(string(req.ID), Label("req:"+string(req.ID)), func() {
+				f, ok := result.Finding(req.ID)
+				Expect(ok).To(BeTrue(), "cell %s has a finding for %s", cell.ID, req.ID)
+				exp, expected := cell.Expects(req.ID)
+				outcome, detail := report.Judge(f, exp, expected)
+				entry := specFinding{Cell: cellReport(index, cell, result), Requirement: report.Requirement{ID: req.ID, Outcome: outcome, Reason: f.Reason, Detail: detail, Scenario: f.Scenario}}
+				AddReportEntry(findingEntry, entry, ReportEntryVisibilityNever)
+				tally[outcome]++
+				switch outcome {
+				case report.Skip:
+					Skip(fmt.Sprintf("%s: %s", f.Reason, detail))
+				case report.Fail, report.UnexpectedPass:
+					failed = true
+					Fail(fmt.Sprintf("%s %s in %s: %s\nre-run: %s", req.ID, outcome, f.Scenario, detail, rerun(cell)))
+				}
+			})
+		}
+
+		AfterAll(func() {
+			if result == nil {
+				return
+			}
+			AddReportEntry("cell", fmt.Sprintf("%s: %d pass, %d expected-fail, %d fail, %d unexpected-pass, %d skip; %d scenarios in %s",
+				cell.ID, tally[report.Pass], tally[report.ExpectedFail], tally[report.Fail], tally[report.UnexpectedPass], tally[report.Skip],
+				len(result.Observations), result.Duration.Round(time.Millisecond)), ReportEntryVisibilityAlways)
+			if failed || CurrentSpecReport().Failed() {
+				Expect(writeJournal(cell, result)).To(Succeed(), "writing the journal of %s", cell.ID)
+			}
+		})
+	})
+}
+
+// cellLabels label a cell by tier, client, operator, and negative control.
+func cellLabels(cell matrix.Cell) []string {
+	labels := []string{"tier:" + cell.Tier, "client:" + labelSafe(cell.Client.Name), "operator:" + labelSafe(cell.Operator.Name)}
+	if len(cell.Expect) > 0 {
+		labels = append(labels, "negative-control")
+	}
+	return labels
+}
+
+// labelSafe replaces the characters Ginkgo labels cannot hold.
+func labelSafe(s string) string {
+	return strings.NewReplacer("&", "-", "|", "-", "!", "-", ",", "-", "(", "-", ")", "-", "/", "-").Replace(s)
+}
+
+// rerun is the command that runs one cell alone: the focus matches the cell's container
+// text followed by the space before each requirement's name.
+func rerun(cell matrix.Cell) string {
+	return fmt.Sprintf("make conformance TIER=%s GINKGO_FOCUS='%s '", cell.Tier, regexp.QuoteMeta(cell.ID))
+}
+
+// journalPath is where a cell's journal goes.
+func journalPath(cell matrix.Cell) string {
+	return filepath.Join(artifacts, "journals", strings.NewReplacer("/", "_", " ", "_").Replace(cell.ID)+".json")
+}
+
+// writeJournal writes the cell's journal: fingerprints only, never certificates.
+func writeJournal(cell matrix.Cell, result *runner.Result) error {
+	data, err := json.MarshalIndent(struct {
+		Cell         string                 `json:"cell"`
+		Observations []contract.Observation `json:"scenarios"`
+		Journal      []contract.Entry       `json:"journal"`
+	}{cell.ID, result.Observations, result.Journal}, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(journalPath(cell), data, 0o644)
+}
+
+// cellReport is the report's view of a cell.
+func cellReport(index int, cell matrix.Cell, result *runner.Result) report.Cell {
+	c := report.Cell{
+		ID: cell.ID, Index: index, Tier: cell.Tier, Kubernetes: cell.Kubernetes,
+		Client: cell.Client.Name, ClientVersion: cell.Client.Version, Defect: cell.Client.Defect,
+		Operator: cell.Operator.Name, OperatorVersion: cell.Operator.Version, Profile: cell.Operator.Profile,
+		Journal: journalPath(cell), Rerun: rerun(cell), DurationSeconds: result.Duration.Seconds(),
+	}
+	for _, d := range result.RefusalToExit {
+		c.RefusalToExitMillis = max(c.RefusalToExitMillis, float64(d.Microseconds())/1000)
+	}
+	return c
+}

@@ -1,0 +1,69 @@
+package suites
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+
+	"github.com/opconform/opconform/contract"
+	"github.com/opconform/opconform/report"
+)
+
+// The conformance report is built once, on the first process, from the findings every spec
+// reported; it also checks that every selected cell ran every requirement spec.
+var _ = ReportAfterSuite("conformance report", func(r Report) {
+	rep := &report.Report{Format: report.FormatVersion, GeneratedAt: time.Now().UTC()}
+	byCell := map[string]*report.Cell{}
+	for _, spec := range r.SpecReports {
+		for _, e := range spec.ReportEntries {
+			if e.Name != findingEntry {
+				continue
+			}
+			// entries of this process hold the value; those of other processes its JSON
+			sf, local := e.Value.GetRawValue().(specFinding)
+			if !local {
+				if err := json.Unmarshal([]byte(e.Value.AsJSON), &sf); err != nil {
+					Fail(fmt.Sprintf("decoding a finding of %q: %v", spec.FullText(), err))
+				}
+			}
+			c, ok := byCell[sf.Cell.ID]
+			if !ok {
+				c = &sf.Cell
+				byCell[c.ID] = c
+			}
+			c.Requirements = append(c.Requirements, sf.Requirement)
+		}
+	}
+	filtered := r.SuiteConfig.FocusStrings != nil || r.SuiteConfig.LabelFilter != "" || len(r.SuiteConfig.FocusFiles) > 0
+	want := len(contract.Requirements())
+	for _, cell := range cells {
+		c, ok := byCell[cell.ID]
+		switch {
+		case ok && len(c.Requirements) < want:
+			rep.Missing = append(rep.Missing, fmt.Sprintf("%s: ran %d of %d requirement specs", cell.ID, len(c.Requirements), want))
+		case !ok && !filtered && !r.SuiteConfig.DryRun:
+			rep.Missing = append(rep.Missing, cell.ID+": ran no spec")
+		}
+		if ok {
+			rep.Cells = append(rep.Cells, *c)
+		}
+	}
+	rep.Sort()
+	for _, write := range []func() error{
+		func() error { return rep.WriteJSON(filepath.Join(artifacts, "report.json")) },
+		func() error { return rep.WriteMarkdown(filepath.Join(artifacts, "report.md")) },
+	} {
+		if err := write(); err != nil {
+			Fail(err.Error())
+		}
+	}
+	counts := rep.Counts()
+	fmt.Fprintf(GinkgoWriter, "conformance report: %d cells, %d pass, %d fail, %d expected-fail, %d unexpected-pass, %d skip; %s\n",
+		len(rep.Cells), counts[report.Pass], counts[report.Fail], counts[report.ExpectedFail], counts[report.UnexpectedPass], counts[report.Skip], filepath.Join(artifacts, "report.md"))
+	if len(rep.Missing) > 0 && r.SuiteSucceeded {
+		Fail(fmt.Sprintf("cells ran fewer specs than they should: %v", rep.Missing))
+	}
+})

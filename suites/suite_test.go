@@ -1,0 +1,72 @@
+package suites
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/opconform/opconform/matrix"
+)
+
+// Flags, given after `--` to ginkgo (make conformance sets them from its knobs).
+var (
+	// conformance.matrix is the matrix file.
+	matrixPath = flag.String("conformance.matrix", "../matrix.yaml", "matrix file")
+	// conformance.tier selects tiers (comma-separated); default fake.
+	tierFlag = flag.String("conformance.tier", matrix.TierFake, "tiers to run, comma-separated: fake, apiserver, kind")
+	// conformance.clients and conformance.operators select matrix entries by name.
+	clientsFlag   = flag.String("conformance.clients", "", "clients to run, comma-separated names (default all)")
+	operatorsFlag = flag.String("conformance.operators", "", "operators to run, comma-separated names (default all)")
+	// conformance.artifacts is where reports and journals go; default $ARTIFACTS or _artifacts.
+	artifactsFlag = flag.String("conformance.artifacts", "", "artifacts directory (default $ARTIFACTS, then ../_artifacts)")
+)
+
+// The matrix and its cells, loaded in TestConformance before RunSpecs so that the spec
+// tree can be built from them.
+var (
+	theMatrix *matrix.Matrix
+	cells     []matrix.Cell
+	artifacts string
+)
+
+func TestConformance(t *testing.T) {
+	RegisterFailHandler(Fail)
+	m, err := matrix.Load(*matrixPath)
+	if err != nil {
+		t.Fatalf("loading the matrix: %v", err)
+	}
+	theMatrix = m
+	cells = m.Expand(matrix.Filter{Tiers: split(*tierFlag), Clients: split(*clientsFlag), Operators: split(*operatorsFlag)})
+	if len(cells) == 0 {
+		t.Fatalf("the matrix %s selects no cell for tiers %q, clients %q, operators %q", *matrixPath, *tierFlag, *clientsFlag, *operatorsFlag)
+	}
+	artifacts = *artifactsFlag
+	if artifacts == "" {
+		artifacts = os.Getenv("ARTIFACTS")
+	}
+	if artifacts == "" {
+		artifacts = filepath.Join("..", "_artifacts")
+	}
+	if artifacts, err = filepath.Abs(artifacts); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(artifacts, "journals"), 0o755); err != nil {
+		t.Fatalf("creating artifacts directory: %v", err)
+	}
+	RunSpecs(t, "opconform conformance")
+}
+
+func split(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
