@@ -16,6 +16,14 @@ type Subject struct {
 	MinClientVersion *semver.Version
 	// Headers are the header names of the cell's contract.
 	Headers HeaderNames
+	// Gates override requirements' version gates, by requirement.
+	Gates map[RequirementID]Gate
+}
+
+// Gate is a requirement's version gate: SemVer constraints on client and operator versions.
+type Gate struct {
+	Clients   string `json:"clients,omitempty"`
+	Operators string `json:"operators,omitempty"`
 }
 
 // Scenario kinds a cell runs.
@@ -109,6 +117,9 @@ func Evaluate(s Subject, observations []Observation) ([]Finding, error) {
 	s.Headers = s.Headers.OrDefault()
 	var out []Finding
 	for _, r := range Requirements() {
+		if g, ok := s.Gates[r.ID]; ok {
+			r.Clients, r.Operators = g.Clients, g.Operators
+		}
 		applies, err := r.Applies(s.ClientVersion, s.OperatorVersion, s.MinClientVersion)
 		if err != nil {
 			return nil, err

@@ -23,6 +23,24 @@ type Matrix struct {
 type Contract struct {
 	Name    string               `json:"name"`
 	Headers contract.HeaderNames `json:"headers"`
+	// Requirements override requirements' version gates for cells of this contract.
+	Requirements []RequirementGate `json:"requirements,omitempty"`
+}
+
+// RequirementGate overrides one requirement's version gates.
+type RequirementGate struct {
+	ID        contract.RequirementID `json:"id"`
+	Clients   string                 `json:"clients,omitempty"`
+	Operators string                 `json:"operators,omitempty"`
+}
+
+// Gates returns the contract's gate overrides, by requirement.
+func (c Contract) Gates() map[contract.RequirementID]contract.Gate {
+	out := map[contract.RequirementID]contract.Gate{}
+	for _, g := range c.Requirements {
+		out[g.ID] = contract.Gate{Clients: g.Clients, Operators: g.Operators}
+	}
+	return out
 }
 
 // Client is one client of the matrix.

@@ -18,7 +18,8 @@ import (
 //   - drivers are reference or external, kinds fake or real, tiers fake, apiserver or kind;
 //   - a defect is one of the reference client's, on a reference client;
 //   - a profile is one of the fake operator's, on a fake operator;
-//   - contracts name at least the version and certificate headers;
+//   - contracts name at least the version and certificate headers, and gate overrides name
+//     known requirements with valid SemVer constraints;
 //   - clients name a known contract; operators and clients filters name known entries;
 //   - expectations name known requirements.
 func (m *Matrix) Validate() error {
@@ -32,6 +33,17 @@ func (m *Matrix) Validate() error {
 		unique(add, p+".name", c.Name, contracts)
 		if c.Headers.Version == "" || c.Headers.Certificate == "" {
 			add(p+".headers", "version and certificate header names are required")
+		}
+		for j, g := range c.Requirements {
+			gp := fmt.Sprintf("%s.requirements[%d]", p, j)
+			if _, ok := contract.RequirementByID(g.ID); !ok {
+				add(gp+".id", "unknown requirement %q", g.ID)
+			}
+			for field, constraint := range map[string]string{"clients": g.Clients, "operators": g.Operators} {
+				if _, err := semver.NewConstraint(constraint); constraint != "" && err != nil {
+					add(gp+"."+field, "%q is not a SemVer constraint: %v", constraint, err)
+				}
+			}
 		}
 	}
 	for i, t := range m.Tiers {

@@ -75,7 +75,7 @@ func Run(ctx context.Context, cell matrix.Cell, opts Options) (*Result, error) {
 	}
 	subject := contract.Subject{
 		ClientVersion: r.version, OperatorVersion: semver.MustParse(cell.Operator.Version),
-		MinClientVersion: ep.MinClientVersion, Headers: cell.Contract.Headers,
+		MinClientVersion: ep.MinClientVersion, Headers: cell.Contract.Headers, Gates: cell.Contract.Gates(),
 	}
 	findings, err := contract.Evaluate(subject, r.result.Observations)
 	if err != nil {
