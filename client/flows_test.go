@@ -146,10 +146,8 @@ func TestNewClientAgainstAncientOperator(t *testing.T) {
 func seedExpired(t *testing.T, e *e2e) {
 	t.Helper()
 	key, _ := credentials.GenerateKey()
-	csrPEM, _ := credentials.NewCSR(key, "laptop-7", credentials.CSROptions{})
-	csr, _ := credentials.ParseCSR(csrPEM)
 	now := time.Now()
-	der, err := e.srv.Authority().Issue(csr, now.Add(-48*time.Hour), now.Add(-time.Hour))
+	der, err := e.srv.Authority().IssueFor(key, "laptop-7", now.Add(-48*time.Hour), now.Add(-time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,11 +190,10 @@ func TestIgnoreRefusalDefectKeepsGoing(t *testing.T) {
 	e := newE2E(t, "3.250.0", DefectIgnoreRefusal, fakeoperator.Options{Profile: fakeoperator.ProfileCurrent})
 	fakeKey, _ := credentials.GenerateKey()
 	foreign, _ := credentials.NewAuthority(credentials.License{Name: "x", Organization: "x", SubscriptionID: "x"}, nil)
-	csrPEM, _ := credentials.NewCSR(fakeKey, "laptop-7", credentials.CSROptions{})
-	csr, _ := credentials.ParseCSR(csrPEM)
-	der, _ := foreign.Issue(csr, time.Now().Add(-time.Minute), time.Now().Add(time.Hour))
+	der, err := foreign.IssueFor(fakeKey, "laptop-7", time.Now().Add(-time.Minute), time.Now().Add(time.Hour))
+	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(e.store.Put(context.Background(), e.srv.License().Fingerprint, fakeKey, der)).To(Succeed())
-	err := e.client.Exec(context.Background(), ExecOptions{Target: "deployment.nginx"})
+	err = e.client.Exec(context.Background(), ExecOptions{Target: "deployment.nginx"})
 	g.Expect(err).To(HaveOccurred())
 	entries := e.srv.Journal().Entries()
 	g.Expect(entries[len(entries)-1].Decision).To(Equal(contract.DecisionRefused))

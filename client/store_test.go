@@ -21,15 +21,7 @@ import (
 func issuerFrom(t testing.TB, ca *credentials.Authority, nb, na time.Time, calls *atomic.Int32) Issuer {
 	return func(_ context.Context, key ed25519.PrivateKey) ([]byte, error) {
 		calls.Add(1)
-		csrPEM, err := credentials.NewCSR(key, "laptop", credentials.CSROptions{})
-		if err != nil {
-			return nil, err
-		}
-		csr, err := credentials.ParseCSR(csrPEM)
-		if err != nil {
-			return nil, err
-		}
-		return ca.Issue(csr, nb, na)
+		return ca.IssueFor(key, "laptop", nb, na)
 	}
 }
 

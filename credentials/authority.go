@@ -144,3 +144,17 @@ func (a *Authority) Issue(csr *CSR, notBefore, notAfter time.Time) ([]byte, erro
 	}
 	return der, nil
 }
+
+// IssueFor builds the CSR a client with key and commonName would send and issues a
+// certificate for it: what an operator does on a credential request, in one call.
+func (a *Authority) IssueFor(key ed25519.PrivateKey, commonName string, notBefore, notAfter time.Time) ([]byte, error) {
+	csrPEM, err := NewCSR(key, commonName, CSROptions{})
+	if err != nil {
+		return nil, err
+	}
+	csr, err := ParseCSR(csrPEM)
+	if err != nil {
+		return nil, err
+	}
+	return a.Issue(csr, notBefore, notAfter)
+}

@@ -42,15 +42,7 @@ func issue(t testing.TB, ca *credentials.Authority, nb, na time.Time) (ed25519.P
 	if err != nil {
 		t.Fatal(err)
 	}
-	csrPEM, err := credentials.NewCSR(key, "laptop", credentials.CSROptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	csr, err := credentials.ParseCSR(csrPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := ca.Issue(csr, nb, na)
+	der, err := ca.IssueFor(key, "laptop", nb, na)
 	if err != nil {
 		t.Fatal(err)
 	}

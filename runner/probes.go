@@ -21,15 +21,7 @@ func (r *run) issue(nb, na time.Time) ([]byte, []byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	csrPEM, err := credentials.NewCSR(key, "laptop-7", credentials.CSROptions{})
-	if err != nil {
-		return nil, nil, err
-	}
-	csr, err := credentials.ParseCSR(csrPEM)
-	if err != nil {
-		return nil, nil, err
-	}
-	der, err := r.ep.Authority.Issue(csr, nb, na)
+	der, err := r.ep.Authority.IssueFor(key, "laptop-7", nb, na)
 	if err != nil {
 		return nil, nil, err
 	}

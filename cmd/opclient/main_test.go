@@ -132,9 +132,10 @@ func seedForeignCertificate(t testing.TB, srv *fakeoperator.Server) string {
 	home := t.TempDir()
 	key, _ := credentials.GenerateKey()
 	foreign, _ := credentials.NewAuthority(credentials.License{Name: "x", Organization: "x", SubscriptionID: "x"}, nil)
-	csrPEM, _ := credentials.NewCSR(key, "laptop", credentials.CSROptions{})
-	csr, _ := credentials.ParseCSR(csrPEM)
-	der, _ := foreign.Issue(csr, time.Now().Add(-time.Minute), time.Now().Add(time.Hour))
+	der, err := foreign.IssueFor(key, "laptop", time.Now().Add(-time.Minute), time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
 	store := &client.Store{Path: filepath.Join(home, ".mirrord", "credentials")}
 	if err := store.Put(context.Background(), srv.License().Fingerprint, key, der); err != nil {
 		t.Fatal(err)
