@@ -1,7 +1,10 @@
-// Command opconform is the harness's tool: it lists the contract's requirements and
-// regenerates the certificate fixtures.
+// Command opconform is the harness's tool: it lists the contract's requirements, prints the
+// GitHub Actions job matrix, merges the reports of CI shards and regenerates the certificate
+// fixtures.
 //
 //	go run ./cmd/opconform requirements
+//	go run ./cmd/opconform matrix --github
+//	go run ./cmd/opconform report merge --out _artifacts/merged shard-*/report.json
 //	go run ./cmd/opconform fixtures --out fixtures/certs
 package main
 
@@ -21,6 +24,8 @@ const usage = `Usage: opconform <command> [flags]
 
 Commands:
   requirements   list the contract's requirements with their levels and version gates
+  matrix         print the matrix's shards (tier × Kubernetes × operator); --github as a job matrix
+  report merge   merge shards' report.json files into one report.json and report.md
   fixtures       regenerate the certificate fixtures (--out fixtures/certs)
 `
 
@@ -41,6 +46,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "requirements":
 		return requirements(stdout)
+	case "matrix":
+		return shardsCommand(args[1:], stdout, stderr)
+	case "report":
+		if len(args) < 2 || args[1] != "merge" {
+			return errors.New("usage: opconform report merge [--matrix F] [--out DIR] REPORT.json…")
+		}
+		return mergeCommand(args[2:], stdout, stderr)
 	case "fixtures":
 		fs := flag.NewFlagSet("opconform fixtures", flag.ContinueOnError)
 		fs.SetOutput(stderr)

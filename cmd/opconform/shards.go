@@ -1,0 +1,128 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/opconform/opconform/matrix"
+	"github.com/opconform/opconform/report"
+)
+
+// shard is one CI job: one tier, one Kubernetes version (kind only), one operator.
+type shard struct {
+	Name       string `json:"name"`
+	Tier       string `json:"tier"`
+	Kubernetes string `json:"kubernetes"`
+	Operator   string `json:"operator"`
+}
+
+// shards splits the matrix's cells into CI jobs.
+func shards(m *matrix.Matrix) []shard {
+	var out []shard
+	seen := map[string]bool{}
+	for _, c := range m.Expand(matrix.Filter{}) {
+		s := shard{Tier: c.Tier, Kubernetes: c.Kubernetes, Operator: c.Operator.Name}
+		s.Name = strings.Join(nonEmpty(s.Tier, s.Kubernetes, s.Operator), "-")
+		if !seen[s.Name] {
+			seen[s.Name] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func nonEmpty(parts ...string) []string {
+	var out []string
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// shardsCommand prints the shards, or with --github the `strategy.matrix` JSON.
+func shardsCommand(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("opconform matrix", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("matrix", "matrix.yaml", "matrix file")
+	github := fs.Bool("github", false, "print a GitHub Actions job matrix ({\"include\": [...]}) on one line")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	m, err := matrix.Load(*path)
+	if err != nil {
+		return err
+	}
+	list := shards(m)
+	if *github {
+		data, err := json.Marshal(map[string][]shard{"include": list})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, string(data))
+		return nil
+	}
+	for _, s := range list {
+		fmt.Fprintf(stdout, "%s\tmake conformance TIER=%s OPERATORS=%s\n", s.Name, s.Tier, s.Operator)
+	}
+	return nil
+}
+
+// errFailing is returned when the merged report fails the run.
+var errFailing = errors.New("the merged report fails")
+
+// mergeCommand merges shard reports; the shard's name is its report's directory name.
+func mergeCommand(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("opconform report merge", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("matrix", "matrix.yaml", "matrix file: every cell it expands to must be in some shard")
+	out := fs.String("out", "_artifacts/merged", "directory for the merged report.json and report.md")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return errors.New("report merge: give the shards' report.json files")
+	}
+	m, err := matrix.Load(*path)
+	if err != nil {
+		return err
+	}
+	var want []string
+	for _, c := range m.Expand(matrix.Filter{}) {
+		want = append(want, c.ID)
+	}
+	reports := map[string]*report.Report{}
+	for _, file := range fs.Args() {
+		r, err := report.ReadJSON(file)
+		if err != nil {
+			return err
+		}
+		name := filepath.Base(filepath.Dir(file))
+		if _, dup := reports[name]; dup {
+			name = file
+		}
+		reports[name] = r
+	}
+	merged := report.Merge(want, reports)
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
+	if err := merged.WriteJSON(filepath.Join(*out, "report.json")); err != nil {
+		return err
+	}
+	if err := merged.WriteMarkdown(filepath.Join(*out, "report.md")); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "merged %d shards, %d cells, %d missing: %s\n", len(reports), len(merged.Cells), len(merged.Missing), filepath.Join(*out, "report.md"))
+	if merged.Failing() {
+		return errFailing
+	}
+	return nil
+}

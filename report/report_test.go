@@ -1,0 +1,94 @@
+package report
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	. "github.com/onsi/gomega"
+
+	"github.com/opconform/opconform/contract"
+	"github.com/opconform/opconform/matrix"
+)
+
+func TestJudge(t *testing.T) {
+	fail := contract.Finding{Requirement: contract.ReqVersionHeader, Status: contract.Fail, Reason: "missing", Detail: "d"}
+	pass := contract.Finding{Requirement: contract.ReqVersionHeader, Status: contract.Pass}
+	exp := matrix.Expectation{Requirement: contract.ReqVersionHeader, Reason: "missing"}
+	for _, tc := range []struct {
+		name     string
+		f        contract.Finding
+		exp      matrix.Expectation
+		expected bool
+		want     Outcome
+	}{
+		{"pass", pass, matrix.Expectation{}, false, Pass},
+		{"fail", fail, matrix.Expectation{}, false, Fail},
+		{"caught", fail, exp, true, ExpectedFail},
+		{"caught for another reason", fail, matrix.Expectation{Requirement: contract.ReqVersionHeader, Reason: "not-semver"}, true, UnexpectedPass},
+		{"unnoticed", pass, exp, true, UnexpectedPass},
+		{"skipped negative control", contract.Finding{Status: contract.Skip}, exp, true, UnexpectedPass},
+	} {
+		got, _ := Judge(tc.f, tc.exp, tc.expected)
+		NewWithT(t).Expect(got).To(Equal(tc.want), tc.name)
+	}
+}
+
+func cell(id string, outcomes ...Outcome) Cell {
+	c := Cell{ID: id, Tier: "fake", Client: "c-" + id, Operator: "o", Rerun: "make conformance"}
+	ids := []contract.RequirementID{contract.ReqVersionHeader, contract.ReqCertificateHeader}
+	for i, o := range outcomes {
+		c.Requirements = append(c.Requirements, Requirement{ID: ids[i], Outcome: o})
+	}
+	return c
+}
+
+func TestMerge(t *testing.T) {
+	g := NewWithT(t)
+	a := &Report{Format: FormatVersion, Cells: []Cell{cell("x", Pass, Pass), cell("y", Pass, ExpectedFail)}}
+	b := &Report{Format: FormatVersion, Cells: []Cell{cell("y", Pass, ExpectedFail), cell("z", Pass, Fail)}, Missing: []string{"w: ran no spec"}}
+	c := &Report{Format: FormatVersion, Cells: []Cell{cell("x", Fail, Pass)}}
+
+	agree := Merge([]string{"x", "y", "z"}, map[string]*Report{"a": a, "b": b})
+	g.Expect(agree.Cells).To(HaveLen(3), "overlapping cells are kept once")
+	g.Expect(agree.Shards).To(Equal([]string{"a", "b"}))
+	g.Expect(agree.Missing).To(Equal([]string{"w: ran no spec"}))
+	g.Expect(agree.Failing()).To(BeTrue(), "z fails")
+
+	disagree := Merge([]string{"x", "y", "z", "v"}, map[string]*Report{"a": a, "c": c})
+	x := disagree.Cells[indexOf(disagree.Cells, "x")]
+	g.Expect(x.Requirements[0].Outcome).To(Equal(Fail))
+	g.Expect(x.Requirements[0].Reason).To(Equal("shards-disagree"))
+	g.Expect(x.Requirements[0].Detail).To(ContainSubstring("shard a found pass"))
+	g.Expect(disagree.Missing).To(ContainElements("v: no shard reported it", "z: no shard reported it"))
+
+	ok := Merge([]string{"x"}, map[string]*Report{"a": {Format: FormatVersion, Cells: []Cell{cell("x", Pass, Skip)}}})
+	g.Expect(ok.Failing()).To(BeFalse())
+}
+
+func indexOf(cells []Cell, id string) int {
+	for i, c := range cells {
+		if c.ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+func TestWriteReadAndMarkdown(t *testing.T) {
+	g := NewWithT(t)
+	r := &Report{Format: FormatVersion, Cells: []Cell{cell("fake/o/a", Pass, ExpectedFail), cell("fake/o/b", Fail, Pass)}}
+	r.Cells[1].Requirements[0].Detail = "x-mirrord-cli-version missing"
+	path := filepath.Join(t.TempDir(), "report.json")
+	g.Expect(r.WriteJSON(path)).To(Succeed())
+	back, err := ReadJSON(path)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(back.Cells).To(HaveLen(2))
+	md := back.Markdown()
+	g.Expect(md).To(ContainSubstring("❌ conformance broken"))
+	g.Expect(md).To(ContainSubstring("| c-fake/o/a | ☑️ 1/1/0/0 |"))
+	g.Expect(md).To(ContainSubstring("**HDR-VERSION** in `fake/o/b`"))
+	g.Expect(strings.Count(md, "re-run:")).To(Equal(1))
+	_, err = ReadJSON(filepath.Join(t.TempDir(), "nope.json"))
+	g.Expect(err).To(HaveOccurred())
+}
