@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every static check and prints one verdict.
+# Runs every static check (gofmt, go vet, go mod tidy, actionlint) and prints one verdict.
 set -o errexit -o nounset -o pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "${REPO_ROOT}"
@@ -14,6 +14,7 @@ main() {
   fi
   go vet ./... || failed+=(vet)
   go mod tidy -diff || failed+=(tidy)
+  scripts/verify-actionlint.sh || failed+=(actionlint)
   if ((${#failed[@]})); then
     echo "verify: FAILED: ${failed[*]}"
     return 1
