@@ -46,6 +46,20 @@ bench: ## Benchmarks with allocation counts.
 client: ## Build the reference client into bin/: make client VERSION=3.250.0 [DEFECT=no-refresh].
 	scripts/build-client.sh $(or $(VERSION),$(error VERSION is required, e.g. make client VERSION=3.250.0)) $(DEFECT)
 
+##@ Matrix
+
+.PHONY: add-client
+add-client: ## Add a client release: make add-client VERSION=3.251.0 (matrix line, golden journal, diff).
+	$(GO) run ./cmd/opconform add-client --version $(or $(VERSION),$(error VERSION is required, e.g. make add-client VERSION=3.251.0))
+
+.PHONY: add-operator
+add-operator: ## Add an operator release: make add-operator VERSION=3.251.0 (matrix line, diff).
+	$(GO) run ./cmd/opconform add-operator --version $(or $(VERSION),$(error VERSION is required, e.g. make add-operator VERSION=3.251.0))
+
+.PHONY: golden
+golden: ## Re-record every golden journal in fixtures/clients (after an intended change).
+	$(GO) run ./cmd/opconform golden
+
 ##@ Run
 
 .PHONY: fakeoperator

@@ -18,6 +18,9 @@ type Subject struct {
 	Headers HeaderNames
 	// Gates override requirements' version gates, by requirement.
 	Gates map[RequirementID]Gate
+	// Golden is the client version's golden journal, when the cell's operator is the one it
+	// was recorded against; nil otherwise.
+	Golden *GoldenJournal
 }
 
 // Gate is a requirement's version gate: SemVer constraints on client and operator versions.
@@ -110,6 +113,11 @@ var checks = map[RequirementID]check{
 	ReqUnknownHeadersIgnored: checkUnknownHeaders,
 }
 
+// cellChecks judge a whole cell rather than one scenario at a time.
+var cellChecks = map[RequirementID]func(s Subject, observations []Observation) Finding{
+	ReqGoldenJournal: checkGolden,
+}
+
 // Evaluate judges a cell's observations against every requirement, in report order: a
 // requirement that does not apply is skipped (not-applicable), one no scenario could show
 // is skipped (not-observed), otherwise the first violation fails it.
@@ -126,7 +134,11 @@ func Evaluate(s Subject, observations []Observation) ([]Finding, error) {
 		}
 		f := Finding{Requirement: r.ID, Status: Skip, Reason: "not-applicable", Detail: "the requirement's version gates exclude this cell"}
 		if applies {
-			f = judge(checks[r.ID], s, observations)
+			if cc, ok := cellChecks[r.ID]; ok {
+				f = cc(s, observations)
+			} else {
+				f = judge(checks[r.ID], s, observations)
+			}
 			f.Requirement = r.ID
 		}
 		out = append(out, f)
@@ -434,4 +446,15 @@ func checkUnknownHeaders(s Subject, o Observation) (bool, *violation) {
 		}
 	}
 	return len(o.Entries) > 0 && o.Kind != ScenarioTakeover, nil
+}
+
+func checkGolden(s Subject, observations []Observation) Finding {
+	if s.Golden == nil {
+		return Finding{Status: Skip, Reason: "no-golden-journal", Detail: "no golden journal for this client version against this operator; record one with make add-client"}
+	}
+	have := Golden(s.ClientVersion.Original(), s.OperatorVersion.Original(), s.Headers, observations)
+	if diff := have.Diff(*s.Golden); len(diff) > 0 {
+		return Finding{Status: Fail, Reason: "drift", Detail: strings.Join(diff, "; "), Scenario: "golden"}
+	}
+	return Finding{Status: Pass}
 }

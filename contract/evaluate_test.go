@@ -98,10 +98,11 @@ func TestRequirementsAreWellFormed(t *testing.T) {
 	for _, r := range Requirements() {
 		g.Expect(seen[r.ID]).To(BeFalse(), "unique %s", r.ID)
 		seen[r.ID] = true
-		g.Expect(checks).To(HaveKey(r.ID), "every requirement has a check")
+		_, cell := cellChecks[r.ID]
+		g.Expect(checks[r.ID] != nil || cell).To(BeTrue(), "every requirement has a check: %s", r.ID)
 		g.Expect(r.Sentence).NotTo(BeEmpty())
 		_, err := r.Applies(v("3.250.0"), v("3.250.0"), nil)
 		g.Expect(err).NotTo(HaveOccurred())
 	}
-	g.Expect(checks).To(HaveLen(len(seen)))
+	g.Expect(len(checks) + len(cellChecks)).To(Equal(len(seen)))
 }

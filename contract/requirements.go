@@ -34,6 +34,7 @@ const (
 	ReqOldOperatorCompat     RequirementID = "COMPAT-OLD-OPERATOR"
 	ReqNewOperatorCompat     RequirementID = "COMPAT-NEW-OPERATOR"
 	ReqUnknownHeadersIgnored RequirementID = "COMPAT-UNKNOWN-HEADERS"
+	ReqGoldenJournal         RequirementID = "GOLDEN-JOURNAL"
 )
 
 // Requirement is one checkable sentence of the contract, gated by client and operator
@@ -84,6 +85,8 @@ func Requirements() []Requirement {
 			Sentence: "New operators serve old clients (since client certificates) under the old rules: status, ls and exec succeed."},
 		{ID: ReqUnknownHeadersIgnored, Level: Must, ServedClientsOnly: true,
 			Sentence: "Operators ignore headers they do not know: no request is refused for carrying one."},
+		{ID: ReqGoldenJournal, Level: Should,
+			Sentence: "Against the current fake operator, a client version sends what its golden journal (fixtures/clients) recorded: no drift."},
 	}
 }
 

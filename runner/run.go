@@ -24,6 +24,8 @@ type Options struct {
 	WorkDir string
 	// ScenarioTimeout bounds each client command.
 	ScenarioTimeout time.Duration
+	// GoldenDir holds the golden journals, <client version>.yaml; empty compares none.
+	GoldenDir string
 }
 
 // Result is what a cell showed.
@@ -36,7 +38,9 @@ type Result struct {
 	// RefusalToExit is, per scenario the operator refused, the time from the refusal's answer
 	// to the client's return.
 	RefusalToExit map[string]time.Duration
-	Duration      time.Duration
+	// Golden is this run's normalised journal, as a golden file would hold it.
+	Golden   contract.GoldenJournal
+	Duration time.Duration
 }
 
 // Finding returns the finding for id.
@@ -76,6 +80,10 @@ func Run(ctx context.Context, cell matrix.Cell, opts Options) (*Result, error) {
 	subject := contract.Subject{
 		ClientVersion: r.version, OperatorVersion: semver.MustParse(cell.Operator.Version),
 		MinClientVersion: ep.MinClientVersion, Headers: cell.Contract.Headers, Gates: cell.Contract.Gates(),
+	}
+	r.result.Golden = contract.Golden(cell.Client.Version, cell.Operator.Version, cell.Contract.Headers, r.result.Observations)
+	if subject.Golden, err = goldenFor(cell, opts.GoldenDir); err != nil {
+		return nil, fmt.Errorf("cell %s: %w", cell.ID, err)
 	}
 	findings, err := contract.Evaluate(subject, r.result.Observations)
 	if err != nil {

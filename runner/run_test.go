@@ -68,3 +68,30 @@ func TestNegativeControlsAreCaught(t *testing.T) {
 		})
 	}
 }
+
+func TestGoldenJournalDriftIsAFinding(t *testing.T) {
+	g := NewWithT(t)
+	m := matrix.MustLoad("../matrix.yaml")
+	cell := m.Expand(matrix.Filter{Clients: []string{"mirrord-3.250.0"}, Operators: []string{"current-3.250.0"}})[0]
+	golden, err := ReadGolden(GoldenPath("../fixtures/clients", "3.250.0"))
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(golden).NotTo(BeNil())
+
+	dir := t.TempDir()
+	g.Expect(WriteGolden(GoldenPath(dir, "3.250.0"), *golden)).To(Succeed())
+	res, err := Run(context.Background(), cell, Options{WorkDir: t.TempDir(), ScenarioTimeout: 20 * time.Second, GoldenDir: dir})
+	g.Expect(err).NotTo(HaveOccurred())
+	f, _ := res.Finding(contract.ReqGoldenJournal)
+	g.Expect(f.Status).To(Equal(contract.Pass), "%+v", f)
+
+	// a golden journal where the status GET carried no version header
+	delete(golden.Scenarios[0].Requests[0].Headers, "x-mirrord-cli-version")
+	g.Expect(WriteGolden(GoldenPath(dir, "3.250.0"), *golden)).To(Succeed())
+	res, err = Run(context.Background(), cell, Options{WorkDir: t.TempDir(), ScenarioTimeout: 20 * time.Second, GoldenDir: dir})
+	g.Expect(err).NotTo(HaveOccurred())
+	f, _ = res.Finding(contract.ReqGoldenJournal)
+	g.Expect(f.Status).To(Equal(contract.Fail))
+	g.Expect(f.Reason).To(Equal("drift"))
+	g.Expect(f.Detail).To(ContainSubstring("status: request 1 was GET"))
+	g.Expect(f.Detail).To(ContainSubstring("x-mirrord-cli-version=semver"))
+}

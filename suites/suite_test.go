@@ -32,6 +32,8 @@ var (
 	theMatrix *matrix.Matrix
 	cells     []matrix.Cell
 	artifacts string
+	// goldenDir holds the golden journals, beside the matrix in fixtures/clients.
+	goldenDir string
 )
 
 func TestConformance(t *testing.T) {
@@ -41,6 +43,7 @@ func TestConformance(t *testing.T) {
 		t.Fatalf("loading the matrix: %v", err)
 	}
 	theMatrix = m
+	goldenDir = filepath.Join(filepath.Dir(*matrixPath), "fixtures", "clients")
 	cells = m.Expand(matrix.Filter{Tiers: split(*tierFlag), Clients: split(*clientsFlag), Operators: split(*operatorsFlag)})
 	if len(cells) == 0 {
 		t.Fatalf("the matrix %s selects no cell for tiers %q, clients %q, operators %q", *matrixPath, *tierFlag, *clientsFlag, *operatorsFlag)

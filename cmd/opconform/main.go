@@ -26,6 +26,9 @@ Commands:
   requirements   list the contract's requirements with their levels and version gates
   matrix         print the matrix's shards (tier × Kubernetes × operator); --github as a job matrix
   report merge   merge shards' report.json files into one report.json and report.md
+  add-client     add a client release: matrix line, golden journal, diff to the previous (--version)
+  add-operator   add an operator release: matrix line, diff to the previous (--version)
+  golden         re-record the golden journals of every sound reference client
   fixtures       regenerate the certificate fixtures (--out fixtures/certs)
 `
 
@@ -53,6 +56,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return errors.New("usage: opconform report merge [--matrix F] [--out DIR] REPORT.json…")
 		}
 		return mergeCommand(args[2:], stdout, stderr)
+	case "add-client":
+		return addClient(args[1:], stdout, stderr)
+	case "add-operator":
+		return addOperator(args[1:], stdout, stderr)
+	case "golden":
+		return goldenCommand(args[1:], stdout, stderr)
 	case "fixtures":
 		fs := flag.NewFlagSet("opconform fixtures", flag.ContinueOnError)
 		fs.SetOutput(stderr)

@@ -1,0 +1,246 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+
+	"github.com/opconform/opconform/contract"
+	"github.com/opconform/opconform/fakeoperator"
+	"github.com/opconform/opconform/matrix"
+	"github.com/opconform/opconform/runner"
+)
+
+// goldenOperator is the operator golden journals are recorded against.
+const goldenOperator = "current-3.250.0"
+
+// addFlags are the flags add-client, add-operator and golden share.
+type addFlags struct {
+	root     string
+	version  string
+	operator string
+}
+
+func parseAdd(name string, args []string, stderr io.Writer, needVersion bool) (*addFlags, error) {
+	f := &addFlags{}
+	fs := flag.NewFlagSet("opconform "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.root, "root", ".", "repository root (matrix.yaml, fixtures/clients)")
+	fs.StringVar(&f.version, "version", "", "the release's SemVer, e.g. 3.251.0")
+	fs.StringVar(&f.operator, "operator", goldenOperator, "operator golden journals are recorded against")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if needVersion {
+		if _, err := semver.StrictNewVersion(f.version); err != nil {
+			return nil, fmt.Errorf("--version %q: a SemVer without \"v\" is required: %v", f.version, err)
+		}
+	}
+	return f, nil
+}
+
+// addClient adds a client release: a matrix line, its golden journal, and the difference
+// to the nearest older version's journal.
+func addClient(args []string, stdout, stderr io.Writer) error {
+	f, err := parseAdd("add-client", args, stderr, true)
+	if err != nil {
+		return err
+	}
+	name := "mirrord-" + f.version
+	if err := insertLine(f.root, "clients:", "  - {name: mirrord-", fmt.Sprintf("  - {name: %s, version: %s}", name, f.version)); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "added client %s to matrix.yaml\n", name)
+	g, err := recordGolden(f.root, name, f.operator)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(f.root, "fixtures", "clients")
+	fmt.Fprintf(stdout, "recorded %s\n", runner.GoldenPath(dir, f.version))
+	older, err := nearestOlder(dir, f.version)
+	if err != nil || older == nil {
+		fmt.Fprintln(stdout, "no older golden journal to compare with")
+		return err
+	}
+	diff := g.Diff(*older)
+	fmt.Fprintf(stdout, "difference to %s (%d):\n", older.ClientVersion, len(diff))
+	for _, line := range diff {
+		fmt.Fprintln(stdout, "  "+line)
+	}
+	return nil
+}
+
+// addOperator adds an operator release to the matrix and prints how it differs from the
+// nearest older operator: profile and advertised features.
+func addOperator(args []string, stdout, stderr io.Writer) error {
+	f, err := parseAdd("add-operator", args, stderr, true)
+	if err != nil {
+		return err
+	}
+	v := semver.MustParse(f.version)
+	p, err := fakeoperator.SelectProfile("", v)
+	if err != nil {
+		return err
+	}
+	name := p.Name + "-" + f.version
+	if err := insertLine(f.root, "operators:", "  - {name: ", fmt.Sprintf("  - {name: %s, version: %s}", name, f.version)); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "added operator %s (profile %s) to matrix.yaml\n", name, p.Name)
+	m, err := matrix.Load(filepath.Join(f.root, "matrix.yaml"))
+	if err != nil {
+		return err
+	}
+	var older *semver.Version
+	for _, o := range m.Operators {
+		ov := semver.MustParse(o.Version)
+		if o.Profile == "" && ov.LessThan(v) && (older == nil || ov.GreaterThan(older)) {
+			older = ov
+		}
+	}
+	if older == nil {
+		fmt.Fprintln(stdout, "no older operator to compare with")
+		return nil
+	}
+	op, _ := fakeoperator.SelectProfile("", older)
+	fmt.Fprintf(stdout, "difference to %s: profile %s → %s; features %s\n", older, op.Name, p.Name, featureDiff(fakeoperator.Features(older), fakeoperator.Features(v)))
+	return nil
+}
+
+func featureDiff(before, after []fakeoperator.Feature) string {
+	var parts []string
+	for _, f := range after {
+		if !slices.Contains(before, f) {
+			parts = append(parts, "+"+string(f))
+		}
+	}
+	for _, f := range before {
+		if !slices.Contains(after, f) {
+			parts = append(parts, "-"+string(f))
+		}
+	}
+	if len(parts) == 0 {
+		return "unchanged"
+	}
+	return strings.Join(parts, " ")
+}
+
+// goldenCommand re-records the golden journal of every sound reference client of the
+// matrix (after an intended change of the client or the fake operator).
+func goldenCommand(args []string, stdout, stderr io.Writer) error {
+	f, err := parseAdd("golden", args, stderr, false)
+	if err != nil {
+		return err
+	}
+	m, err := matrix.Load(filepath.Join(f.root, "matrix.yaml"))
+	if err != nil {
+		return err
+	}
+	for _, c := range m.Clients {
+		if c.Driver != matrix.DriverReference || c.Defect != "" || c.Contract != matrix.DefaultContract {
+			continue
+		}
+		if _, err := recordGolden(f.root, c.Name, f.operator); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "recorded %s\n", runner.GoldenPath(filepath.Join(f.root, "fixtures", "clients"), c.Version))
+	}
+	return nil
+}
+
+// recordGolden runs the client against the golden operator and writes its journal.
+func recordGolden(root, client, operator string) (*contract.GoldenJournal, error) {
+	m, err := matrix.Load(filepath.Join(root, "matrix.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	cells := m.Expand(matrix.Filter{Tiers: []string{matrix.TierFake}, Clients: []string{client}, Operators: []string{operator}})
+	if len(cells) != 1 {
+		return nil, fmt.Errorf("recording golden journal: %d cells for client %s × operator %s", len(cells), client, operator)
+	}
+	work, err := os.MkdirTemp("", "opconform-golden-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+	ctx, cancel := context.WithTimeout(context.Background(), m.Timeouts.Cell.Duration)
+	defer cancel()
+	res, err := runner.Run(ctx, cells[0], runner.Options{WorkDir: work, ScenarioTimeout: m.Timeouts.Scenario.Duration})
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(root, "fixtures", "clients")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	return &res.Golden, runner.WriteGolden(runner.GoldenPath(dir, cells[0].Client.Version), res.Golden)
+}
+
+// nearestOlder returns the golden journal of the highest version below version.
+func nearestOlder(dir, version string) (*contract.GoldenJournal, error) {
+	v := semver.MustParse(version)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var best *semver.Version
+	for _, e := range entries {
+		ev, err := semver.StrictNewVersion(strings.TrimSuffix(e.Name(), ".yaml"))
+		if err == nil && ev.LessThan(v) && (best == nil || ev.GreaterThan(best)) {
+			best = ev
+		}
+	}
+	if best == nil {
+		return nil, nil
+	}
+	return runner.ReadGolden(runner.GoldenPath(dir, best.Original()))
+}
+
+// errExists is returned when the matrix already has the entry.
+var errExists = errors.New("already in matrix.yaml")
+
+// insertLine adds line to matrix.yaml after the last line starting with prefix in the
+// section that starts with section, keeping comments and layout; the file must still load.
+func insertLine(root, section, prefix, line string) error {
+	path := filepath.Join(root, "matrix.yaml")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if bytes.Contains(data, []byte(strings.TrimSpace(line))) {
+		return fmt.Errorf("%s: %w", strings.TrimSpace(line), errExists)
+	}
+	lines := strings.Split(string(data), "\n")
+	start := slices.Index(lines, section)
+	if start < 0 {
+		return fmt.Errorf("matrix.yaml has no %q section", section)
+	}
+	at := start + 1
+	for i := start + 1; i < len(lines); i++ {
+		if lines[i] != "" && !strings.HasPrefix(lines[i], " ") && !strings.HasPrefix(lines[i], "#") {
+			break // the next top-level key
+		}
+		if strings.HasPrefix(lines[i], prefix) {
+			at = i + 1
+		}
+	}
+	lines = slices.Insert(lines, at, line)
+	updated := []byte(strings.Join(lines, "\n"))
+	if _, err := matrix.Parse(updated); err != nil {
+		return fmt.Errorf("matrix.yaml would not load with %q: %w", line, err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, updated, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

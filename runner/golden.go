@@ -1,0 +1,61 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/opconform/opconform/contract"
+	"github.com/opconform/opconform/matrix"
+)
+
+// GoldenPath is where the golden journal of a client version lives in dir.
+func GoldenPath(dir, clientVersion string) string {
+	return filepath.Join(dir, clientVersion+".yaml")
+}
+
+// ReadGolden reads a golden journal; it returns nil, nil when there is none.
+func ReadGolden(path string) (*contract.GoldenJournal, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading golden journal: %w", err)
+	}
+	var g contract.GoldenJournal
+	if err := yaml.UnmarshalStrict(data, &g); err != nil {
+		return nil, fmt.Errorf("golden journal %s: %w", path, err)
+	}
+	return &g, nil
+}
+
+// WriteGolden writes a golden journal.
+func WriteGolden(path string, g contract.GoldenJournal) error {
+	data, err := yaml.Marshal(g)
+	if err != nil {
+		return fmt.Errorf("encoding golden journal: %w", err)
+	}
+	header := "# Golden journal: the normalised requests of this client version against the fake\n# operator it names. Recorded by `make add-client`; do not edit by hand.\n"
+	if err := os.WriteFile(path, append([]byte(header), data...), 0o644); err != nil {
+		return fmt.Errorf("writing golden journal: %w", err)
+	}
+	return nil
+}
+
+// goldenFor returns the golden journal a cell is compared with: only a sound reference
+// client against the plain fake operator of the golden's version.
+func goldenFor(cell matrix.Cell, dir string) (*contract.GoldenJournal, error) {
+	if dir == "" || cell.Client.Defect != "" || cell.Operator.Profile != "" || cell.Operator.MinClientVersion != "" {
+		return nil, nil
+	}
+	g, err := ReadGolden(GoldenPath(dir, cell.Client.Version))
+	if err != nil || g == nil || g.Operator != cell.Operator.Version {
+		return nil, err
+	}
+	return g, nil
+}
