@@ -53,7 +53,7 @@ func TestAddClientOnACopyOfTheRepo(t *testing.T) {
 	g.Expect(golden.Scenarios).To(HaveLen(3))
 	before, _ := os.ReadFile("../../matrix.yaml")
 	after, _ := os.ReadFile(filepath.Join(root, "matrix.yaml"))
-	g.Expect(len(after) - len(before)).To(Equal(len("  - {name: mirrord-3.251.0, version: 3.251.0}\n")), "one line added, comments kept")
+	g.Expect(len(after)-len(before)).To(Equal(len("  - {name: mirrord-3.251.0, version: 3.251.0}\n")), "one line added, comments kept")
 
 	err = run([]string{"add-client", "--root", root, "--version", "3.251.0"}, &out, &out)
 	g.Expect(err).To(MatchError(errExists))
