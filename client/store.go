@@ -127,6 +127,12 @@ func (s *Store) Put(ctx context.Context, fingerprint string, key ed25519.Private
 	return s.write(doc)
 }
 
+// Lookup returns the stored credential for fingerprint, nil when there is none. It does
+// not refresh anything.
+func (s *Store) Lookup(fingerprint string) (*Credential, error) {
+	return lookup(s.read(), fingerprint)
+}
+
 func lookup(doc *storeFile, fingerprint string) (*Credential, error) {
 	entry, ok := doc.Credentials[fingerprint]
 	if !ok {

@@ -57,9 +57,23 @@ type Client struct {
 	Operators []string `json:"operators,omitempty"`
 	// ExpectFail lists the requirements this client must be found failing.
 	ExpectFail []Expectation `json:"expectFail,omitempty"`
+	// External describes how to install and run a client of driver external.
+	External *External `json:"external,omitempty"`
 }
 
-// Operator is one operator of the matrix.
+// External is a client binary the harness does not build: how to install it and the
+// command that runs each scenario. It runs with its own HOME and KUBECONFIG.
+type External struct {
+	// Install is a shell command, run in the repository root, whose last line of output is
+	// the binary's path; {version} is replaced by the client's version.
+	Install string `json:"install"`
+	// Requires names environment variables Install needs (OPCONFORM_DOWNLOAD=1 for a
+	// download); without them the client's cells skip, saying what to set.
+	Requires []string `json:"requires,omitempty"`
+	// Commands are shell command templates per scenario (status, ls, exec); {binary},
+	// {namespace} and {target} are replaced. Scenarios without one are not run.
+	Commands map[string]string `json:"commands"`
+}
 type Operator struct {
 	Name string `json:"name"`
 	// Kind is "fake" (the fake operator, by profile) or "real".

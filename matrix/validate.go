@@ -61,10 +61,14 @@ func (m *Matrix) Validate() error {
 			if err := client.Defect(c.Defect).Validate(); err != nil {
 				add(p+".defect", "%v", err)
 			}
+			if c.External != nil {
+				add(p+".external", "only for driver external")
+			}
 		case DriverExternal:
 			if c.Defect != "" {
 				add(p+".defect", "defects are built into the reference client only")
 			}
+			validateExternal(add, p+".external", c.External)
 		default:
 			add(p+".driver", "unknown driver %q: want reference or external", c.Driver)
 		}
@@ -115,6 +119,30 @@ func (m *Matrix) Validate() error {
 		add("operators", "at least one operator is required")
 	}
 	return errors.Join(errs...)
+}
+
+// scenarioCommands are the scenarios an external client may have a command for.
+var scenarioCommands = []string{"status", "ls", "exec"}
+
+func validateExternal(add func(string, string, ...any), path string, e *External) {
+	if e == nil {
+		add(path, "required for driver external: install and commands")
+		return
+	}
+	if e.Install == "" {
+		add(path+".install", "required")
+	}
+	if len(e.Commands) == 0 {
+		add(path+".commands", "at least one of status, ls, exec is required")
+	}
+	for name, cmd := range e.Commands {
+		if !slices.Contains(scenarioCommands, name) {
+			add(path+".commands."+name, "unknown scenario: want status, ls or exec")
+		}
+		if cmd == "" {
+			add(path+".commands."+name, "empty command")
+		}
+	}
 }
 
 func unique(add func(string, string, ...any), path, name string, seen map[string]bool) {

@@ -113,11 +113,22 @@ func (r *Report) cellMark(tier, client, operator string) string {
 	case n[ExpectedFail] > 0:
 		mark = symbols[ExpectedFail]
 	}
+	if n[Skip] == len(c.Requirements) {
+		return symbols[Skip] + " skipped: " + firstReason(c)
+	}
 	s := fmt.Sprintf("%s %d/%d/%d/%d", mark, n[Pass], n[ExpectedFail], n[Fail]+n[UnexpectedPass], n[Skip])
 	if c.RefusalToExitMillis > 0 {
 		s += fmt.Sprintf(" ⏱%.1fms", c.RefusalToExitMillis)
 	}
 	return s
+}
+
+// firstReason is the reason of a cell's first requirement (why an all-skipped cell skipped).
+func firstReason(c Cell) string {
+	if len(c.Requirements) == 0 {
+		return ""
+	}
+	return c.Requirements[0].Reason
 }
 
 // WriteMarkdown writes Markdown to path.

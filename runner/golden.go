@@ -50,7 +50,7 @@ func WriteGolden(path string, g contract.GoldenJournal) error {
 // goldenFor returns the golden journal a cell is compared with: only a sound reference
 // client against the plain fake operator of the golden's version.
 func goldenFor(cell matrix.Cell, dir string) (*contract.GoldenJournal, error) {
-	if dir == "" || cell.Client.Defect != "" || cell.Operator.Profile != "" || cell.Operator.MinClientVersion != "" {
+	if dir == "" || cell.Client.Driver != matrix.DriverReference || cell.Client.Defect != "" || cell.Operator.Profile != "" || cell.Operator.MinClientVersion != "" {
 		return nil, nil
 	}
 	g, err := ReadGolden(GoldenPath(dir, cell.Client.Version))

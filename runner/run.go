@@ -2,13 +2,13 @@ package runner
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
+	"k8s.io/utils/clock"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/opconform/opconform/client"
@@ -26,6 +26,8 @@ type Options struct {
 	ScenarioTimeout time.Duration
 	// GoldenDir holds the golden journals, <client version>.yaml; empty compares none.
 	GoldenDir string
+	// RepoRoot is where external clients' install commands run; default ".".
+	RepoRoot string
 }
 
 // Result is what a cell showed.
@@ -38,6 +40,9 @@ type Result struct {
 	// RefusalToExit is, per scenario the operator refused, the time from the refusal's answer
 	// to the client's return.
 	RefusalToExit map[string]time.Duration
+	// Unavailable says why the client could not run here (not installed, downloads off);
+	// the cell then has no findings and skips.
+	Unavailable string
 	// Golden is this run's normalised journal, as a golden file would hold it.
 	Golden   contract.GoldenJournal
 	Duration time.Duration
@@ -59,7 +64,12 @@ func Run(ctx context.Context, cell matrix.Cell, opts Options) (*Result, error) {
 	if cell.Tier != matrix.TierFake {
 		return nil, fmt.Errorf("cell %s: tier %s is not available in this build; run with TIER=fake", cell.ID, cell.Tier)
 	}
-	clk := clocktesting.NewFakePassiveClock(certs.Epoch)
+	// Reference clients share the fixtures' epoch with the operator; external binaries read
+	// the machine's clock, so their operator does too.
+	var clk clock.PassiveClock = clocktesting.NewFakePassiveClock(certs.Epoch)
+	if cell.Client.Driver == matrix.DriverExternal {
+		clk = clock.RealClock{}
+	}
 	ep, err := tier.StartFake(cell, clk)
 	if err != nil {
 		return nil, err
@@ -74,7 +84,14 @@ func Run(ctx context.Context, cell matrix.Cell, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("cell %s: %w", cell.ID, err)
 	}
 	r.store = &client.Store{Path: filepath.Join(home, ".mirrord", "credentials")}
-	if err := r.scenarios(ctx); err != nil {
+	d, err := r.driver(ctx, home)
+	if err != nil {
+		return nil, fmt.Errorf("cell %s: %w", cell.ID, err)
+	}
+	if d == nil {
+		return r.result, nil // the client is not available here: Result.Unavailable says why
+	}
+	if err := r.scenarios(ctx, d); err != nil {
 		return nil, fmt.Errorf("cell %s: %w", cell.ID, err)
 	}
 	subject := contract.Subject{
@@ -109,32 +126,50 @@ type run struct {
 // step is one client scenario.
 type step struct {
 	kind, name string
+	// command is the client command: status, ls or exec.
+	command string
 	// setup prepares the client's store before the command.
 	setup func(context.Context) error
 	// header is the certificate header a fixture scenario injects, nil otherwise.
 	header *string
 	// refuse says the operator must refuse the injected header.
 	refuse bool
-	do     func(context.Context, *client.Client) error
+}
+
+// outcome is how a client command ended.
+type outcome struct {
+	err     error
+	refusal *contract.ClientRefusal
+	userID  string
+}
+
+// driver runs client commands for a cell.
+type driver interface {
+	// can reports whether the driver runs command, and injects certificate headers.
+	can(command string) bool
+	injects() bool
+	run(ctx context.Context, s step) outcome
 }
 
 // scenarios runs the cell's scenarios in order: status, ls, exec, then for clients with
 // certificates exec with an expired certificate in the store, the takeover probe, and exec
-// with every certificate fixture. A client failing is an observation, not an error: only
-// the harness failing is.
-func (r *run) scenarios(ctx context.Context) error {
+// with every certificate fixture (drivers that can inject a certificate). A client failing
+// is an observation, not an error: only the harness failing is.
+func (r *run) scenarios(ctx context.Context, d driver) error {
 	steps := []step{
-		{kind: contract.ScenarioStatus, name: "status", do: func(ctx context.Context, c *client.Client) error { return c.Status(ctx) }},
-		{kind: contract.ScenarioLs, name: "ls", do: func(ctx context.Context, c *client.Client) error { return c.Ls(ctx) }},
-		{kind: contract.ScenarioExec, name: "exec", do: execTarget},
+		{kind: contract.ScenarioStatus, name: "status", command: "status"},
+		{kind: contract.ScenarioLs, name: "ls", command: "ls"},
+		{kind: contract.ScenarioExec, name: "exec", command: "exec"},
 	}
 	certified := client.BehavioursAt(r.version)[client.CertificateOnConnect]
 	if certified {
-		steps = append(steps, step{kind: contract.ScenarioExecStale, name: "exec-stale", setup: r.seedExpired, do: execTarget})
+		steps = append(steps, step{kind: contract.ScenarioExecStale, name: "exec-stale", command: "exec", setup: r.seedExpired})
 	}
 	for _, s := range steps {
-		if err := r.scenario(ctx, s); err != nil {
-			return err
+		if d.can(s.command) {
+			if err := r.scenario(ctx, d, s); err != nil {
+				return err
+			}
 		}
 	}
 	if !certified {
@@ -143,52 +178,39 @@ func (r *run) scenarios(ctx context.Context) error {
 	if err := r.takeover(ctx); err != nil {
 		return err
 	}
+	if !d.injects() {
+		return nil
+	}
 	fixtures, err := certs.All()
 	if err != nil {
 		return err
 	}
 	for _, f := range fixtures {
 		header := f.Header
-		fixture := step{kind: contract.ScenarioFixture, name: "fixture/" + f.Name, header: &header, refuse: f.Refuse, do: execTarget}
-		if err := r.scenario(ctx, fixture); err != nil {
+		fixture := step{kind: contract.ScenarioFixture, name: "fixture/" + f.Name, command: "exec", header: &header, refuse: f.Refuse}
+		if err := r.scenario(ctx, d, fixture); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func execTarget(ctx context.Context, c *client.Client) error {
-	return c.Exec(ctx, client.ExecOptions{Target: "deployment.nginx"})
-}
-
 // scenario runs one client command and records what the operator saw of it.
-func (r *run) scenario(ctx context.Context, s step) error {
+func (r *run) scenario(ctx context.Context, d driver, s step) error {
 	if s.setup != nil {
 		if err := s.setup(ctx); err != nil {
 			return fmt.Errorf("setting up %s: %w", s.name, err)
 		}
 	}
-	c, err := client.New(client.Options{
-		Config: r.ep.Config, Build: client.BuildInfo{Version: r.version, Defect: client.Defect(r.cell.Client.Defect)},
-		Headers: r.cell.Contract.Headers, Identity: &client.Identity{Name: "Zoë Tester", Hostname: "Laptop-7"},
-		Store: r.store, Now: r.now, CertificateHeader: s.header,
-	})
-	if err != nil {
-		return err
-	}
 	mark := len(r.ep.Journal())
 	ctx, cancel := context.WithTimeout(ctx, r.opts.ScenarioTimeout)
 	defer cancel()
-	runErr := s.do(ctx, c)
+	out := d.run(ctx, s)
 	returned := time.Now()
 	entries := r.ep.Journal()[mark:]
-	o := contract.Observation{Kind: s.kind, Name: s.name, Entries: entries, Injected: s.header != nil, ExpectRefusal: s.refuse, ClientUserID: c.UserID()}
-	if runErr != nil {
-		o.Err = runErr.Error()
-		var refused *client.RefusalError
-		if errors.As(runErr, &refused) {
-			o.Refusal = &contract.ClientRefusal{Header: refused.Header, Reason: string(refused.Status.Reason), MinimumVersion: refused.MinimumVersion}
-		}
+	o := contract.Observation{Kind: s.kind, Name: s.name, Entries: entries, Injected: s.header != nil, ExpectRefusal: s.refuse, ClientUserID: out.userID, Refusal: out.refusal}
+	if out.err != nil {
+		o.Err = out.err.Error()
 	}
 	for _, e := range entries {
 		if e.Decision == contract.DecisionRefused {

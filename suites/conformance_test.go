@@ -45,12 +45,17 @@ func describeCell(index int, cell matrix.Cell) {
 			dir, err := os.MkdirTemp("", "opconform-cell-")
 			Expect(err).NotTo(HaveOccurred(), "creating the cell's work directory")
 			DeferCleanup(os.RemoveAll, dir)
-			result, err = runner.Run(ctx, cell, runner.Options{WorkDir: dir, ScenarioTimeout: theMatrix.Timeouts.Scenario.Duration, GoldenDir: goldenDir})
+			result, err = runner.Run(ctx, cell, runner.Options{WorkDir: dir, ScenarioTimeout: theMatrix.Timeouts.Scenario.Duration, GoldenDir: goldenDir, RepoRoot: repoRoot})
 			Expect(err).NotTo(HaveOccurred(), "running cell %s", cell.ID)
 		}, NodeTimeout(theMatrix.Timeouts.Cell.Duration))
 
 		for _, req := range contract.Requirements() {
 			It(string(req.ID), Label("req:"+string(req.ID)), func() {
+				if result.Unavailable != "" {
+					AddReportEntry(findingEntry, specFinding{Cell: cellReport(index, cell, result), Requirement: report.Requirement{ID: req.ID, Outcome: report.Skip, Reason: "client-unavailable", Detail: result.Unavailable}}, ReportEntryVisibilityNever)
+					tally[report.Skip]++
+					Skip(result.Unavailable)
+				}
 				f, ok := result.Finding(req.ID)
 				Expect(ok).To(BeTrue(), "cell %s has a finding for %s", cell.ID, req.ID)
 				exp, expected := cell.Expects(req.ID)

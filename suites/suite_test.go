@@ -34,6 +34,8 @@ var (
 	artifacts string
 	// goldenDir holds the golden journals, beside the matrix in fixtures/clients.
 	goldenDir string
+	// repoRoot is the matrix's directory, where external clients are installed from.
+	repoRoot string
 )
 
 func TestConformance(t *testing.T) {
@@ -43,7 +45,10 @@ func TestConformance(t *testing.T) {
 		t.Fatalf("loading the matrix: %v", err)
 	}
 	theMatrix = m
-	goldenDir = filepath.Join(filepath.Dir(*matrixPath), "fixtures", "clients")
+	if repoRoot, err = filepath.Abs(filepath.Dir(*matrixPath)); err != nil {
+		t.Fatal(err)
+	}
+	goldenDir = filepath.Join(repoRoot, "fixtures", "clients")
 	cells = m.Expand(matrix.Filter{Tiers: split(*tierFlag), Clients: split(*clientsFlag), Operators: split(*operatorsFlag)})
 	if len(cells) == 0 {
 		t.Fatalf("the matrix %s selects no cell for tiers %q, clients %q, operators %q", *matrixPath, *tierFlag, *clientsFlag, *operatorsFlag)

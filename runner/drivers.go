@@ -1,0 +1,167 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/opconform/opconform/client"
+	"github.com/opconform/opconform/contract"
+	"github.com/opconform/opconform/credentials"
+	"github.com/opconform/opconform/matrix"
+)
+
+// driver returns the cell's client driver, or nil (with Result.Unavailable set) when an
+// external client cannot run on this machine.
+func (r *run) driver(ctx context.Context, home string) (driver, error) {
+	if r.cell.Client.Driver != matrix.DriverExternal {
+		return &reference{r: r}, nil
+	}
+	ext := r.cell.Client.External
+	for _, env := range ext.Requires {
+		name, want, _ := strings.Cut(env, "=")
+		if got, ok := os.LookupEnv(name); !ok || (want != "" && got != want) {
+			r.result.Unavailable = fmt.Sprintf("client %s needs %s to be installed (needs internet); set it where the client can be installed", r.cell.Client.Name, env)
+			return nil, nil
+		}
+	}
+	binary, err := install(ctx, ext.Install, r.cell.Client.Version, r.opts.RepoRoot)
+	if err != nil {
+		r.result.Unavailable = fmt.Sprintf("client %s is not installed: %v", r.cell.Client.Name, err)
+		return nil, nil
+	}
+	kubeconfig := filepath.Join(r.opts.WorkDir, "kubeconfig")
+	if err := writeKubeconfig(kubeconfig, r.ep.Config.Host, r.ep.Config.CAData); err != nil {
+		return nil, err
+	}
+	return &external{r: r, binary: binary, home: home, kubeconfig: kubeconfig}, nil
+}
+
+// reference runs the reference client in process, as a fresh client per command.
+type reference struct{ r *run }
+
+func (d *reference) can(string) bool { return true }
+func (d *reference) injects() bool   { return true }
+
+func (d *reference) run(ctx context.Context, s step) outcome {
+	r := d.r
+	c, err := client.New(client.Options{
+		Config: r.ep.Config, Build: client.BuildInfo{Version: r.version, Defect: client.Defect(r.cell.Client.Defect)},
+		Headers: r.cell.Contract.Headers, Identity: &client.Identity{Name: "Zoë Tester", Hostname: "Laptop-7"},
+		Store: r.store, Now: r.now, CertificateHeader: s.header,
+	})
+	if err != nil {
+		return outcome{err: err}
+	}
+	switch s.command {
+	case "status":
+		err = c.Status(ctx)
+	case "ls":
+		err = c.Ls(ctx)
+	default:
+		err = c.Exec(ctx, client.ExecOptions{Target: target})
+	}
+	out := outcome{err: err, userID: c.UserID()}
+	var refused *client.RefusalError
+	if errors.As(err, &refused) {
+		out.refusal = &contract.ClientRefusal{Header: refused.Header, Reason: string(refused.Status.Reason), MinimumVersion: refused.MinimumVersion}
+	}
+	return out
+}
+
+// target is the target every exec connects to.
+const target = "deployment.nginx"
+
+// external runs a binary from command templates, with its own HOME and KUBECONFIG.
+type external struct {
+	r          *run
+	binary     string
+	home       string
+	kubeconfig string
+}
+
+func (d *external) can(command string) bool { return d.r.cell.Client.External.Commands[command] != "" }
+func (d *external) injects() bool           { return false }
+
+// refusalLine is how a client that follows the contract names a refusal on stderr.
+var refusalLine = regexp.MustCompile(`header ([A-Za-z0-9-]+), reason (\w+)`)
+
+func (d *external) run(ctx context.Context, s step) outcome {
+	line := strings.NewReplacer("{binary}", shellQuote(d.binary), "{namespace}", "default", "{target}", target).
+		Replace(d.r.cell.Client.External.Commands[s.command])
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", line)
+	cmd.Env = append(os.Environ(), "HOME="+d.home, "KUBECONFIG="+d.kubeconfig)
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &bytes.Buffer{}, &stderr
+	err := cmd.Run()
+	out := outcome{userID: d.userID()}
+	if err != nil {
+		last := lastLine(stderr.String())
+		out.err = fmt.Errorf("%s: %w: %s", line, err, last)
+		if m := refusalLine.FindStringSubmatch(last); m != nil {
+			out.refusal = &contract.ClientRefusal{Header: m[1], Reason: m[2]}
+		}
+	}
+	return out
+}
+
+// userID is the identity of the key the client stored for the operator's licence, if any.
+func (d *external) userID() string {
+	cred, err := d.r.store.Lookup(d.r.ep.LicenseFingerprint)
+	if err != nil || cred == nil {
+		return ""
+	}
+	return credentials.UserID(cred.Key.Public().(ed25519.PublicKey))
+}
+
+// install runs the install command and returns the binary's path: its last output line.
+func install(ctx context.Context, command, version, root string) (string, error) {
+	line := strings.ReplaceAll(command, "{version}", version)
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", line)
+	cmd.Dir = root
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("%s: %w: %s", line, err, lastLine(stderr.String()))
+	}
+	path := lastLine(stdout.String())
+	if path == "" {
+		return "", fmt.Errorf("%s printed no path", line)
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(root, path)
+	}
+	return path, nil
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
+}
+
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// writeKubeconfig writes a kubeconfig for the endpoint with a placeholder token.
+func writeKubeconfig(path, server string, caData []byte) error {
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["opconform"] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: caData}
+	cfg.AuthInfos["opconform"] = &clientcmdapi.AuthInfo{Token: "opconform-placeholder"}
+	cfg.Contexts["opconform"] = &clientcmdapi.Context{Cluster: "opconform", AuthInfo: "opconform", Namespace: "default"}
+	cfg.CurrentContext = "opconform"
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		return fmt.Errorf("writing kubeconfig: %w", err)
+	}
+	return nil
+}
