@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
@@ -41,7 +42,7 @@ func (r *run) driver(ctx context.Context, home string) (driver, error) {
 		return nil, nil
 	}
 	kubeconfig := filepath.Join(r.opts.WorkDir, "kubeconfig")
-	if err := writeKubeconfig(kubeconfig, r.ep.Config.Host, r.ep.Config.CAData); err != nil {
+	if err := writeKubeconfig(kubeconfig, r.ep.Config); err != nil {
 		return nil, err
 	}
 	return &external{r: r, binary: binary, home: home, kubeconfig: kubeconfig}, nil
@@ -153,11 +154,16 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// writeKubeconfig writes a kubeconfig for the endpoint with a placeholder token.
-func writeKubeconfig(path, server string, caData []byte) error {
+// writeKubeconfig writes a kubeconfig for the endpoint: its client certificate where it
+// has one (apiserver tier), a placeholder token otherwise.
+func writeKubeconfig(path string, rc *rest.Config) error {
 	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["opconform"] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: caData}
-	cfg.AuthInfos["opconform"] = &clientcmdapi.AuthInfo{Token: "opconform-placeholder"}
+	cfg.Clusters["opconform"] = &clientcmdapi.Cluster{Server: rc.Host, CertificateAuthorityData: rc.CAData}
+	user := &clientcmdapi.AuthInfo{ClientCertificateData: rc.CertData, ClientKeyData: rc.KeyData}
+	if len(rc.CertData) == 0 {
+		user.Token = "opconform-placeholder"
+	}
+	cfg.AuthInfos["opconform"] = user
 	cfg.Contexts["opconform"] = &clientcmdapi.Context{Cluster: "opconform", AuthInfo: "opconform", Namespace: "default"}
 	cfg.CurrentContext = "opconform"
 	if err := clientcmd.WriteToFile(*cfg, path); err != nil {

@@ -28,6 +28,8 @@ type Options struct {
 	GoldenDir string
 	// RepoRoot is where external clients' install commands run; default ".".
 	RepoRoot string
+	// APIServer is the process's apiserver tier, for cells of that tier.
+	APIServer *tier.APIServer
 }
 
 // Result is what a cell showed.
@@ -61,18 +63,24 @@ func (r *Result) Finding(id contract.RequirementID) (contract.Finding, bool) {
 // Run runs cell on its tier. Everything it starts is stopped before it returns.
 func Run(ctx context.Context, cell matrix.Cell, opts Options) (*Result, error) {
 	start := time.Now()
-	if cell.Tier != matrix.TierFake {
-		return nil, fmt.Errorf("cell %s: tier %s is not available in this build; run with TIER=fake", cell.ID, cell.Tier)
-	}
 	// Reference clients share the fixtures' epoch with the operator; external binaries read
 	// the machine's clock, so their operator does too.
 	var clk clock.PassiveClock = clocktesting.NewFakePassiveClock(certs.Epoch)
 	if cell.Client.Driver == matrix.DriverExternal {
 		clk = clock.RealClock{}
 	}
-	ep, err := tier.StartFake(cell, clk)
+	var ep *tier.Endpoint
+	var err error
+	switch {
+	case cell.Tier == matrix.TierFake:
+		ep, err = tier.StartFake(cell, clk)
+	case cell.Tier == matrix.TierAPIServer && opts.APIServer != nil:
+		ep, err = opts.APIServer.Start(ctx, cell, clk)
+	default:
+		err = fmt.Errorf("tier %s is not running in this process", cell.Tier)
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("cell %s: %w", cell.ID, err)
 	}
 	defer ep.Close()
 	r := &run{cell: cell, ep: ep, opts: opts, now: clk.Now, result: &Result{Cell: cell, RefusalToExit: map[string]time.Duration{}}}

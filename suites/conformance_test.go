@@ -45,7 +45,7 @@ func describeCell(index int, cell matrix.Cell) {
 			dir, err := os.MkdirTemp("", "opconform-cell-")
 			Expect(err).NotTo(HaveOccurred(), "creating the cell's work directory")
 			DeferCleanup(os.RemoveAll, dir)
-			result, err = runner.Run(ctx, cell, runner.Options{WorkDir: dir, ScenarioTimeout: theMatrix.Timeouts.Scenario.Duration, GoldenDir: goldenDir, RepoRoot: repoRoot})
+			result, err = runner.Run(ctx, cell, runner.Options{WorkDir: dir, ScenarioTimeout: theMatrix.Timeouts.Scenario.Duration, GoldenDir: goldenDir, RepoRoot: repoRoot, APIServer: apiTier})
 			Expect(err).NotTo(HaveOccurred(), "running cell %s", cell.ID)
 		}, NodeTimeout(theMatrix.Timeouts.Cell.Duration))
 

@@ -31,18 +31,17 @@ type Endpoint struct {
 	Close func()
 }
 
-// StartFake starts the cell's operator in process: the fake operator with the cell's
-// version, profile, minimum client version and header names, the fixtures' licence key,
-// and clock.
-func StartFake(cell matrix.Cell, clk clock.PassiveClock) (*Endpoint, error) {
+// fakeOptions configures the cell's fake operator: its version, profile, minimum client
+// version and header names, the fixtures' licence key, and clock.
+func fakeOptions(cell matrix.Cell, clk clock.PassiveClock) (fakeoperator.Options, error) {
 	if cell.Operator.Kind != matrix.KindFake {
-		return nil, fmt.Errorf("tier fake: operator %s is of kind %s; only fake operators run in process", cell.Operator.Name, cell.Operator.Kind)
+		return fakeoperator.Options{}, fmt.Errorf("operator %s is of kind %s; this tier runs fake operators", cell.Operator.Name, cell.Operator.Kind)
 	}
 	key, err := certs.LicenseKey()
 	if err != nil {
-		return nil, err
+		return fakeoperator.Options{}, err
 	}
-	srv, err := fakeoperator.NewServer(fakeoperator.Options{
+	return fakeoperator.Options{
 		OperatorVersion:  cell.Operator.Version,
 		Profile:          cell.Operator.Profile,
 		MinClientVersion: cell.Operator.MinClientVersion,
@@ -53,7 +52,18 @@ func StartFake(cell matrix.Cell, clk clock.PassiveClock) (*Endpoint, error) {
 			SubscriptionID: certs.License.SubscriptionID, Fingerprint: certs.Fingerprint,
 		},
 		Clock: clk,
-	})
+	}, nil
+}
+
+// StartFake starts the cell's operator in process: the fake operator with the cell's
+// version, profile, minimum client version and header names, the fixtures' licence key,
+// and clock.
+func StartFake(cell matrix.Cell, clk clock.PassiveClock) (*Endpoint, error) {
+	opts, err := fakeOptions(cell, clk)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := fakeoperator.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("tier fake: starting operator %s: %w", cell.Operator.Name, err)
 	}

@@ -1,0 +1,166 @@
+package suites
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"k8s.io/client-go/rest"
+	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/opconform/opconform/fixtures/certs"
+	"github.com/opconform/opconform/matrix"
+	"github.com/opconform/opconform/tier"
+)
+
+// apiTier is this process's apiserver tier, when the run selects it.
+var apiTier *tier.APIServer
+
+// controlPlaneWait bounds building (cold, about 7 minutes on 2 cores) and starting the
+// control plane.
+const controlPlaneWait = 15 * time.Minute
+
+// The first process builds the control plane if the cache lacks it; every process starts
+// its own, so parallel processes never share an operator.
+var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
+	if !slices.ContainsFunc(cells, func(c matrix.Cell) bool { return c.Tier == matrix.TierAPIServer }) {
+		return nil
+	}
+	By("building the control plane (scripts/build-control-plane.sh; cached after the first build)")
+	cmd := exec.CommandContext(ctx, filepath.Join(repoRoot, "scripts", "build-control-plane.sh"))
+	cmd.Dir = repoRoot
+	var stderr bytes.Buffer
+	cmd.Stderr = io.MultiWriter(&stderr, GinkgoWriter)
+	out, err := cmd.Output()
+	Expect(err).NotTo(HaveOccurred(), "building the control plane: %s", stderr.String())
+	return bytes.TrimSpace(out)
+}, func(ctx SpecContext, binDir []byte) {
+	if len(binDir) == 0 {
+		return
+	}
+	start := time.Now()
+	a, err := tier.StartAPIServer(ctx, string(binDir))
+	Expect(err).NotTo(HaveOccurred(), "starting the apiserver tier from %s", binDir)
+	apiTier = a
+	DeferCleanup(a.Stop)
+	AddReportEntry("apiserver tier start", fmt.Sprintf("etcd + kube-apiserver + APIService registered in %s", time.Since(start).Round(time.Millisecond)))
+}, NodeTimeout(controlPlaneWait))
+
+// What only the aggregator path can show.
+var _ = Describe("apiserver tier", Label("tier:apiserver"), func() {
+	var cell matrix.Cell
+	var ep *tier.Endpoint
+
+	BeforeEach(func(ctx SpecContext) {
+		i := slices.IndexFunc(cells, func(c matrix.Cell) bool {
+			return c.Tier == matrix.TierAPIServer && c.Operator.Profile == "" && c.Operator.MinClientVersion == "" &&
+				semverAtLeast(c.Operator.Version, "3.109.0") && c.Client.Driver == matrix.DriverReference
+		})
+		if i < 0 || apiTier == nil {
+			Skip("no apiserver-tier cell with a current operator is selected")
+		}
+		cell = cells[i]
+		var err error
+		ep, err = apiTier.Start(ctx, cell, clocktesting.NewFakePassiveClock(certs.Epoch))
+		Expect(err).NotTo(HaveOccurred(), "starting operator %s behind the aggregator", cell.Operator.Name)
+		DeferCleanup(ep.Close)
+	}, NodeTimeout(2*time.Minute))
+
+	get := func(cfg *rest.Config, path string, header http.Header) (int, string) {
+		GinkgoHelper()
+		hc, err := rest.HTTPClientFor(cfg)
+		Expect(err).NotTo(HaveOccurred(), "client for %s", cfg.Host)
+		req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, cfg.Host+path, nil)
+		for k, vs := range header {
+			req.Header[k] = vs
+		}
+		resp, err := hc.Do(req)
+		Expect(err).NotTo(HaveOccurred(), "GET %s", path)
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	operatorPath := "/apis/operator.metalbear.co/v1/mirrordoperators/operator"
+
+	It("shows the operator the authenticated user, never one the client sent", func() {
+		code, body := get(ep.Config, operatorPath, http.Header{"X-Remote-User": {"mallory"}, "X-Remote-Group": {"system:masters"}})
+		Expect(code).To(Equal(http.StatusOK), body)
+		entries := ep.Journal()
+		Expect(entries).NotTo(BeEmpty(), "the operator journalled the request")
+		last := entries[len(entries)-1]
+		Expect(last.RemoteUser).To(Equal(tier.TierUser), "the identity the front proxy asserted")
+		Expect(last.Headers["x-remote-user"]).To(Equal([]string{tier.TierUser}), "the client's X-Remote-User was replaced")
+		Expect(last.RemoteGroups).NotTo(ContainElement("system:masters"), "nor its groups")
+	})
+
+	It("refuses a direct request without the front-proxy certificate", func() {
+		pool := x509.NewCertPool()
+		Expect(pool.AppendCertsFromPEM(apiTier.OperatorCA())).To(BeTrue())
+		hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+		req, _ := http.NewRequest(http.MethodGet, "https://"+apiTier.OperatorAddr()+operatorPath, nil)
+		req.Header.Set("X-Remote-User", "mallory")
+		resp, err := hc.Do(req)
+		Expect(err).NotTo(HaveOccurred(), "dialling the operator directly")
+		resp.Body.Close()
+		Expect(resp.StatusCode).To(Equal(http.StatusUnauthorized), "spoofed X-Remote-User without the front-proxy certificate")
+	})
+
+	It("passes the certificate and version headers intact, repeated identical values included", func() {
+		key, err := certs.ValidKey()
+		Expect(err).NotTo(HaveOccurred())
+		der, err := ep.Authority.IssueFor(key, "laptop", certs.Epoch.Add(-time.Hour), certs.Epoch.Add(time.Hour))
+		Expect(err).NotTo(HaveOccurred())
+		value := base64.StdEncoding.EncodeToString(der)
+		h := cell.Contract.Headers
+		code, body := get(ep.Config, operatorPath, http.Header{http.CanonicalHeaderKey(h.Certificate): {value, value}, http.CanonicalHeaderKey(h.Version): {"3.250.0"}, "Baggage": {"a=1", "a=1"}})
+		Expect(code).To(Equal(http.StatusOK), body)
+		last := ep.Journal()[len(ep.Journal())-1]
+		Expect(last.Certificate).NotTo(BeNil())
+		Expect(last.Certificate.Verdict).To(Equal("valid"), "the DER arrived byte for byte")
+		Expect(last.Certificate.Values).To(Equal(2), "both identical values arrived")
+		Expect(last.ClientVersion).To(Equal("3.250.0"))
+		Expect(last.Headers["baggage"]).To(Equal([]string{"a=1", "a=1"}))
+	})
+
+	It("lets kube-apiserver, not the operator, refuse a user without RBAC on targets", func() {
+		before := len(ep.Journal())
+		nobody, err := apiTier.UserConfig("opconform-nobody")
+		Expect(err).NotTo(HaveOccurred())
+		code, body := get(nobody, "/apis/operator.metalbear.co/v1/namespaces/default/targets", nil)
+		Expect(code).To(Equal(http.StatusForbidden), body)
+		Expect(body).To(ContainSubstring(`cannot list resource \"targets\"`), "kube-apiserver's RBAC refusal")
+		Expect(ep.Journal()).To(HaveLen(before), "the request never reached the operator: the apiserver refused it")
+	})
+})
+
+func semverAtLeast(v, min string) bool {
+	return !semver.MustParse(v).LessThan(semver.MustParse(min))
+}
+
+// The manifests a cluster would use for the fake operator, validated by the real
+// apiserver without persisting anything.
+var _ = Describe("deploy manifests", Label("tier:apiserver"), func() {
+	It("are accepted by kube-apiserver (server-side apply, dryRun=All)", func(ctx SpecContext) {
+		if apiTier == nil {
+			Skip("the apiserver tier is not selected")
+		}
+		files, err := filepath.Glob(filepath.Join(repoRoot, "deploy", "*.yaml"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(files).NotTo(BeEmpty(), "deploy/ holds manifests")
+		n, err := tier.ValidateManifests(ctx, apiTier.ControlPlane().Admin, files)
+		Expect(err).NotTo(HaveOccurred(), "validating %v", files)
+		Expect(n).To(BeNumerically(">=", 9), "every object was validated")
+	}, NodeTimeout(time.Minute))
+})
