@@ -25,8 +25,9 @@ func TestRequirementsAndGitHubMatrix(t *testing.T) {
 		Include []shard `json:"include"`
 	}
 	g.Expect(json.Unmarshal(out.Bytes(), &jobs)).To(Succeed())
-	g.Expect(jobs.Include).To(HaveLen(7), "one shard per operator on the fake tier")
+	g.Expect(jobs.Include).To(HaveLen(14), "one shard per operator on each of the fake and apiserver tiers")
 	g.Expect(jobs.Include[0]).To(Equal(shard{Name: "fake-ancient-3.40.0", Tier: "fake", Operator: "ancient-3.40.0"}))
+	g.Expect(jobs.Include).To(ContainElement(shard{Name: "apiserver-current-3.250.0", Tier: "apiserver", Operator: "current-3.250.0"}))
 }
 
 // writeShard writes a shard report holding the given cells' outcomes.
