@@ -94,7 +94,9 @@ func (s *Server) checkVersion(c *call) bool {
 			}
 		}
 	}
-	if s.minClient != nil && (version == nil || version.LessThan(s.minClient)) {
+	// discovery stays open to every caller: kube-apiserver's availability checks of the
+	// APIService carry no client version, and an unavailable APIService refuses everyone
+	if s.minClient != nil && c.route.Class != contract.ClassOperatorDiscovery && (version == nil || version.LessThan(s.minClient)) {
 		have := "sent no " + name + " header"
 		if version != nil {
 			have = "is version " + version.String()

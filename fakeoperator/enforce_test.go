@@ -219,6 +219,8 @@ func TestVersionHeader(t *testing.T) {
 			}
 			code, _, st := do(t, s, request{path: operatorPath, headers: h})
 			g.Expect(code).To(Equal(tc.code))
+			discovery, _, _ := do(t, s, request{path: "/apis/operator.metalbear.co/v1"})
+			g.Expect(discovery).To(Equal(http.StatusOK), "discovery stays open, whatever the minimum version")
 			if tc.reason == "" {
 				return
 			}

@@ -48,9 +48,10 @@ func WriteGolden(path string, g contract.GoldenJournal) error {
 }
 
 // goldenFor returns the golden journal a cell is compared with: only a sound reference
-// client against the plain fake operator of the golden's version.
+// client against the plain fake operator of the golden's version, on the fake tier (where the
+// journal holds the core reads too).
 func goldenFor(cell matrix.Cell, dir string) (*contract.GoldenJournal, error) {
-	if dir == "" || cell.Client.Driver != matrix.DriverReference || cell.Client.Defect != "" || cell.Operator.Profile != "" || cell.Operator.MinClientVersion != "" {
+	if dir == "" || cell.Tier != matrix.TierFake || cell.Client.Driver != matrix.DriverReference || cell.Client.Defect != "" || cell.Operator.Profile != "" || cell.Operator.MinClientVersion != "" {
 		return nil, nil
 	}
 	g, err := ReadGolden(GoldenPath(dir, cell.Client.Version))

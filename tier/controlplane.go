@@ -32,7 +32,10 @@ type ControlPlane struct {
 	clientCA   *authority
 	frontProxy *authority
 	procs      []*exec.Cmd
+	names      []string
 	logs       []*bytes.Buffer
+	// exited is closed when the process of the same index ends.
+	exited []chan struct{}
 }
 
 // Bounds of the control plane's start.
@@ -53,8 +56,9 @@ func StartControlPlane(ctx context.Context, binDir string) (*ControlPlane, error
 	}
 	cp := &ControlPlane{dir: dir, ServiceRange: serviceRange}
 	if err := cp.start(ctx, binDir); err != nil {
+		logs := cp.tail()
 		cp.Stop()
-		return nil, fmt.Errorf("starting the control plane: %w (logs: %s)", err, cp.tail())
+		return nil, fmt.Errorf("starting the control plane: %w (logs: %s)", err, logs)
 	}
 	return cp, nil
 }
@@ -87,7 +91,7 @@ func (cp *ControlPlane) start(ctx context.Context, binDir string) error {
 	); err != nil {
 		return err
 	}
-	if err := waitHTTP(ctx, http.DefaultClient, etcdURL+"/health", etcdReady); err != nil {
+	if err := waitHTTP(ctx, http.DefaultClient, etcdURL+"/health", etcdReady, cp.exited[0]); err != nil {
 		return fmt.Errorf("etcd: %w", err)
 	}
 
@@ -112,6 +116,8 @@ func (cp *ControlPlane) start(ctx context.Context, binDir string) error {
 		"--service-account-issuer=https://kubernetes.default.svc", "--service-account-key-file="+saPub, "--service-account-signing-key-file="+saKey,
 		"--service-cluster-ip-range="+serviceRange, "--enable-aggregator-routing=false",
 		"--authorization-mode=RBAC", "--disable-admission-plugins=ServiceAccount", "--allow-privileged=true",
+		// the kubernetes Service's endpoint would be loopback, which validation refuses
+		"--endpoint-reconciler-type=none",
 		"--requestheader-client-ca-file="+files["front-proxy-ca.crt"], "--requestheader-allowed-names="+FrontProxyClientName,
 		"--requestheader-username-headers=X-Remote-User", "--requestheader-group-headers=X-Remote-Group",
 		"--requestheader-extra-headers-prefix=X-Remote-Extra-",
@@ -128,7 +134,7 @@ func (cp *ControlPlane) start(ctx context.Context, binDir string) error {
 	if err != nil {
 		return err
 	}
-	if err := waitHTTP(ctx, hc, cp.URL+"/readyz", apiserverReady); err != nil {
+	if err := waitHTTP(ctx, hc, cp.URL+"/readyz", apiserverReady, cp.exited[1]); err != nil {
 		return fmt.Errorf("kube-apiserver: %w", err)
 	}
 	return nil
@@ -193,7 +199,11 @@ func (cp *ControlPlane) run(bin string, args ...string) error {
 		return fmt.Errorf("starting %s: %w", filepath.Base(bin), err)
 	}
 	cp.procs = append(cp.procs, cmd)
+	cp.names = append(cp.names, filepath.Base(bin))
 	cp.logs = append(cp.logs, logs)
+	exited := make(chan struct{})
+	cp.exited = append(cp.exited, exited)
+	go func() { _ = cmd.Wait(); close(exited) }()
 	return nil
 }
 
@@ -205,7 +215,7 @@ func (cp *ControlPlane) tail() string {
 		if len(data) > 2000 {
 			data = data[len(data)-2000:]
 		}
-		fmt.Fprintf(&b, "[%s] %s\n", filepath.Base(cp.procs[i].Path), data)
+		fmt.Fprintf(&b, "[%s] %s\n", cp.names[i], data)
 	}
 	return b.String()
 }
@@ -213,10 +223,8 @@ func (cp *ControlPlane) tail() string {
 // Stop ends kube-apiserver and etcd (in that order, each given 10s) and removes their data.
 func (cp *ControlPlane) Stop() {
 	for i := len(cp.procs) - 1; i >= 0; i-- {
-		p := cp.procs[i]
+		p, done := cp.procs[i], cp.exited[i]
 		_ = syscall.Kill(-p.Process.Pid, syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = p.Wait(); close(done) }()
 		select {
 		case <-done:
 		case <-time.After(10 * time.Second):
@@ -228,8 +236,9 @@ func (cp *ControlPlane) Stop() {
 	_ = os.RemoveAll(cp.dir)
 }
 
-// waitHTTP polls url until it answers 200, at most timeout.
-func waitHTTP(ctx context.Context, hc *http.Client, url string, timeout time.Duration) error {
+// waitHTTP polls url until it answers 200, at most timeout, giving up at once when the
+// serving process exits.
+func waitHTTP(ctx context.Context, hc *http.Client, url string, timeout time.Duration, exited <-chan struct{}) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var last string
@@ -248,6 +257,8 @@ func waitHTTP(ctx context.Context, hc *http.Client, url string, timeout time.Dur
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%s not ready after %s: %s", url, timeout, last)
+		case <-exited:
+			return fmt.Errorf("the process serving %s exited", url)
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
