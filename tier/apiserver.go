@@ -32,7 +32,7 @@ const (
 	operatorNamespace = "mirrord"
 	// operatorService is not deploy/'s mirrord-operator, so deploy/ validates against a
 	// cluster that already serves the group without colliding with it.
-	operatorService = "opconform-fake-operator"
+	operatorService   = "opconform-fake-operator"
 	operatorClusterIP = "127.0.10.100"
 	// placeholderEndpoint is a documentation address (RFC 5737): validation refuses loopback
 	// endpoints, and the aggregator dials the Service's clusterIP, never this.
