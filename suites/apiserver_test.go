@@ -100,8 +100,8 @@ var _ = Describe("apiserver tier", Label("tier:apiserver"), func() {
 		entries := ep.Journal()
 		Expect(entries).NotTo(BeEmpty(), "the operator journalled the request")
 		last := entries[len(entries)-1]
-		Expect(last.RemoteUser).To(Equal(tier.TierUser), "the identity the front proxy asserted")
-		Expect(last.Headers["x-remote-user"]).To(Equal([]string{tier.TierUser}), "the client's X-Remote-User was replaced")
+		Expect(last.RemoteUser).To(Equal(ep.User), "the identity the front proxy asserted")
+		Expect(last.Headers["x-remote-user"]).To(Equal([]string{ep.User}), "the client's X-Remote-User was replaced")
 		Expect(last.RemoteGroups).NotTo(ContainElement("system:masters"), "nor its groups")
 	})
 

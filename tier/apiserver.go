@@ -38,8 +38,8 @@ const (
 	// endpoints, and the aggregator dials the Service's clusterIP, never this.
 	placeholderEndpoint = "192.0.2.10"
 	apiServiceName      = "v1." + contract.Group
-	// TierUser is the user clients authenticate as; the tier gives it the operator's RBAC.
-	TierUser = "opconform-user"
+	// UsersGroup is the group of the tier's users; the tier gives it the operator's RBAC.
+	UsersGroup = "opconform-users"
 	// availableWait bounds the wait for the APIService to be Available.
 	availableWait = 60 * time.Second
 )
@@ -51,7 +51,8 @@ type APIServer struct {
 	handoff *handoff
 	serving tls.Certificate
 	caPEM   []byte
-	user    *rest.Config
+	// cells counts the cells served, to give each its own user.
+	cells int
 }
 
 // StartAPIServer starts the control plane from binDir and registers the operator's
@@ -96,8 +97,7 @@ func (a *APIServer) setUp(ctx context.Context) error {
 	if err := a.register(ctx, cs, int32(port)); err != nil {
 		return err
 	}
-	a.user, err = a.cp.UserConfig(TierUser, "opconform-users")
-	return err
+	return nil
 }
 
 // register creates what a cluster would hold for the operator and its users.
@@ -156,7 +156,7 @@ func (a *APIServer) register(ctx context.Context, cs *kubernetes.Clientset, port
 	return create("apiservice", err)
 }
 
-// rbac gives TierUser what the operator's chart gives users.
+// rbac gives UsersGroup what the operator's chart gives users.
 func (a *APIServer) rbac(ctx context.Context, cs *kubernetes.Clientset, create func(string, error) error) error {
 	role := &rbacv1.ClusterRole{
 		ObjectMeta: metav1.ObjectMeta{Name: "opconform-mirrord-user"},
@@ -177,7 +177,7 @@ func (a *APIServer) rbac(ctx context.Context, cs *kubernetes.Clientset, create f
 	binding := &rbacv1.ClusterRoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: "opconform-mirrord-user"},
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: TierUser}},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: UsersGroup}},
 	}
 	_, err = cs.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{})
 	return create("clusterrolebinding", err)
@@ -235,17 +235,25 @@ func (a *APIServer) Start(ctx context.Context, cell matrix.Cell, clk clock.Passi
 	_ = srv.Listener.Close()
 	srv.Listener = a.handoff.next()
 	srv.Start()
-	if err := a.waitAvailable(ctx); err != nil {
+	a.cells++
+	user := fmt.Sprintf("opconform-cell-%d", a.cells)
+	cfg, err := a.cp.UserConfig(user, UsersGroup)
+	if err != nil {
+		srv.Close()
+		return nil, err
+	}
+	if err := a.waitAvailable(ctx, cfg); err != nil {
 		srv.Close()
 		return nil, err
 	}
 	ep := &Endpoint{
-		Config: rest.CopyConfig(a.user),
+		Config: cfg,
+		User:   user,
 		// the aggregator's own availability checks are not the client's requests
 		Journal: func() []contract.Entry {
 			var out []contract.Entry
 			for _, e := range srv.Journal().Entries() {
-				if e.RemoteUser == TierUser {
+				if e.RemoteUser == user {
 					out = append(out, e)
 				}
 			}
@@ -261,12 +269,12 @@ func (a *APIServer) Start(ctx context.Context, cell matrix.Cell, clk clock.Passi
 
 // waitAvailable waits for the APIService's Available condition and a discovery answer
 // through kube-apiserver with the user's credentials.
-func (a *APIServer) waitAvailable(ctx context.Context) error {
+func (a *APIServer) waitAvailable(ctx context.Context, user *rest.Config) error {
 	ag, err := aggregator.NewForConfig(a.cp.Admin)
 	if err != nil {
 		return err
 	}
-	hc, err := rest.HTTPClientFor(a.user)
+	hc, err := rest.HTTPClientFor(user)
 	if err != nil {
 		return err
 	}

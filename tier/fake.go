@@ -18,6 +18,8 @@ import (
 type Endpoint struct {
 	// Config is what clients get: the whole API endpoint, with its CA.
 	Config *rest.Config
+	// User is the Kubernetes user Config authenticates as, where the tier has users.
+	User string
 	// Journal returns what reached the operator so far.
 	Journal func() []contract.Entry
 	// Authority issues certificates of the operator's licence (probes); nil for a real
