@@ -15,6 +15,10 @@ const (
 	DecisionFault = "fault"
 )
 
+// Unjudged is the verdict of a certificate journalled by a recording proxy, which does not
+// hold the operator's licence.
+const Unjudged = "unjudged"
+
 // CertificateVerdict is what the server found of a certificate header, without the
 // certificate itself.
 type CertificateVerdict struct {

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -115,48 +114,10 @@ func (s *Server) newCall(w http.ResponseWriter, r *http.Request) *call {
 	return c
 }
 
-// redactedHeaders never reach the journal.
-var redactedHeaders = map[string]bool{"authorization": true, "proxy-authorization": true, "cookie": true}
-
-// journalHeaders copies h under lower-cased names, with the certificate header replaced by
-// fingerprints and credentials redacted.
+// journalHeaders copies h for the journal: the certificate header by fingerprint.
 func (s *Server) journalHeaders(h http.Header) map[string][]string {
-	out := make(map[string][]string, len(h))
-	certName := strings.ToLower(s.headers.Certificate)
-	for k, vs := range h {
-		name, ok := lowerNames[k]
-		if !ok {
-			name = strings.ToLower(k)
-		}
-		switch {
-		case name == certName:
-			fps := make([]string, len(vs))
-			for i, v := range vs {
-				fps[i] = s.verdicts.lookup(v, s.authority).fingerprint
-			}
-			out[name] = append(out[name], fps...)
-		case redactedHeaders[name]:
-			out[name] = []string{"<redacted>"}
-		default:
-			// the server never reuses a request's header slices, so they are shared
-			out[name] = vs
-		}
-	}
-	return out
+	return contract.JournalHeaders(h, s.headers.Certificate, func(v string) string { return s.verdicts.lookup(v, s.authority).fingerprint })
 }
-
-// lowerNames spares the allocation of lower-casing the headers every request carries.
-var lowerNames = func() map[string]string {
-	m := map[string]string{}
-	names := append(contract.MirrordHeaders().Contract(), contract.DesignNoteHeaders().Contract()...)
-	names = append(names, "accept", "accept-encoding", "user-agent", "content-type", "content-length", "authorization",
-		"connection", "upgrade", "sec-websocket-key", "sec-websocket-version", "sec-websocket-protocol", "sec-websocket-extensions",
-		"x-remote-user", "x-remote-group", "audit-id", "baggage", "traceparent", "x-forwarded-for", "kubectl-command", "kubectl-session")
-	for _, n := range names {
-		m[http.CanonicalHeaderKey(n)] = n
-	}
-	return m
-}()
 
 // record adds the call's entry to the journal, once, and returns its sequence number.
 func (s *Server) record(c *call) uint64 {
@@ -169,7 +130,7 @@ func (s *Server) record(c *call) uint64 {
 	if c.entry.Query != nil && len(c.entry.Query) == 0 {
 		c.entry.Query = nil
 	}
-	seq := s.journal.add(c.entry)
+	seq := s.journal.Add(c.entry)
 	if log := s.opts.Logger.V(2); log.Enabled() {
 		log.Info("request", "method", c.entry.Method, "path", c.entry.Path, "class", c.entry.Class, "code", c.entry.Code)
 	}

@@ -16,7 +16,9 @@ type Journal struct {
 	entries []*contract.Entry
 }
 
-func (j *Journal) add(e contract.Entry) uint64 {
+// Add records e, giving it the next sequence number, which it returns. The server records
+// its requests itself; a recording proxy records what it forwards.
+func (j *Journal) Add(e contract.Entry) uint64 {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.seq++
