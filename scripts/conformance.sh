@@ -20,6 +20,10 @@ main() {
   [[ -n "${CI:-}" ]] && args+=(--no-color)
   local matrix
   matrix="$(cd "$(dirname "${MATRIX:-matrix.yaml}")" && pwd -P)/$(basename "${MATRIX:-matrix.yaml}")"
+  if [[ ",${TIER:-fake}," == *",kind,"* ]]; then
+    # before anything is created: one clear line when kind cannot make clusters here
+    go run ./cmd/opconform preflight --matrix "${matrix}"
+  fi
   local status=0
   go tool ginkgo "${args[@]}" ./suites -- \
     --conformance.matrix="${matrix}" --conformance.tier="${TIER:-fake}" \

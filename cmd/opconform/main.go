@@ -26,6 +26,7 @@ Commands:
   requirements   list the contract's requirements with their levels and version gates
   matrix         print the matrix's shards (tier × Kubernetes × operator); --github as a job matrix
   report merge   merge shards' report.json files into one report.json and report.md
+  preflight      check that kind can make clusters here (for TIER=kind), one line if not
   add-client     add a client release: matrix line, golden journal, diff to the previous (--version)
   add-operator   add an operator release: matrix line, diff to the previous (--version)
   golden         re-record the golden journals of every sound reference client
@@ -56,6 +57,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return errors.New("usage: opconform report merge [--matrix F] [--out DIR] REPORT.json…")
 		}
 		return mergeCommand(args[2:], stdout, stderr)
+	case "preflight":
+		return preflightCommand(args[1:], stdout, stderr)
 	case "add-client":
 		return addClient(args[1:], stdout, stderr)
 	case "add-operator":

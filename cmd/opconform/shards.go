@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/opconform/opconform/matrix"
 	"github.com/opconform/opconform/report"
+	"github.com/opconform/opconform/tier"
 )
 
 // shard is one CI job: one tier, one Kubernetes version (kind only), one operator.
@@ -124,5 +126,28 @@ func mergeCommand(args []string, stdout, stderr io.Writer) error {
 	if merged.Failing() {
 		return errFailing
 	}
+	return nil
+}
+
+// preflightCommand checks, before a run of the kind tier creates anything, that kind can
+// make a cluster for every Kubernetes version of the matrix; it fails with one line naming
+// what is missing.
+func preflightCommand(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("opconform preflight", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("matrix", "matrix.yaml", "matrix file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	m, err := matrix.Load(*path)
+	if err != nil {
+		return err
+	}
+	for _, kube := range m.Kubernetes {
+		if err := tier.Preflight(context.Background(), kube); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "kind preflight: clusters for %v can be made here\n", m.Kubernetes)
 	return nil
 }

@@ -1,0 +1,34 @@
+package tier
+
+import (
+	"context"
+	"os/exec"
+	"testing"
+
+	. "github.com/onsi/gomega"
+)
+
+// TestPreflightNamesWhatIsMissing runs the kind preflight on this machine. Where kind can
+// make clusters it passes; elsewhere its one line names what is missing, and nothing was
+// created.
+func TestPreflightNamesWhatIsMissing(t *testing.T) {
+	g := NewWithT(t)
+	err := Preflight(context.Background(), "v1.37.0")
+	if err == nil {
+		t.Log("kind clusters can be made on this machine")
+		return
+	}
+	t.Logf("preflight: %v", err)
+	g.Expect(err).To(MatchError(ErrKindUnavailable))
+	g.Expect(err.Error()).NotTo(ContainSubstring("\n"), "one line")
+	g.Expect(err.Error()).To(Or(ContainSubstring("Docker engine"), ContainSubstring("node image"), ContainSubstring("privileged")))
+	if _, lookErr := exec.LookPath("docker"); lookErr == nil {
+		out, _ := exec.Command("docker", "ps", "-a", "--filter", "label=io.x-k8s.kind.cluster", "--format", "{{.Names}}").Output()
+		g.Expect(string(out)).To(BeEmpty(), "the preflight created no kind node")
+	}
+}
+
+func TestPreflightRefusesUnpinnedVersions(t *testing.T) {
+	err := Preflight(context.Background(), "v1.2.3")
+	NewWithT(t).Expect(err).To(MatchError(ContainSubstring("no kind node image pinned for Kubernetes v1.2.3")))
+}
