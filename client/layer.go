@@ -35,8 +35,11 @@ type Layer struct {
 	cfg        LayerConfig
 	keys       canonicalKeys
 	behaviours Behaviours
-	// the values the layer adds, as one-element slices shared by every request
-	versionValue, infoValue, nameValue, hostnameValue []string
+	// the behaviours that decide, per request, which headers go on it
+	every, identityOnConnect, certificateOnConnect bool
+	// fixed are the version (and info) headers, identity the name and hostname headers: one-
+	// element value slices shared by every request
+	fixed, identity []headerValue
 	// certificate holds the header value once a certificate is set.
 	certificate atomic.Pointer[[]string]
 }
@@ -49,9 +52,10 @@ func NewLayer(cfg LayerConfig) *Layer {
 	if cfg.Defect == DefectNonSemVerVersion {
 		version = "v" + version
 	}
-	l.versionValue = one(version)
-	l.infoValue = one("version=" + version + ";platform=" + runtime.GOOS + "/" + runtime.GOARCH)
-	l.nameValue, l.hostnameValue = one(cfg.Identity.Name), one(cfg.Identity.Hostname)
+	l.every, l.identityOnConnect, l.certificateOnConnect = l.behaviours[EveryRequest], l.behaviours[IdentityOnConnect], l.behaviours[CertificateOnConnect]
+	k := l.keys
+	l.fixed = headerValues(headerValue{k.version, one(version)}, headerValue{k.info, one("version=" + version + ";platform=" + runtime.GOOS + "/" + runtime.GOARCH)})
+	l.identity = headerValues(headerValue{k.name, one(cfg.Identity.Name)}, headerValue{k.hostname, one(cfg.Identity.Hostname)})
 	return l
 }
 
@@ -143,33 +147,35 @@ type headerValue struct {
 
 // values returns the headers req must carry (the first n of the array).
 func (l *Layer) values(req *http.Request) (out [5]headerValue, n int) {
-	k, b := l.keys, l.behaviours
-	every := b[EveryRequest]
 	// Only connect-scoped behaviour (old versions, one defect) needs the request's class.
 	isConnect := false
-	if !every || l.cfg.Defect == DefectDropCertificateOnConnect {
+	if !l.every || l.cfg.Defect == DefectDropCertificateOnConnect {
 		connect := strings.Contains(req.URL.RawQuery, "connect=true")
 		isConnect = contract.Classify(req.Method, req.URL.Path, connect, false).Class.IsConnect()
 	}
-	push := func(key string, value []string) {
-		if key != "" && value != nil {
-			out[n] = headerValue{key: key, value: value}
-			n++
-		}
+	if l.every {
+		n += copy(out[n:], l.fixed)
 	}
-	if every {
-		push(k.version, l.versionValue)
-		push(k.info, l.infoValue)
-	}
-	if every || (b[IdentityOnConnect] && isConnect) {
-		push(k.name, l.nameValue)
-		push(k.hostname, l.hostnameValue)
+	if l.every || (l.identityOnConnect && isConnect) {
+		n += copy(out[n:], l.identity)
 	}
 	dropped := l.cfg.Defect == DefectDropCertificateOnConnect && isConnect
-	if cert := l.certificate.Load(); cert != nil && !dropped && (every || (b[CertificateOnConnect] && isConnect)) {
-		push(k.certificate, *cert)
+	if cert := l.certificate.Load(); cert != nil && !dropped && (l.every || (l.certificateOnConnect && isConnect)) {
+		out[n] = headerValue{key: l.keys.certificate, value: *cert}
+		n++
 	}
 	return out, n
+}
+
+// headerValues pairs keys with values, leaving out empty ones.
+func headerValues(pairs ...headerValue) []headerValue {
+	var out []headerValue
+	for _, p := range pairs {
+		if p.key != "" && p.value != nil {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // one returns v as a one-element slice with no room to grow, or nil for "".
