@@ -25,6 +25,7 @@ import (
 	"github.com/opconform/opconform/contract"
 	"github.com/opconform/opconform/fakeoperator"
 	"github.com/opconform/opconform/matrix"
+	"github.com/opconform/opconform/pki"
 )
 
 // Where the operator lives in the apiserver tier.
@@ -71,11 +72,11 @@ func StartAPIServer(ctx context.Context, binDir string) (*APIServer, error) {
 }
 
 func (a *APIServer) setUp(ctx context.Context) error {
-	ca, err := newAuthority("opconform-operator-ca")
+	ca, err := pki.NewCA("opconform-operator-ca")
 	if err != nil {
 		return err
 	}
-	kp, err := ca.issue(operatorService, nil, []string{operatorClusterIP, operatorService + "." + operatorNamespace + ".svc"}, false)
+	kp, err := ca.Issue(operatorService, nil, []string{operatorClusterIP, operatorService + "." + operatorNamespace + ".svc"}, false)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,8 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/opconform/opconform/pki"
 )
 
 // ControlPlane is a real etcd and kube-apiserver on loopback, built from their Go modules
@@ -28,9 +30,9 @@ type ControlPlane struct {
 	ServiceRange string
 
 	dir        string
-	serverCA   *authority
-	clientCA   *authority
-	frontProxy *authority
+	serverCA   *pki.CA
+	clientCA   *pki.CA
+	frontProxy *pki.CA
 	procs      []*exec.Cmd
 	names      []string
 	logs       []*bytes.Buffer
@@ -66,10 +68,10 @@ func StartControlPlane(ctx context.Context, binDir string) (*ControlPlane, error
 func (cp *ControlPlane) start(ctx context.Context, binDir string) error {
 	var err error
 	for _, ca := range []struct {
-		dst  **authority
+		dst  **pki.CA
 		name string
 	}{{&cp.serverCA, "opconform-server-ca"}, {&cp.clientCA, "opconform-client-ca"}, {&cp.frontProxy, "opconform-front-proxy-ca"}} {
-		if *ca.dst, err = newAuthority(ca.name); err != nil {
+		if *ca.dst, err = pki.NewCA(ca.name); err != nil {
 			return err
 		}
 	}
@@ -148,11 +150,11 @@ func (cp *ControlPlane) FrontProxyCA() []byte { return cp.frontProxy.PEM }
 
 // writePKI writes the apiserver's certificates and returns their paths by name.
 func (cp *ControlPlane) writePKI() (map[string]string, error) {
-	serving, err := cp.serverCA.issue("kube-apiserver", nil, []string{"127.0.0.1", "localhost", "kubernetes.default.svc", "127.0.10.1"}, false)
+	serving, err := cp.serverCA.Issue("kube-apiserver", nil, []string{"127.0.0.1", "localhost", "kubernetes.default.svc", "127.0.10.1"}, false)
 	if err != nil {
 		return nil, err
 	}
-	proxy, err := cp.frontProxy.issue(FrontProxyClientName, nil, nil, true)
+	proxy, err := cp.frontProxy.Issue(FrontProxyClientName, nil, nil, true)
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +175,7 @@ func (cp *ControlPlane) writePKI() (map[string]string, error) {
 // UserConfig returns a client configuration for a user authenticated by a client
 // certificate (CN user, O groups).
 func (cp *ControlPlane) UserConfig(user string, groups ...string) (*rest.Config, error) {
-	kp, err := cp.clientCA.issue(user, groups, nil, true)
+	kp, err := cp.clientCA.Issue(user, groups, nil, true)
 	if err != nil {
 		return nil, err
 	}
