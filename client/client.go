@@ -87,9 +87,6 @@ func New(opts Options) (*Client, error) {
 	return c, nil
 }
 
-// Layer returns the client's header layer.
-func (c *Client) Layer() *Layer { return c.layer }
-
 // kube returns a typed client; certified adds the header layer (the operator client's
 // requests to kube-apiserver carry the headers too), otherwise it is a plain one.
 func (c *Client) kube(certified bool) (*kubernetes.Clientset, error) {

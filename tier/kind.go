@@ -3,18 +3,12 @@ package tier
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
-
-	"sigs.k8s.io/kind/pkg/cluster"
-	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 )
 
 // NodeImages pins kind's node image, by digest, per Kubernetes version (kind v0.33.0).
@@ -71,77 +65,6 @@ func keys(m map[string]string) []string {
 		out = append(out, k)
 	}
 	return out
-}
-
-// Kind is a kind cluster made for one run.
-type Kind struct {
-	// Name is unique per run; Kubeconfig reaches the cluster.
-	Name       string
-	Kubeconfig string
-	provider   *cluster.Provider
-	keep       bool
-}
-
-// kindReady bounds cluster creation.
-const kindReady = 5 * time.Minute
-
-// CreateKind makes a cluster for Kubernetes version kube with kind's Go API, after the
-// preflight. With keep (KEEP_CLUSTER=1) Delete leaves it running and says how to reach it.
-func CreateKind(ctx context.Context, kube, dir string, keep bool) (*Kind, error) {
-	if err := Preflight(ctx, kube); err != nil {
-		return nil, err
-	}
-	suffix := make([]byte, 4)
-	_, _ = rand.Read(suffix)
-	k := &Kind{
-		Name:       "opconform-" + strings.ReplaceAll(strings.TrimPrefix(kube, "v"), ".", "-") + "-" + hex.EncodeToString(suffix),
-		Kubeconfig: filepath.Join(dir, "kind-kubeconfig"),
-		provider:   cluster.NewProvider(cluster.ProviderWithDocker()),
-		keep:       keep,
-	}
-	err := k.provider.Create(k.Name,
-		cluster.CreateWithNodeImage(NodeImages[kube]),
-		cluster.CreateWithKubeconfigPath(k.Kubeconfig),
-		cluster.CreateWithWaitForReady(kindReady),
-		cluster.CreateWithDisplayUsage(false), cluster.CreateWithDisplaySalutation(false))
-	if err != nil {
-		_ = k.provider.Delete(k.Name, k.Kubeconfig)
-		return nil, fmt.Errorf("creating kind cluster %s: %w", k.Name, err)
-	}
-	return k, nil
-}
-
-// LoadImage loads a local image into every node, as `kind load docker-image` does.
-func (k *Kind) LoadImage(ctx context.Context, image string) error {
-	archive := filepath.Join(filepath.Dir(k.Kubeconfig), "image.tar")
-	if out, err := docker(ctx, "save", "-o", archive, image); err != nil {
-		return fmt.Errorf("saving %s: %s", image, out)
-	}
-	defer os.Remove(archive)
-	nodes, err := k.provider.ListInternalNodes(k.Name)
-	if err != nil {
-		return err
-	}
-	for _, n := range nodes {
-		f, err := os.Open(archive)
-		if err != nil {
-			return err
-		}
-		err = nodeutils.LoadImageArchive(n, f)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("loading %s into %s: %w", image, n.String(), err)
-		}
-	}
-	return nil
-}
-
-// Delete deletes the cluster, or with keep says how to reach it and leaves it.
-func (k *Kind) Delete() (string, error) {
-	if k.keep {
-		return fmt.Sprintf("KEEP_CLUSTER=1: kept kind cluster %s; reach it with: kubectl --kubeconfig %s get apiservices; delete it with: kind delete cluster --name %s", k.Name, k.Kubeconfig, k.Name), nil
-	}
-	return "", k.provider.Delete(k.Name, k.Kubeconfig)
 }
 
 // lastLine is the last non-empty line of out.
