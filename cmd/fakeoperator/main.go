@@ -18,7 +18,9 @@ import (
 	"time"
 
 	"github.com/go-logr/logr/funcr"
+	clocktesting "k8s.io/utils/clock/testing"
 
+	"github.com/opconform/opconform/credentials"
 	"github.com/opconform/opconform/fakeoperator"
 )
 
@@ -42,6 +44,9 @@ type config struct {
 	expireAt  string
 	verbosity int
 	caOut     string
+	// fixedClock and licenseKey let the binary judge the committed fixtures.
+	fixedClock string
+	licenseKey string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -66,6 +71,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&o.License.SubscriptionID, "license-subscription-id", "", "licence subscription id")
 	fs.StringVar(&o.License.Fingerprint, "license-fingerprint", "", "licence fingerprint clients key their credentials by")
 	fs.StringVar(&cfg.expireAt, "license-expire-at", "", "licence end date, YYYY-MM-DD (default one year from now)")
+	fs.StringVar(&cfg.licenseKey, "license-key-file", "", "PKCS#8 PEM Ed25519 key of the licence CA (generated when absent); e.g. fixtures/certs/licence-ca.key.pem")
+	fs.StringVar(&cfg.fixedClock, "fixed-clock", "", "RFC 3339 instant the operator issues and judges certificates at, instead of now (e.g. the fixtures' 2030-01-01T00:00:00Z)")
 	fs.StringVar(&cfg.clientCA, "requestheader-client-ca", "", "PEM file of the CA that signs front-proxy client certificates; enables X-Remote-* authentication")
 	fs.StringVar(&cfg.allowed, "requestheader-allowed-names", "", "comma-separated front-proxy common names to accept (empty: any the CA signed)")
 	fs.IntVar(&cfg.verbosity, "v", 0, "log verbosity: 0 start-up and errors, 1 refusals, 2 every request")
@@ -96,6 +103,22 @@ func (cfg *config) complete() error {
 			return fmt.Errorf("--license-expire-at %q: want YYYY-MM-DD: %w", cfg.expireAt, err)
 		}
 		cfg.opts.License.ExpireAt = t
+	}
+	if cfg.fixedClock != "" {
+		t, err := time.Parse(time.RFC3339, cfg.fixedClock)
+		if err != nil {
+			return fmt.Errorf("--fixed-clock %q: want RFC 3339: %w", cfg.fixedClock, err)
+		}
+		cfg.opts.Clock = clocktesting.NewFakePassiveClock(t)
+	}
+	if cfg.licenseKey != "" {
+		data, err := os.ReadFile(cfg.licenseKey)
+		if err != nil {
+			return fmt.Errorf("--license-key-file: %w", err)
+		}
+		if cfg.opts.LicenseKey, err = credentials.ParseKeyPEM(data); err != nil {
+			return fmt.Errorf("--license-key-file %s: %w", cfg.licenseKey, err)
+		}
 	}
 	if cfg.allowed != "" && cfg.clientCA == "" {
 		return errors.New("--requestheader-allowed-names needs --requestheader-client-ca")

@@ -28,12 +28,20 @@ func TestFlagsAreValidated(t *testing.T) {
 		{[]string{"--requestheader-allowed-names", "a"}, "--requestheader-client-ca"},
 		{[]string{"--requestheader-client-ca", "/nonexistent"}, "--requestheader-client-ca"},
 		{[]string{"extra"}, "unexpected arguments"},
+		{[]string{"--fixed-clock", "yesterday"}, "--fixed-clock"},
+		{[]string{"--license-key-file", "/nonexistent"}, "--license-key-file"},
+		{[]string{"--license-key-file", "main.go"}, "--license-key-file main.go"},
 	} {
 		_, err := parseFlags(tc.args, io.Discard)
 		NewWithT(t).Expect(err).To(MatchError(ContainSubstring(tc.want)), "%v", tc.args)
 	}
+	cfg, err := parseFlags([]string{"--fixed-clock", "2030-01-01T00:00:00Z", "--license-key-file", "../../fixtures/certs/licence-ca.key.pem"}, io.Discard)
+	NewWithT(t).Expect(err).NotTo(HaveOccurred())
+	NewWithT(t).Expect(cfg.opts.Clock.Now()).To(Equal(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)), "the fixtures' epoch")
+	NewWithT(t).Expect(cfg.opts.LicenseKey).NotTo(BeNil())
+
 	var help bytes.Buffer
-	_, err := parseFlags([]string{"--help"}, &help)
+	_, err = parseFlags([]string{"--help"}, &help)
 	NewWithT(t).Expect(err).To(HaveOccurred())
 	for _, flag := range []string{"listen", "operator-version", "profile", "tls-cert", "tls-key", "license-organization", "requestheader-client-ca", "requestheader-allowed-names"} {
 		NewWithT(t).Expect(help.String()).To(ContainSubstring("-"+flag), "--help documents --%s", flag)
@@ -78,5 +86,41 @@ func TestBinaryServesAndStopsOnSignal(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatalf("still running 10s after %s", sig)
 		}
+	}
+}
+
+// TestBinaryJudgesTheFixtures runs the binary as the fixtures need it (their licence key,
+// subscription and epoch) and sends it the valid and the expired fixture.
+func TestBinaryJudgesTheFixtures(t *testing.T) {
+	g := NewWithT(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "fakeoperator")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	g.Expect(err).NotTo(HaveOccurred(), string(out))
+	caPath := filepath.Join(dir, "ca.pem")
+	cmd := exec.Command(bin, "--listen", "127.0.0.1:0", "--write-ca", caPath,
+		"--license-key-file", "../../fixtures/certs/licence-ca.key.pem", "--license-subscription-id", "sub-fixture",
+		"--fixed-clock", "2030-01-01T00:00:00Z")
+	stdout, err := cmd.StdoutPipe()
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(cmd.Start()).To(Succeed())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	g.Expect(err).NotTo(HaveOccurred())
+	url := strings.TrimSpace(line[strings.LastIndex(line, " "):])
+	caPEM, err := os.ReadFile(caPath)
+	g.Expect(err).NotTo(HaveOccurred())
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	for fixture, want := range map[string]int{"valid": http.StatusOK, "expired": http.StatusUnauthorized} {
+		value, err := os.ReadFile("../../fixtures/certs/" + fixture + ".txt")
+		g.Expect(err).NotTo(HaveOccurred())
+		req, _ := http.NewRequest(http.MethodGet, url+"/apis/operator.metalbear.co/v1/mirrordoperators/operator", nil)
+		req.Header.Set("x-client-der", strings.TrimSpace(string(value)))
+		resp, err := hc.Do(req)
+		g.Expect(err).NotTo(HaveOccurred())
+		resp.Body.Close()
+		g.Expect(resp.StatusCode).To(Equal(want), "fixture %s", fixture)
 	}
 }
