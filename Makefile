@@ -12,6 +12,7 @@ GINKGO_LABEL_FILTER ?=
 GINKGO_FOCUS ?=
 GINKGO_NODES ?= 2
 GINKGO_TIMEOUT ?= 20m
+GINKGO_RACE ?=
 
 ##@ General
 
@@ -22,14 +23,14 @@ help: ## Show this help.
 ##@ Test
 
 .PHONY: test
-test: ## Unit tests of every package (race detector), then the conformance run.
+test: ## Unit tests of every package, then the conformance run, all with the race detector.
 	$(GO) test $(GO_TEST_FLAGS) $$($(GO) list ./... | grep -v /suites)
-	$(MAKE) conformance
+	$(MAKE) conformance GINKGO_RACE=1
 
 .PHONY: conformance
 conformance: ## Run the matrix (TIER, CLIENTS, OPERATORS, GINKGO_LABEL_FILTER, GINKGO_FOCUS, GINKGO_NODES); reports in $(ARTIFACTS).
 	MATRIX=$(MATRIX) TIER=$(TIER) CLIENTS=$(CLIENTS) OPERATORS=$(OPERATORS) ARTIFACTS=$(ARTIFACTS) \
-	GINKGO_LABEL_FILTER='$(GINKGO_LABEL_FILTER)' GINKGO_FOCUS='$(GINKGO_FOCUS)' GINKGO_NODES=$(GINKGO_NODES) GINKGO_TIMEOUT=$(GINKGO_TIMEOUT) \
+	GINKGO_LABEL_FILTER='$(GINKGO_LABEL_FILTER)' GINKGO_FOCUS='$(GINKGO_FOCUS)' GINKGO_NODES=$(GINKGO_NODES) GINKGO_TIMEOUT=$(GINKGO_TIMEOUT) GINKGO_RACE=$(GINKGO_RACE) \
 	scripts/conformance.sh
 
 .PHONY: verify

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the conformance suites with the Ginkgo CLI pinned in go.mod. Knobs come from the
 # environment (make conformance sets them): MATRIX TIER CLIENTS OPERATORS ARTIFACTS
-# GINKGO_LABEL_FILTER GINKGO_FOCUS GINKGO_NODES GINKGO_TIMEOUT.
+# GINKGO_LABEL_FILTER GINKGO_FOCUS GINKGO_NODES GINKGO_TIMEOUT GINKGO_RACE (non-empty: -race).
 set -o errexit -o nounset -o pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "${REPO_ROOT}"
@@ -18,6 +18,7 @@ main() {
   [[ -n "${GINKGO_LABEL_FILTER:-}" ]] && args+=(--label-filter="${GINKGO_LABEL_FILTER}")
   [[ -n "${GINKGO_FOCUS:-}" ]] && args+=(--focus="${GINKGO_FOCUS}")
   [[ -n "${CI:-}" ]] && args+=(--no-color)
+  [[ -n "${GINKGO_RACE:-}" ]] && args+=(--race)
   local matrix
   matrix="$(cd "$(dirname "${MATRIX:-matrix.yaml}")" && pwd -P)/$(basename "${MATRIX:-matrix.yaml}")"
   if [[ ",${TIER:-fake}," == *",kind,"* ]]; then
