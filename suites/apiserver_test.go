@@ -6,9 +6,11 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -17,6 +19,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	clocktesting "k8s.io/utils/clock/testing"
 
@@ -25,8 +28,12 @@ import (
 	"github.com/opconform/opconform/tier"
 )
 
-// apiTier is this process's apiserver tier, when the run selects it.
-var apiTier *tier.APIServer
+// apiTier is this process's apiserver tier, when the run selects it; controlPlaneBin is
+// where its binaries are.
+var (
+	apiTier         *tier.APIServer
+	controlPlaneBin string
+)
 
 // controlPlaneWait bounds building (cold, about 7 minutes on 2 cores) and starting the
 // control plane.
@@ -51,7 +58,8 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 		return
 	}
 	start := time.Now()
-	a, err := tier.StartAPIServer(ctx, string(binDir))
+	controlPlaneBin = string(binDir)
+	a, err := tier.StartAPIServer(ctx, controlPlaneBin)
 	Expect(err).NotTo(HaveOccurred(), "starting the apiserver tier from %s", binDir)
 	apiTier = a
 	DeferCleanup(a.Stop)
@@ -166,4 +174,48 @@ var _ = Describe("deploy manifests", Label("tier:apiserver"), func() {
 		Expect(err).NotTo(HaveOccurred(), "validating %v", files)
 		Expect(n).To(BeNumerically(">=", 9), "every object was validated")
 	}, NodeTimeout(time.Minute))
+})
+
+// How the kind tier installs the fake operator, on a control plane of its own (deploying
+// replaces the group's APIService): every object deploy/ and the deployment add is created
+// as a cluster would hold it. No kubelet runs here, so the pod itself never starts.
+var _ = Describe("deploying the operator", Label("tier:apiserver", "tier:kind"), func() {
+	It("creates the manifests, the TLS and licence secrets and the front-proxy CA copy", func(ctx SpecContext) {
+		if controlPlaneBin == "" {
+			Skip("the apiserver tier is not selected")
+		}
+		cp, err := tier.StartControlPlane(ctx, controlPlaneBin)
+		Expect(err).NotTo(HaveOccurred(), "starting a control plane of its own")
+		DeferCleanup(cp.Stop)
+		files, err := filepath.Glob(filepath.Join(repoRoot, "deploy", "*.yaml"))
+		Expect(err).NotTo(HaveOccurred())
+		key, err := os.ReadFile(filepath.Join(repoRoot, "fixtures", "certs", "licence-ca.key.pem"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(tier.DeployOperator(ctx, cp.Admin, tier.DeployInput{
+			Manifests: files, Image: "opconform/fakeoperator:test", Args: []string{"--operator-version=3.164.0"}, LicenseKeyPEM: key,
+		})).To(Succeed(), "deploying onto %s", cp.URL)
+
+		cs, err := cp.Clientset()
+		Expect(err).NotTo(HaveOccurred())
+		d, err := cs.AppsV1().Deployments("mirrord").Get(ctx, "mirrord-operator", metav1.GetOptions{})
+		Expect(err).NotTo(HaveOccurred(), "the Deployment exists")
+		c := d.Spec.Template.Spec.Containers[0]
+		Expect(c.Image).To(Equal("opconform/fakeoperator:test"))
+		Expect(c.Args).To(ContainElements("--operator-version=3.164.0", "--license-key-file=/licence/licence.key"), "the cell's flags were appended")
+		tlsSecret, err := cs.CoreV1().Secrets("mirrord").Get(ctx, "mirrord-operator-tls", metav1.GetOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		block, _ := pem.Decode(tlsSecret.Data["tls.crt"])
+		Expect(block).NotTo(BeNil())
+		leaf, err := x509.ParseCertificate(block.Bytes)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(leaf.DNSNames).To(ContainElement("mirrord-operator.mirrord.svc"), "serving certificate for the Service name")
+		licence, err := cs.CoreV1().Secrets("mirrord").Get(ctx, "mirrord-operator-licence", metav1.GetOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(licence.Data["licence.key"]).To(Equal(key))
+		cm, err := cs.CoreV1().ConfigMaps("mirrord").Get(ctx, "extension-apiserver-authentication-copy", metav1.GetOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(cm.Data["requestheader-client-ca-file"]).To(Equal(string(cp.FrontProxyCA())), "the aggregator's front-proxy CA")
+		_, err = cs.CoreV1().Services("mirrord").Get(ctx, "mirrord-operator", metav1.GetOptions{})
+		Expect(err).NotTo(HaveOccurred(), "the Service exists")
+	}, NodeTimeout(2*time.Minute))
 })

@@ -24,6 +24,40 @@ import (
 // apiserver validates them (schema, references, admission) and persists nothing. It returns
 // how many objects it validated and every problem at once.
 func ValidateManifests(ctx context.Context, cfg *rest.Config, files []string) (int, error) {
+	objs, err := readManifests(files)
+	if err != nil {
+		return 0, err
+	}
+	return applyObjects(ctx, cfg, objs, true)
+}
+
+// readManifests decodes every object of files.
+func readManifests(files []string) ([]*unstructured.Unstructured, error) {
+	var out []*unstructured.Unstructured
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return nil, err
+		}
+		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+		for {
+			obj := &unstructured.Unstructured{}
+			if err := dec.Decode(&obj.Object); errors.Is(err, io.EOF) {
+				break
+			} else if err != nil {
+				return nil, fmt.Errorf("%s: %w", file, err)
+			}
+			if len(obj.Object) > 0 {
+				out = append(out, obj)
+			}
+		}
+	}
+	return out, nil
+}
+
+// applyObjects server-side applies objs in order (dryRun: validated, not persisted) and
+// returns how many it applied, with every problem at once.
+func applyObjects(ctx context.Context, cfg *rest.Config, objs []*unstructured.Unstructured, dryRun bool) (int, error) {
 	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
 		return 0, err
@@ -33,46 +67,35 @@ func ValidateManifests(ctx context.Context, cfg *rest.Config, files []string) (i
 	if err != nil {
 		return 0, err
 	}
+	opts := metav1.PatchOptions{FieldManager: fieldManager, Force: ptrTrue()}
+	if dryRun {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
 	var errs []error
-	n := 0
-	for _, file := range files {
-		data, err := os.ReadFile(file)
+	for _, obj := range objs {
+		gvk := obj.GroupVersionKind()
+		what := fmt.Sprintf("%s %s", gvk.Kind, obj.GetName())
+		m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 		if err != nil {
-			return n, err
+			errs = append(errs, fmt.Errorf("%s: %w", what, err))
+			continue
 		}
-		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-		for {
-			var obj unstructured.Unstructured
-			if err := dec.Decode(&obj.Object); errors.Is(err, io.EOF) {
-				break
-			} else if err != nil {
-				return n, fmt.Errorf("%s: %w", file, err)
-			}
-			if len(obj.Object) == 0 {
-				continue
-			}
-			n++
-			gvk := obj.GroupVersionKind()
-			m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %s %s: %w", file, gvk.Kind, obj.GetName(), err))
-				continue
-			}
-			body, err := yaml.Marshal(obj.Object)
-			if err != nil {
-				return n, err
-			}
-			ri := dyn.Resource(m.Resource)
-			var r dynamic.ResourceInterface = ri
-			if ns := obj.GetNamespace(); ns != "" {
-				r = ri.Namespace(ns)
-			}
-			force := true
-			_, err = r.Patch(ctx, obj.GetName(), types.ApplyPatchType, body, metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}, FieldManager: "opconform", Force: &force})
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %s %s: %w", file, gvk.Kind, obj.GetName(), err))
-			}
+		body, err := yaml.Marshal(obj.Object)
+		if err != nil {
+			return 0, err
+		}
+		var r dynamic.ResourceInterface = dyn.Resource(m.Resource)
+		if ns := obj.GetNamespace(); ns != "" {
+			r = dyn.Resource(m.Resource).Namespace(ns)
+		}
+		if _, err := r.Patch(ctx, obj.GetName(), types.ApplyPatchType, body, opts); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", what, err))
 		}
 	}
-	return n, errors.Join(errs...)
+	return len(objs), errors.Join(errs...)
+}
+
+func ptrTrue() *bool {
+	t := true
+	return &t
 }

@@ -1,0 +1,183 @@
+package tier
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	apiregv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
+	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
+
+	"github.com/opconform/opconform/pki"
+)
+
+// DeployInput is how DeployOperator installs the fake operator.
+type DeployInput struct {
+	// Manifests are deploy/'s files.
+	Manifests []string
+	// Image replaces the operator container's image.
+	Image string
+	// Args are appended to the container's arguments (the cell's operator flags).
+	Args []string
+	// LicenseKeyPEM is the licence CA key the operator signs and checks with.
+	LicenseKeyPEM []byte
+	// Wait, when non-zero, bounds the wait for the Deployment and the APIService.
+	Wait time.Duration
+}
+
+// Names deploy/ uses.
+const (
+	deployNamespace  = "mirrord"
+	deployName       = "mirrord-operator"
+	deployTLSSecret  = "mirrord-operator-tls"
+	deployLicence    = "mirrord-operator-licence"
+	deployFrontProxy = "extension-apiserver-authentication-copy"
+)
+
+// DeployOperator installs the fake operator into the cluster of cfg the way deploy/
+// describes it: a TLS secret for its Service name, its licence key, a copy of the front-proxy
+// CA from kube-system/extension-apiserver-authentication, then the manifests applied with
+// the image and arguments of in; with in.Wait it waits, bounded, for the Deployment to be
+// available and the APIService to be Available.
+func DeployOperator(ctx context.Context, cfg *rest.Config, in DeployInput) error {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	ca, err := pki.NewCA("mirrord-operator-ca")
+	if err != nil {
+		return err
+	}
+	kp, err := ca.Issue(deployName, nil, []string{deployName + "." + deployNamespace + ".svc", deployName + "." + deployNamespace + ".svc.cluster.local"}, false)
+	if err != nil {
+		return err
+	}
+	auth, err := cs.CoreV1().ConfigMaps("kube-system").Get(ctx, "extension-apiserver-authentication", metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("deploying: reading the front-proxy CA: %w", err)
+	}
+	frontProxyCA := auth.Data["requestheader-client-ca-file"]
+	if frontProxyCA == "" {
+		return fmt.Errorf("deploying: kube-system/extension-apiserver-authentication has no requestheader-client-ca-file: the cluster has no front proxy")
+	}
+	objects := []*unstructured.Unstructured{
+		{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": deployNamespace}}},
+		secret(deployTLSSecret, corev1.SecretTypeTLS, map[string][]byte{"tls.crt": kp.CertPEM, "tls.key": kp.KeyPEM}),
+		secret(deployLicence, corev1.SecretTypeOpaque, map[string][]byte{"licence.key": in.LicenseKeyPEM}),
+		configMap(deployFrontProxy, map[string]string{"requestheader-client-ca-file": frontProxyCA}),
+	}
+	manifests, err := readManifests(in.Manifests)
+	if err != nil {
+		return err
+	}
+	for _, obj := range manifests {
+		if obj.GetKind() == "Deployment" && obj.GetName() == deployName {
+			if err := setContainer(obj, in.Image, in.Args); err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := applyObjects(ctx, cfg, append(objects, manifests...), false); err != nil {
+		return fmt.Errorf("deploying: %w", err)
+	}
+	if in.Wait == 0 {
+		return nil
+	}
+	return waitDeployed(ctx, cfg, cs, in.Wait)
+}
+
+// fieldManager owns what the harness applies.
+const fieldManager = "opconform"
+
+func secret(name string, typ corev1.SecretType, data map[string][]byte) *unstructured.Unstructured {
+	enc := map[string]any{}
+	for k, v := range data {
+		enc[k] = base64.StdEncoding.EncodeToString(v)
+	}
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1", "kind": "Secret", "type": string(typ),
+		"metadata": map[string]any{"name": name, "namespace": deployNamespace}, "data": enc,
+	}}
+}
+
+func configMap(name string, data map[string]string) *unstructured.Unstructured {
+	d := map[string]any{}
+	for k, v := range data {
+		d[k] = v
+	}
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": map[string]any{"name": name, "namespace": deployNamespace}, "data": d,
+	}}
+}
+
+// setContainer sets the operator container's image and appends args.
+func setContainer(obj *unstructured.Unstructured, image string, args []string) error {
+	containers, _, err := unstructured.NestedSlice(obj.Object, "spec", "template", "spec", "containers")
+	if err != nil || len(containers) == 0 {
+		return fmt.Errorf("deploying: Deployment %s has no containers: %v", obj.GetName(), err)
+	}
+	c := containers[0].(map[string]any)
+	if image != "" {
+		c["image"] = image
+	}
+	existing, _, _ := unstructured.NestedStringSlice(c, "args")
+	all := make([]any, 0, len(existing)+len(args))
+	for _, a := range append(existing, args...) {
+		all = append(all, a)
+	}
+	c["args"] = all
+	containers[0] = c
+	return unstructured.SetNestedSlice(obj.Object, containers, "spec", "template", "spec", "containers")
+}
+
+// waitDeployed waits for the operator's Deployment to be available and its APIService to
+// be Available.
+func waitDeployed(ctx context.Context, cfg *rest.Config, cs *kubernetes.Clientset, timeout time.Duration) error {
+	ag, err := aggregator.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	var why string
+	err = wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
+		d, err := cs.AppsV1().Deployments(deployNamespace).Get(ctx, deployName, metav1.GetOptions{})
+		if err != nil {
+			why = err.Error()
+			return false, nil
+		}
+		if !deploymentAvailable(d) {
+			why = fmt.Sprintf("Deployment %s/%s not available yet (%d/%d updated replicas ready)", deployNamespace, deployName, d.Status.UpdatedReplicas, d.Status.Replicas)
+			return false, nil
+		}
+		svc, err := ag.ApiregistrationV1().APIServices().Get(ctx, apiServiceName, metav1.GetOptions{})
+		if err != nil {
+			why = err.Error()
+			return false, nil
+		}
+		for _, c := range svc.Status.Conditions {
+			if c.Type == apiregv1.Available && c.Status == apiregv1.ConditionTrue {
+				return true, nil
+			}
+			if c.Type == apiregv1.Available {
+				why = fmt.Sprintf("APIService %s not Available yet: %s", apiServiceName, c.Message)
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		return fmt.Errorf("deploying: waited %s: %s", timeout, why)
+	}
+	return nil
+}
+
+func deploymentAvailable(d *appsv1.Deployment) bool {
+	return d.Status.ObservedGeneration >= d.Generation && d.Status.UpdatedReplicas == d.Status.Replicas && d.Status.AvailableReplicas >= 1 && d.Status.UnavailableReplicas == 0
+}
