@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -30,6 +31,9 @@ type Options struct {
 	RepoRoot string
 	// APIServer is the process's apiserver tier, for cells of that tier.
 	APIServer *tier.APIServer
+	// Kind returns the process's kind cluster for a Kubernetes version, made on first use;
+	// an error wrapping tier.ErrKindUnavailable makes the cell skip with its reason.
+	Kind func(ctx context.Context, kubernetes string) (*tier.KindTier, error)
 }
 
 // Result is what a cell showed.
@@ -69,15 +73,9 @@ func Run(ctx context.Context, cell matrix.Cell, opts Options) (*Result, error) {
 	if cell.Client.Driver == matrix.DriverExternal {
 		clk = clock.RealClock{}
 	}
-	var ep *tier.Endpoint
-	var err error
-	switch {
-	case cell.Tier == matrix.TierFake:
-		ep, err = tier.StartFake(cell, clk)
-	case cell.Tier == matrix.TierAPIServer && opts.APIServer != nil:
-		ep, err = opts.APIServer.Start(ctx, cell, clk)
-	default:
-		err = fmt.Errorf("tier %s is not running in this process", cell.Tier)
+	ep, err := endpoint(ctx, cell, clk, opts)
+	if errors.Is(err, tier.ErrKindUnavailable) {
+		return &Result{Cell: cell, Unavailable: err.Error(), Duration: time.Since(start)}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cell %s: %w", cell.ID, err)
@@ -118,6 +116,23 @@ func Run(ctx context.Context, cell matrix.Cell, opts Options) (*Result, error) {
 	r.result.Journal = ep.Journal()
 	r.result.Duration = time.Since(start)
 	return r.result, nil
+}
+
+// endpoint stands the cell's operator up on its tier.
+func endpoint(ctx context.Context, cell matrix.Cell, clk clock.PassiveClock, opts Options) (*tier.Endpoint, error) {
+	switch {
+	case cell.Tier == matrix.TierFake:
+		return tier.StartFake(cell, clk)
+	case cell.Tier == matrix.TierAPIServer && opts.APIServer != nil:
+		return opts.APIServer.Start(ctx, cell, clk)
+	case cell.Tier == matrix.TierKind && opts.Kind != nil:
+		k, err := opts.Kind(ctx, cell.Kubernetes)
+		if err != nil {
+			return nil, err
+		}
+		return k.Start(ctx, cell, clk)
+	}
+	return nil, fmt.Errorf("tier %s is not running in this process", cell.Tier)
 }
 
 // run is one cell in progress.

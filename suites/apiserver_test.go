@@ -1,7 +1,6 @@
 package suites
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -11,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"time"
@@ -27,44 +25,6 @@ import (
 	"github.com/opconform/opconform/matrix"
 	"github.com/opconform/opconform/tier"
 )
-
-// apiTier is this process's apiserver tier, when the run selects it; controlPlaneBin is
-// where its binaries are.
-var (
-	apiTier         *tier.APIServer
-	controlPlaneBin string
-)
-
-// controlPlaneWait bounds building (cold, about 7 minutes on 2 cores) and starting the
-// control plane.
-const controlPlaneWait = 15 * time.Minute
-
-// The first process builds the control plane if the cache lacks it; every process starts
-// its own, so parallel processes never share an operator.
-var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
-	if !slices.ContainsFunc(cells, func(c matrix.Cell) bool { return c.Tier == matrix.TierAPIServer }) {
-		return nil
-	}
-	By("building the control plane (scripts/build-control-plane.sh; cached after the first build)")
-	cmd := exec.CommandContext(ctx, filepath.Join(repoRoot, "scripts", "build-control-plane.sh"))
-	cmd.Dir = repoRoot
-	var stderr bytes.Buffer
-	cmd.Stderr = io.MultiWriter(&stderr, GinkgoWriter)
-	out, err := cmd.Output()
-	Expect(err).NotTo(HaveOccurred(), "building the control plane: %s", stderr.String())
-	return bytes.TrimSpace(out)
-}, func(ctx SpecContext, binDir []byte) {
-	if len(binDir) == 0 {
-		return
-	}
-	start := time.Now()
-	controlPlaneBin = string(binDir)
-	a, err := tier.StartAPIServer(ctx, controlPlaneBin)
-	Expect(err).NotTo(HaveOccurred(), "starting the apiserver tier from %s", binDir)
-	apiTier = a
-	DeferCleanup(a.Stop)
-	AddReportEntry("apiserver tier start", fmt.Sprintf("etcd + kube-apiserver + APIService registered in %s", time.Since(start).Round(time.Millisecond)))
-}, NodeTimeout(controlPlaneWait))
 
 // What only the aggregator path can show.
 var _ = Describe("apiserver tier", Label("tier:apiserver"), func() {

@@ -45,14 +45,14 @@ func describeCell(index int, cell matrix.Cell) {
 			dir, err := os.MkdirTemp("", "opconform-cell-")
 			Expect(err).NotTo(HaveOccurred(), "creating the cell's work directory")
 			DeferCleanup(os.RemoveAll, dir)
-			result, err = runner.Run(ctx, cell, runner.Options{WorkDir: dir, ScenarioTimeout: theMatrix.Timeouts.Scenario.Duration, GoldenDir: goldenDir, RepoRoot: repoRoot, APIServer: apiTier})
+			result, err = runner.Run(ctx, cell, runner.Options{WorkDir: dir, ScenarioTimeout: theMatrix.Timeouts.Scenario.Duration, GoldenDir: goldenDir, RepoRoot: repoRoot, APIServer: apiTier, Kind: kind.get})
 			Expect(err).NotTo(HaveOccurred(), "running cell %s", cell.ID)
-		}, NodeTimeout(theMatrix.Timeouts.Cell.Duration))
+		}, NodeTimeout(cellTimeout(cell)))
 
 		for _, req := range contract.Requirements() {
 			It(string(req.ID), Label("req:"+string(req.ID)), func() {
 				if result.Unavailable != "" {
-					AddReportEntry(findingEntry, specFinding{Cell: cellReport(index, cell, result), Requirement: report.Requirement{ID: req.ID, Outcome: report.Skip, Reason: "client-unavailable", Detail: result.Unavailable}}, ReportEntryVisibilityNever)
+					AddReportEntry(findingEntry, specFinding{Cell: cellReport(index, cell, result), Requirement: report.Requirement{ID: req.ID, Outcome: report.Skip, Reason: "unavailable", Detail: result.Unavailable}}, ReportEntryVisibilityNever)
 					tally[report.Skip]++
 					Skip(result.Unavailable)
 				}
@@ -86,6 +86,17 @@ func describeCell(index int, cell matrix.Cell) {
 		})
 	})
 }
+
+// cellTimeout bounds a cell; on kind the first cell of a process also makes the cluster.
+func cellTimeout(cell matrix.Cell) time.Duration {
+	if cell.Tier == matrix.TierKind {
+		return max(theMatrix.Timeouts.Cell.Duration, kindCellWait)
+	}
+	return theMatrix.Timeouts.Cell.Duration
+}
+
+// kindCellWait bounds a kind cell: cluster creation, image load, operator rollout.
+const kindCellWait = 12 * time.Minute
 
 // cellLabels label a cell by tier, client, operator, and negative control.
 func cellLabels(cell matrix.Cell) []string {

@@ -20,6 +20,7 @@ import (
 	"github.com/go-logr/logr/funcr"
 	clocktesting "k8s.io/utils/clock/testing"
 
+	"github.com/opconform/opconform/contract"
 	"github.com/opconform/opconform/credentials"
 	"github.com/opconform/opconform/fakeoperator"
 )
@@ -47,6 +48,7 @@ type config struct {
 	// fixedClock and licenseKey let the binary judge the committed fixtures.
 	fixedClock string
 	licenseKey string
+	naming     string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -73,6 +75,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&cfg.expireAt, "license-expire-at", "", "licence end date, YYYY-MM-DD (default one year from now)")
 	fs.StringVar(&cfg.licenseKey, "license-key-file", "", "PKCS#8 PEM Ed25519 key of the licence CA (generated when absent); e.g. fixtures/certs/licence-ca.key.pem")
 	fs.StringVar(&cfg.fixedClock, "fixed-clock", "", "RFC 3339 instant the operator issues and judges certificates at, instead of now (e.g. the fixtures' 2030-01-01T00:00:00Z)")
+	fs.StringVar(&cfg.naming, "headers", "mirrord", "header naming of the contract: mirrord or design-note")
 	fs.StringVar(&cfg.clientCA, "requestheader-client-ca", "", "PEM file of the CA that signs front-proxy client certificates; enables X-Remote-* authentication")
 	fs.StringVar(&cfg.allowed, "requestheader-allowed-names", "", "comma-separated front-proxy common names to accept (empty: any the CA signed)")
 	fs.IntVar(&cfg.verbosity, "v", 0, "log verbosity: 0 start-up and errors, 1 refusals, 2 every request")
@@ -103,6 +106,13 @@ func (cfg *config) complete() error {
 			return fmt.Errorf("--license-expire-at %q: want YYYY-MM-DD: %w", cfg.expireAt, err)
 		}
 		cfg.opts.License.ExpireAt = t
+	}
+	switch cfg.naming {
+	case "mirrord":
+	case "design-note":
+		cfg.opts.Headers = contract.DesignNoteHeaders()
+	default:
+		return fmt.Errorf("--headers %q: want mirrord or design-note", cfg.naming)
 	}
 	if cfg.fixedClock != "" {
 		t, err := time.Parse(time.RFC3339, cfg.fixedClock)

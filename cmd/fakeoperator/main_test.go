@@ -16,6 +16,11 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/opconform/opconform/fixtures/certs"
+	"github.com/opconform/opconform/matrix"
+	"github.com/opconform/opconform/tier"
 )
 
 func TestFlagsAreValidated(t *testing.T) {
@@ -29,6 +34,7 @@ func TestFlagsAreValidated(t *testing.T) {
 		{[]string{"--requestheader-client-ca", "/nonexistent"}, "--requestheader-client-ca"},
 		{[]string{"extra"}, "unexpected arguments"},
 		{[]string{"--fixed-clock", "yesterday"}, "--fixed-clock"},
+		{[]string{"--headers", "klingon"}, "--headers"},
 		{[]string{"--license-key-file", "/nonexistent"}, "--license-key-file"},
 		{[]string{"--license-key-file", "main.go"}, "--license-key-file main.go"},
 	} {
@@ -122,5 +128,21 @@ func TestBinaryJudgesTheFixtures(t *testing.T) {
 		g.Expect(err).NotTo(HaveOccurred())
 		resp.Body.Close()
 		g.Expect(resp.StatusCode).To(Equal(want), "fixture %s", fixture)
+	}
+}
+
+// TestOperatorArgsAreFlagsOfThisBinary checks that the flags the kind tier deploys the
+// operator with, for every fake operator of the matrix, parse.
+func TestOperatorArgsAreFlagsOfThisBinary(t *testing.T) {
+	m := matrix.MustLoad("../../matrix.yaml")
+	for _, cell := range m.Expand(matrix.Filter{Tiers: []string{matrix.TierKind}}) {
+		cfg, err := parseFlags(tier.OperatorArgs(cell, clocktesting.NewFakePassiveClock(certs.Epoch)), io.Discard)
+		NewWithT(t).Expect(err).NotTo(HaveOccurred(), "cell %s", cell.ID)
+		NewWithT(t).Expect(cfg.opts.OperatorVersion).To(Equal(cell.Operator.Version))
+		NewWithT(t).Expect(cfg.opts.Profile).To(Equal(cell.Operator.Profile))
+		NewWithT(t).Expect(cfg.opts.Clock.Now()).To(Equal(certs.Epoch))
+		if cell.Contract.Name == "design-note" {
+			NewWithT(t).Expect(cfg.opts.Headers.Version).To(Equal("x-mirrord-version"))
+		}
 	}
 }

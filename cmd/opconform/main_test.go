@@ -25,7 +25,8 @@ func TestRequirementsAndGitHubMatrix(t *testing.T) {
 		Include []shard `json:"include"`
 	}
 	g.Expect(json.Unmarshal(out.Bytes(), &jobs)).To(Succeed())
-	g.Expect(jobs.Include).To(HaveLen(14), "one shard per operator on each of the fake and apiserver tiers")
+	g.Expect(jobs.Include).To(HaveLen(21), "one shard per operator on each of the fake, apiserver and kind tiers")
+	g.Expect(jobs.Include).To(ContainElement(shard{Name: "kind-v1.37.0-current-3.250.0", Tier: "kind", Kubernetes: "v1.37.0", Operator: "current-3.250.0"}))
 	g.Expect(jobs.Include[0]).To(Equal(shard{Name: "fake-ancient-3.40.0", Tier: "fake", Operator: "ancient-3.40.0"}))
 	g.Expect(jobs.Include).To(ContainElement(shard{Name: "apiserver-current-3.250.0", Tier: "apiserver", Operator: "current-3.250.0"}))
 }

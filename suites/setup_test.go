@@ -1,0 +1,162 @@
+package suites
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/opconform/opconform/matrix"
+	"github.com/opconform/opconform/tier"
+)
+
+// What the tiers of this process need, set up before the specs run.
+var (
+	// apiTier is this process's apiserver tier, when the run selects it; controlPlaneBin is
+	// where its binaries are.
+	apiTier         *tier.APIServer
+	controlPlaneBin string
+	// kind holds this process's kind clusters, made on first use per Kubernetes version.
+	kind = &kindClusters{clusters: map[string]*tier.KindTier{}}
+)
+
+// setupWait bounds building (cold, about 8 minutes on 2 cores) and starting what the
+// tiers need.
+const setupWait = 15 * time.Minute
+
+// setup is what the first process prepares for all.
+type setup struct {
+	ControlPlaneBin string `json:"controlPlaneBin"`
+	// KindUnavailable is the kind preflight's line when kind cannot make clusters here.
+	KindUnavailable string `json:"kindUnavailable"`
+	KindImage       string `json:"kindImage"`
+}
+
+func selects(t string) bool {
+	return slices.ContainsFunc(cells, func(c matrix.Cell) bool { return c.Tier == t })
+}
+
+// The first process builds the control plane (if the cache lacks it), runs the kind
+// preflight and builds the operator image; every process then starts its own tiers, so
+// parallel processes never share an operator.
+var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
+	var s setup
+	if selects(matrix.TierAPIServer) {
+		By("building the control plane (scripts/build-control-plane.sh; cached after the first build)")
+		s.ControlPlaneBin = runScript(ctx, "build-control-plane.sh")
+	}
+	if selects(matrix.TierKind) {
+		for _, kube := range theMatrix.Kubernetes {
+			if err := tier.Preflight(ctx, kube); err != nil {
+				s.KindUnavailable = err.Error()
+				break
+			}
+		}
+		if s.KindUnavailable == "" {
+			s.KindImage = "opconform/fakeoperator:dev"
+			runScript(ctx, "image.sh", "build", s.KindImage)
+		}
+	}
+	data, err := json.Marshal(s)
+	Expect(err).NotTo(HaveOccurred())
+	return data
+}, func(ctx SpecContext, data []byte) {
+	var s setup
+	Expect(json.Unmarshal(data, &s)).To(Succeed())
+	kind.unavailable, kind.image = s.KindUnavailable, s.KindImage
+	if s.ControlPlaneBin == "" {
+		return
+	}
+	start := time.Now()
+	controlPlaneBin = s.ControlPlaneBin
+	a, err := tier.StartAPIServer(ctx, controlPlaneBin)
+	Expect(err).NotTo(HaveOccurred(), "starting the apiserver tier from %s", controlPlaneBin)
+	apiTier = a
+	DeferCleanup(a.Stop)
+	AddReportEntry("apiserver tier start", fmt.Sprintf("etcd + kube-apiserver + APIService registered in %s", time.Since(start).Round(time.Millisecond)))
+}, NodeTimeout(setupWait))
+
+var _ = SynchronizedAfterSuite(func() { kind.stop() }, func() {})
+
+// runScript runs scripts/name and returns its last output line.
+func runScript(ctx context.Context, name string, args ...string) string {
+	GinkgoHelper()
+	cmd := exec.CommandContext(ctx, filepath.Join(repoRoot, "scripts", name), args...)
+	cmd.Dir = repoRoot
+	var stderr bytes.Buffer
+	cmd.Stderr = io.MultiWriter(&stderr, GinkgoWriter)
+	out, err := cmd.Output()
+	Expect(err).NotTo(HaveOccurred(), "scripts/%s: %s", name, stderr.String())
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	return lines[len(lines)-1]
+}
+
+// kindClusters makes this process's kind clusters lazily and deletes them at the end.
+type kindClusters struct {
+	mu          sync.Mutex
+	clusters    map[string]*tier.KindTier
+	unavailable string
+	image       string
+}
+
+// get returns the cluster of Kubernetes version kube, making it on first use.
+func (k *kindClusters) get(ctx context.Context, kube string) (*tier.KindTier, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.unavailable != "" {
+		return nil, fmt.Errorf("%w: %s", tier.ErrKindUnavailable, strings.TrimPrefix(k.unavailable, tier.ErrKindUnavailable.Error()+": "))
+	}
+	if c, ok := k.clusters[kube]; ok {
+		return c, nil
+	}
+	dir, err := os.MkdirTemp("", "opconform-kind-")
+	if err != nil {
+		return nil, err
+	}
+	manifests, err := filepath.Glob(filepath.Join(repoRoot, "deploy", "*.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	key, err := os.ReadFile(filepath.Join(repoRoot, "fixtures", "certs", "licence-ca.key.pem"))
+	if err != nil {
+		return nil, err
+	}
+	c, err := tier.StartKind(ctx, tier.KindInput{
+		Kubernetes: kube, Dir: dir, Image: k.image, Manifests: manifests, LicenceKeyPEM: key, Keep: os.Getenv("KEEP_CLUSTER") == "1",
+	})
+	if err != nil {
+		if errors.Is(err, tier.ErrKindUnavailable) {
+			k.unavailable = err.Error()
+		}
+		return nil, err
+	}
+	k.clusters[kube] = c
+	return c, nil
+}
+
+func (k *kindClusters) stop() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for kube, c := range k.clusters {
+		msg, err := c.Stop()
+		if msg != "" {
+			fmt.Fprintln(os.Stderr, msg)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "deleting kind cluster for %s: %v\n", kube, err)
+		}
+	}
+	k.clusters = map[string]*tier.KindTier{}
+}

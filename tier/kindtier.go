@@ -1,0 +1,220 @@
+package tier
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/kind/pkg/cluster"
+	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
+
+	"github.com/opconform/opconform/contract"
+	"github.com/opconform/opconform/credentials"
+	"github.com/opconform/opconform/fixtures/certs"
+	"github.com/opconform/opconform/matrix"
+)
+
+// Bounds of the kind tier.
+const (
+	kindReady    = 5 * time.Minute
+	deployedWait = 3 * time.Minute
+)
+
+// KindTier is one kind cluster of one Kubernetes version, made with kind's Go API, with
+// the fake operator image loaded; each cell deploys the operator it needs.
+type KindTier struct {
+	// Name is unique per run; Kubeconfig reaches the cluster as its admin.
+	Name       string
+	Kubeconfig string
+	admin      *rest.Config
+	provider   *cluster.Provider
+	keep       bool
+	image      string
+	manifests  []string
+	licenceKey []byte
+}
+
+// KindInput is how StartKind makes a cluster.
+type KindInput struct {
+	// Kubernetes is the version; its node image is pinned in NodeImages.
+	Kubernetes string
+	// Dir holds the kubeconfig and image archive.
+	Dir string
+	// Image is the fake operator image, built locally (scripts/image.sh build).
+	Image string
+	// Manifests are deploy/'s files; LicenceKeyPEM the operator's licence key.
+	Manifests     []string
+	LicenceKeyPEM []byte
+	// Keep (KEEP_CLUSTER=1) leaves the cluster running at Stop.
+	Keep bool
+}
+
+// StartKind runs the preflight, creates the cluster and loads the image into its nodes.
+func StartKind(ctx context.Context, in KindInput) (*KindTier, error) {
+	if err := Preflight(ctx, in.Kubernetes); err != nil {
+		return nil, err
+	}
+	suffix := strings.ReplaceAll(fmt.Sprintf("%x", time.Now().UnixNano())[8:], "-", "")
+	k := &KindTier{
+		Name:       "opconform-" + strings.ReplaceAll(strings.TrimPrefix(in.Kubernetes, "v"), ".", "-") + "-" + suffix,
+		Kubeconfig: filepath.Join(in.Dir, "kubeconfig"),
+		provider:   cluster.NewProvider(cluster.ProviderWithDocker()),
+		keep:       in.Keep, image: in.Image, manifests: in.Manifests, licenceKey: in.LicenceKeyPEM,
+	}
+	err := k.provider.Create(k.Name,
+		cluster.CreateWithNodeImage(NodeImages[in.Kubernetes]),
+		cluster.CreateWithKubeconfigPath(k.Kubeconfig),
+		cluster.CreateWithWaitForReady(kindReady),
+		cluster.CreateWithDisplayUsage(false), cluster.CreateWithDisplaySalutation(false))
+	if err == nil {
+		k.admin, err = clientcmd.BuildConfigFromFlags("", k.Kubeconfig)
+	}
+	if err == nil {
+		err = k.loadImage(ctx, in.Dir)
+	}
+	if err != nil {
+		_ = k.provider.Delete(k.Name, k.Kubeconfig)
+		return nil, fmt.Errorf("kind cluster %s: %w", k.Name, err)
+	}
+	return k, nil
+}
+
+// loadImage loads the operator image into every node, as `kind load docker-image` does.
+func (k *KindTier) loadImage(ctx context.Context, dir string) error {
+	archive := filepath.Join(dir, "image.tar")
+	if out, err := docker(ctx, "save", "-o", archive, k.image); err != nil {
+		return fmt.Errorf("saving %s: %s", k.image, out)
+	}
+	defer os.Remove(archive)
+	nodes, err := k.provider.ListInternalNodes(k.Name)
+	if err != nil {
+		return err
+	}
+	for _, n := range nodes {
+		f, err := os.Open(archive)
+		if err != nil {
+			return err
+		}
+		err = nodeutils.LoadImageArchive(n, f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("loading %s into %s: %w", k.image, n.String(), err)
+		}
+	}
+	return nil
+}
+
+// OperatorArgs are the fake operator's flags for a cell: version, profile, minimum client
+// version, header naming, the fixtures' licence, and the fixed clock when clk is one.
+func OperatorArgs(cell matrix.Cell, clk clock.PassiveClock) []string {
+	args := []string{
+		"--operator-version=" + cell.Operator.Version,
+		"--license-name=" + certs.License.Name, "--license-organization=" + certs.License.Organization,
+		"--license-plan=" + certs.License.Plan, "--license-subscription-id=" + certs.License.SubscriptionID,
+		"--license-fingerprint=" + certs.Fingerprint,
+	}
+	if cell.Operator.Profile != "" {
+		args = append(args, "--profile="+cell.Operator.Profile)
+	}
+	if cell.Operator.MinClientVersion != "" {
+		args = append(args, "--min-client-version="+cell.Operator.MinClientVersion)
+	}
+	if cell.Contract.Name != "" && cell.Contract.Name != matrix.DefaultContract {
+		args = append(args, "--headers="+cell.Contract.Name)
+	}
+	if _, real := clk.(clock.RealClock); !real {
+		args = append(args, "--fixed-clock="+clk.Now().UTC().Format(time.RFC3339))
+	}
+	return args
+}
+
+// journalPath reaches the operator's journal through kube-apiserver's service proxy.
+const journalPath = "/api/v1/namespaces/" + deployNamespace + "/services/https:" + deployName + ":443/proxy/_opconform/journal"
+
+// Start deploys the cell's operator (a rollout when its flags differ from the last cell's),
+// waits for it, empties its journal and returns the endpoint clients use: the cluster, as
+// its admin.
+func (k *KindTier) Start(ctx context.Context, cell matrix.Cell, clk clock.PassiveClock) (*Endpoint, error) {
+	if cell.Operator.Kind != matrix.KindFake {
+		return nil, fmt.Errorf("operator %s is of kind %s; real operators on kind come with the recording proxy", cell.Operator.Name, cell.Operator.Kind)
+	}
+	err := DeployOperator(ctx, k.admin, DeployInput{Manifests: k.manifests, Image: k.image, Args: OperatorArgs(cell, clk), LicenseKeyPEM: k.licenceKey, Wait: deployedWait})
+	if err != nil {
+		return nil, fmt.Errorf("kind cluster %s: %w", k.Name, err)
+	}
+	hc, err := rest.HTTPClientFor(k.admin)
+	if err != nil {
+		return nil, err
+	}
+	if err := k.journalRequest(ctx, hc, http.MethodDelete, nil); err != nil {
+		return nil, err
+	}
+	key, err := certs.LicenseKey()
+	if err != nil {
+		return nil, err
+	}
+	authority, err := credentials.NewAuthority(certs.License, key)
+	if err != nil {
+		return nil, err
+	}
+	ep := &Endpoint{
+		Config: rest.CopyConfig(k.admin), User: "kubernetes-admin",
+		Journal: func() []contract.Entry {
+			var all []contract.Entry
+			if err := k.journalRequest(context.Background(), hc, http.MethodGet, &all); err != nil {
+				return nil
+			}
+			var out []contract.Entry
+			for _, e := range all {
+				if e.RemoteUser != "system:kube-aggregator" {
+					out = append(out, e)
+				}
+			}
+			return out
+		},
+		Authority: authority, LicenseFingerprint: certs.Fingerprint, Close: func() {},
+	}
+	if cell.Operator.MinClientVersion != "" {
+		ep.MinClientVersion = semver.MustParse(cell.Operator.MinClientVersion)
+	}
+	return ep, nil
+}
+
+// journalRequest reads (into out) or resets the operator's journal through the service proxy.
+func (k *KindTier) journalRequest(ctx context.Context, hc *http.Client, method string, out any) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, k.admin.Host+journalPath, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("operator journal: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("operator journal: %s %s: %s", method, journalPath, resp.Status)
+	}
+	if out == nil {
+		return nil
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// Stop deletes the cluster, or with Keep says how to reach it and leaves it.
+func (k *KindTier) Stop() (string, error) {
+	if k.keep {
+		return fmt.Sprintf("KEEP_CLUSTER=1: kept kind cluster %s; reach it with: kubectl --kubeconfig %s get apiservices; delete it with: kind delete cluster --name %s", k.Name, k.Kubeconfig, k.Name), nil
+	}
+	return "", k.provider.Delete(k.Name, k.Kubeconfig)
+}
