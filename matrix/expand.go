@@ -44,6 +44,9 @@ func (m *Matrix) Expand(f Filter) []Cell {
 				if !selected(f.Operators, op.Name) {
 					continue
 				}
+				if op.Kind == KindReal && tier != TierKind {
+					continue // a real operator runs on a cluster: the kind tier
+				}
 				for _, cl := range m.Clients {
 					if !selected(f.Clients, cl.Name) || !pairs(cl, op) {
 						continue

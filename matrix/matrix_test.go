@@ -42,6 +42,8 @@ func TestValidateReportsEveryProblemWithItsPath(t *testing.T) {
 		`operators[1].profile: unknown operator profile "unknown-profile"`,
 		`operators[1].clients[0]: unknown client "nobody"`,
 		`contracts[1].requirements[0].id: unknown requirement "NOPE"`,
+		`operators[2].real: required for kind real`,
+		`operators[3].real.licenseEnv: required`,
 		`contracts[1].requirements[1].clients: ">= banana" is not a SemVer constraint`,
 	} {
 		g.Expect(err.Error()).To(ContainSubstring(want))

@@ -87,6 +87,26 @@ type Operator struct {
 	Clients []string `json:"clients,omitempty"`
 	// ExpectFail lists the requirements this operator must be found failing.
 	ExpectFail []Expectation `json:"expectFail,omitempty"`
+	// Real is how to install an operator of kind real (on the kind tier only).
+	Real *RealOperator `json:"real,omitempty"`
+}
+
+// RealOperator is a real operator installed with Helm; clients reach it through the
+// recording proxy, which keeps its journal.
+type RealOperator struct {
+	// Chart is the Helm chart: a name in Repo, or an OCI reference.
+	Chart string `json:"chart"`
+	// Repo is the chart repository URL (helm --repo).
+	Repo string `json:"repo,omitempty"`
+	// ChartVersion pins the chart.
+	ChartVersion string `json:"chartVersion,omitempty"`
+	// Values are --set values.
+	Values map[string]string `json:"values,omitempty"`
+	// LicenseEnv names the environment variable holding the licence key, passed to Helm on
+	// standard input (never written to disk or logs); without it the cells skip.
+	LicenseEnv string `json:"licenseEnv"`
+	// LicenseValue is the chart value the licence key goes to; default license.key.
+	LicenseValue string `json:"licenseValue,omitempty"`
 }
 
 // Expectation is a requirement a negative control must fail, optionally for a reason (the

@@ -84,6 +84,9 @@ func (m *Matrix) Validate() error {
 		strictVersion(add, p+".minClientVersion", o.MinClientVersion, false)
 		switch o.Kind {
 		case KindFake:
+			if o.Real != nil {
+				add(p+".real", "only for kind real")
+			}
 			if o.Profile != "" {
 				if _, err := fakeoperator.SelectProfile(o.Profile, nil); err != nil {
 					add(p+".profile", "%v", err)
@@ -92,6 +95,14 @@ func (m *Matrix) Validate() error {
 		case KindReal:
 			if o.Profile != "" {
 				add(p+".profile", "profiles are for fake operators")
+			}
+			switch {
+			case o.Real == nil:
+				add(p+".real", "required for kind real: chart and licenseEnv")
+			case o.Real.Chart == "":
+				add(p+".real.chart", "required")
+			case o.Real.LicenseEnv == "":
+				add(p+".real.licenseEnv", "required: the variable that holds the licence key")
 			}
 		default:
 			add(p+".kind", "unknown kind %q: want fake or real", o.Kind)

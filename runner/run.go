@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -32,7 +31,7 @@ type Options struct {
 	// APIServer is the process's apiserver tier, for cells of that tier.
 	APIServer *tier.APIServer
 	// Kind returns the process's kind cluster for a Kubernetes version, made on first use;
-	// an error wrapping tier.ErrKindUnavailable makes the cell skip with its reason.
+	// an error for which tier.IsUnavailable holds makes the cell skip with its reason.
 	Kind func(ctx context.Context, kubernetes string) (*tier.KindTier, error)
 }
 
@@ -74,7 +73,7 @@ func Run(ctx context.Context, cell matrix.Cell, opts Options) (*Result, error) {
 		clk = clock.RealClock{}
 	}
 	ep, err := endpoint(ctx, cell, clk, opts)
-	if errors.Is(err, tier.ErrKindUnavailable) {
+	if tier.IsUnavailable(err) {
 		return &Result{Cell: cell, Unavailable: err.Error(), Duration: time.Since(start)}, nil
 	}
 	if err != nil {
@@ -126,6 +125,11 @@ func endpoint(ctx context.Context, cell matrix.Cell, clk clock.PassiveClock, opt
 	case cell.Tier == matrix.TierAPIServer && opts.APIServer != nil:
 		return opts.APIServer.Start(ctx, cell, clk)
 	case cell.Tier == matrix.TierKind && opts.Kind != nil:
+		if cell.Operator.Kind == matrix.KindReal {
+			if _, err := tier.RealLicence(cell.Operator); err != nil {
+				return nil, err // before making a cluster it could not use
+			}
+		}
 		k, err := opts.Kind(ctx, cell.Kubernetes)
 		if err != nil {
 			return nil, err
