@@ -139,6 +139,9 @@ func OperatorArgs(cell matrix.Cell, clk clock.PassiveClock) []string {
 	return args
 }
 
+// kindAdmin is the user of kind's admin kubeconfig, which clients use.
+const kindAdmin = "kubernetes-admin"
+
 // journalPath reaches the operator's journal through kube-apiserver's service proxy.
 const journalPath = "/api/v1/namespaces/" + deployNamespace + "/services/https:" + deployName + ":443/proxy/_opconform/journal"
 
@@ -169,15 +172,17 @@ func (k *KindTier) Start(ctx context.Context, cell matrix.Cell, clk clock.Passiv
 		return nil, err
 	}
 	ep := &Endpoint{
-		Config: rest.CopyConfig(k.admin), User: "kubernetes-admin",
+		Config: rest.CopyConfig(k.admin), User: kindAdmin,
 		Journal: func() []contract.Entry {
 			var all []contract.Entry
 			if err := k.journalRequest(context.Background(), hc, http.MethodGet, &all); err != nil {
 				return nil
 			}
+			// only the clients' requests: not the aggregator's availability checks, nor the
+			// harness's own journal reads
 			var out []contract.Entry
 			for _, e := range all {
-				if e.RemoteUser != "system:kube-aggregator" {
+				if e.RemoteUser == kindAdmin {
 					out = append(out, e)
 				}
 			}
