@@ -2,6 +2,8 @@ package tier
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -65,9 +67,12 @@ func StartKind(ctx context.Context, in KindInput) (*KindTier, error) {
 	if err := Preflight(ctx, in.Kubernetes); err != nil {
 		return nil, err
 	}
-	suffix := strings.ReplaceAll(fmt.Sprintf("%x", time.Now().UnixNano())[8:], "-", "")
+	suffix := make([]byte, 4)
+	if _, err := rand.Read(suffix); err != nil {
+		return nil, err
+	}
 	k := &KindTier{
-		Name:       "opconform-" + strings.ReplaceAll(strings.TrimPrefix(in.Kubernetes, "v"), ".", "-") + "-" + suffix,
+		Name:       "opconform-" + strings.ReplaceAll(strings.TrimPrefix(in.Kubernetes, "v"), ".", "-") + "-" + hex.EncodeToString(suffix),
 		Kubeconfig: filepath.Join(in.Dir, "kubeconfig"),
 		provider:   cluster.NewProvider(cluster.ProviderWithDocker()),
 		keep:       in.Keep, image: in.Image, manifests: in.Manifests, licenceKey: in.LicenceKeyPEM,
