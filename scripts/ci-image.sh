@@ -25,8 +25,8 @@ main() {
   if ! docker info >/dev/null 2>&1; then
     dockerd --bridge=none --iptables=false --ip6tables=false >/tmp/opconform-dockerd.log 2>&1 &
     STARTED_PID=$!
-    local i
-    for i in $(seq 1 100); do
+    local _
+    for _ in $(seq 1 100); do
       docker info >/dev/null 2>&1 && break
       sleep 0.2
     done

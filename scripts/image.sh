@@ -11,8 +11,8 @@ CHECK_DIR=""
 CHECK_NAME=""
 
 cleanup() {
-  [[ -n "${CHECK_NAME}" ]] && docker rm -f "${CHECK_NAME}" >/dev/null 2>&1 || true
-  [[ -n "${CHECK_DIR}" ]] && rm -rf "${CHECK_DIR}" || true
+  if [[ -n "${CHECK_NAME}" ]]; then docker rm -f "${CHECK_NAME}" >/dev/null 2>&1 || true; fi
+  if [[ -n "${CHECK_DIR}" ]]; then rm -rf "${CHECK_DIR}"; fi
 }
 trap cleanup EXIT
 
@@ -34,8 +34,8 @@ check() {
   name="${CHECK_NAME}"
   docker run -d --name "${name}" --network host -v "${out}:/out" "${IMAGE}" \
     --listen="127.0.0.1:${port}" --operator-version=3.250.0 --write-ca=/out/ca.pem >/dev/null
-  local i
-  for i in $(seq 1 50); do
+  local _
+  for _ in $(seq 1 50); do
     [[ -s "${out}/ca.pem" ]] && break
     sleep 0.1
   done

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every static check (gofmt, go vet, go mod tidy, actionlint) and prints one verdict.
+# Runs every static check (gofmt, go vet, go mod tidy, actionlint, shellcheck) and prints one verdict.
 set -o errexit -o nounset -o pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "${REPO_ROOT}"
@@ -7,7 +7,9 @@ cd "${REPO_ROOT}"
 main() {
   local failed=()
   local unformatted
-  unformatted="$(gofmt -l $(git ls-files '*.go'))"
+  local files
+  mapfile -t files < <(git ls-files '*.go')
+  unformatted="$(gofmt -l "${files[@]}")"
   if [[ -n "${unformatted}" ]]; then
     echo "gofmt would change: ${unformatted}"
     failed+=(gofmt)
@@ -15,6 +17,7 @@ main() {
   go vet ./... || failed+=(vet)
   go mod tidy -diff || failed+=(tidy)
   scripts/verify-actionlint.sh || failed+=(actionlint)
+  scripts/verify-shellcheck.sh || failed+=(shellcheck)
   if ((${#failed[@]})); then
     echo "verify: FAILED: ${failed[*]}"
     return 1

@@ -5,19 +5,23 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/rest"
 	clocktesting "k8s.io/utils/clock/testing"
 
@@ -114,7 +118,28 @@ var _ = Describe("apiserver tier", Label("tier:apiserver"), func() {
 		Expect(body).To(ContainSubstring(`cannot list resource \"targets\"`), "kube-apiserver's RBAC refusal")
 		Expect(ep.Journal()).To(HaveLen(before), "the request never reached the operator: the apiserver refused it")
 	})
+
+	It("answers /version with the Kubernetes version it was built as", func() {
+		want := pinnedVersion("KUBERNETES_VERSION")
+		code, body := get(ep.Config, "/version", nil)
+		Expect(code).To(Equal(http.StatusOK), body)
+		var info version.Info
+		Expect(json.Unmarshal([]byte(body), &info)).To(Succeed(), "/version: %s", body)
+		Expect(info.GitVersion).To(Equal(want), "kube-apiserver is stamped with the version of scripts/lib/versions.sh")
+		Expect(info.Major+"."+info.Minor).To(Equal(strings.Join(strings.Split(strings.TrimPrefix(want, "v"), ".")[:2], ".")), "major and minor")
+	})
 })
+
+// pinnedVersion reads a version that scripts/lib/versions.sh pins, so that tests and the
+// build scripts agree on one place.
+func pinnedVersion(name string) string {
+	GinkgoHelper()
+	data, err := os.ReadFile(filepath.Join(repoRoot, "scripts", "lib", "versions.sh"))
+	Expect(err).NotTo(HaveOccurred())
+	m := regexp.MustCompile(`(?m)^` + name + `="([^"]+)"$`).FindStringSubmatch(string(data))
+	Expect(m).NotTo(BeNil(), "scripts/lib/versions.sh pins %s", name)
+	return m[1]
+}
 
 func semverAtLeast(v, min string) bool {
 	return !semver.MustParse(v).LessThan(semver.MustParse(min))

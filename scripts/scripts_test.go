@@ -1,0 +1,136 @@
+// Package scripts holds the project's shell scripts; its tests run their cold paths (empty
+// caches) in seconds, with a stub `go` on PATH that makes the outputs a real build would.
+package scripts
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	. "github.com/onsi/gomega"
+)
+
+// stubGo is a `go` that logs its arguments and makes what the build scripts expect of each
+// call: a go.mod for `mod download -json`, executables for `build -o`.
+const stubGo = `#!/usr/bin/env bash
+set -o errexit -o nounset
+echo "$*" >> "${STUB_LOG}"
+case "$1 ${2:-}" in
+  "mod download")
+    printf 'module k8s.io/kubernetes\nreplace k8s.io/api => ./staging/src/k8s.io/api\n' > "${STUB_DIR}/kubernetes.mod"
+    printf '{\n\t"Path": "k8s.io/kubernetes",\n\t"GoMod": "%s",\n}\n' "${STUB_DIR}/kubernetes.mod" ;;
+  "mod init") echo "module $3" > go.mod ;;
+  "build "*)
+    out="" pkgs=()
+    while (($#)); do
+      case "$1" in -o) out="$2"; shift 2 ;; -ldflags) shift 2 ;; -*) shift ;; build) shift ;; *) pkgs+=("$1"); shift ;; esac
+    done
+    if [[ "${out}" == */ ]]; then
+      for p in "${pkgs[@]}"; do printf '#!/bin/sh\n' > "${out}$(basename "${p}")"; chmod +x "${out}$(basename "${p}")"; done
+    else
+      printf '#!/bin/sh\n' > "${out}"; chmod +x "${out}"
+    fi ;;
+esac
+`
+
+// scriptEnv is a cold machine: a stub go first on PATH, an empty cache, a new HOME.
+type scriptEnv struct {
+	cache, log string
+	env        []string
+}
+
+func newScriptEnv(t *testing.T) scriptEnv {
+	t.Helper()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bin, "go"), []byte(stubGo), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e := scriptEnv{cache: filepath.Join(dir, "cache"), log: filepath.Join(dir, "go.log")}
+	e.env = append(os.Environ(),
+		"PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"OPCONFORM_CACHE="+e.cache, "HOME="+filepath.Join(dir, "home"),
+		"STUB_LOG="+e.log, "STUB_DIR="+dir, "KUBE_APISERVER=", "ETCD=", "KUBEBUILDER_ASSETS=")
+	return e
+}
+
+// run runs a script and returns its standard output's last line and the go calls it made.
+func (e scriptEnv) run(t *testing.T, script string, args ...string) (string, []string) {
+	t.Helper()
+	_ = os.Remove(e.log)
+	cmd := exec.Command("./"+script, args...)
+	cmd.Env = e.env
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s %v: %v\nstderr:\n%s", script, args, err, stderr.String())
+	}
+	calls, _ := os.ReadFile(e.log)
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	return lines[len(lines)-1], strings.Split(strings.TrimSpace(string(calls)), "\n")
+}
+
+func builds(calls []string) []string {
+	var b []string
+	for _, c := range calls {
+		if strings.HasPrefix(c, "build ") {
+			b = append(b, c)
+		}
+	}
+	return b
+}
+
+func TestBuildKubernetesColdThenCached(t *testing.T) {
+	g := NewWithT(t)
+	e := newScriptEnv(t)
+	dir, calls := e.run(t, "build-kubernetes.sh", "kube-apiserver", "kubelet")
+	g.Expect(dir).To(Equal(filepath.Join(e.cache, "bin", "kubernetes-v1.37.2")), "prints the output directory")
+	for _, b := range []string{"kube-apiserver", "kubelet"} {
+		g.Expect(filepath.Join(dir, b)).To(BeAnExistingFile())
+	}
+	g.Expect(builds(calls)).To(HaveLen(1), "one go build for all commands")
+	for _, stamp := range []string{
+		"k8s.io/component-base/version.gitVersion=v1.37.2", "k8s.io/component-base/version.gitMajor=1",
+		"k8s.io/component-base/version.gitMinor=37", "k8s.io/client-go/pkg/version.gitVersion=v1.37.2",
+	} {
+		g.Expect(builds(calls)[0]).To(ContainSubstring(stamp), "binaries are stamped with their version")
+	}
+
+	again, calls := e.run(t, "build-kubernetes.sh", "kube-apiserver", "kubelet", "kubeadm")
+	g.Expect(again).To(Equal(dir))
+	g.Expect(builds(calls)).To(ConsistOf(And(ContainSubstring("k8s.io/kubernetes/cmd/kubeadm"), Not(ContainSubstring("cmd/kubelet")))),
+		"only the missing command is built")
+
+	_, calls = e.run(t, "build-kubernetes.sh", "kubelet")
+	g.Expect(builds(calls)).To(BeEmpty(), "a cached command is not built again")
+}
+
+func TestBuildKubernetesRefusesBadNames(t *testing.T) {
+	e := newScriptEnv(t)
+	cmd := exec.Command("./build-kubernetes.sh", "../etc")
+	cmd.Env = e.env
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "not a command name: ../etc") {
+		t.Fatalf("want a refusal naming the argument, got %v: %s", err, out)
+	}
+}
+
+func TestBuildControlPlaneColdThenCached(t *testing.T) {
+	g := NewWithT(t)
+	e := newScriptEnv(t)
+	dir, calls := e.run(t, "build-control-plane.sh")
+	g.Expect(dir).To(Equal(filepath.Join(e.cache, "bin", "control-plane-kubernetes-v1.37.2-etcd-v3.6.16")))
+	g.Expect(filepath.Join(dir, "kube-apiserver")).To(BeAnExistingFile())
+	g.Expect(filepath.Join(dir, "etcd")).To(BeAnExistingFile())
+	g.Expect(builds(calls)).To(HaveLen(2), "kube-apiserver and etcd")
+
+	again, calls := e.run(t, "build-control-plane.sh")
+	g.Expect(again).To(Equal(dir))
+	g.Expect(calls).To(Equal([]string{""}), "warm: no go call at all")
+}
