@@ -51,8 +51,8 @@ client: ## Build the reference client into bin/: make client VERSION=3.250.0 [DE
 ##@ Matrix
 
 .PHONY: add-client
-add-client: ## Add a client release: make add-client VERSION=3.251.0 (matrix line, golden journal, diff).
-	$(GO) run ./cmd/opconform add-client --version $(or $(VERSION),$(error VERSION is required, e.g. make add-client VERSION=3.251.0))
+add-client: ## Add a client release: make add-client VERSION=3.251.0 [RELEASED=1] (matrix line, golden journal, diff; RELEASED=1: the released CLI too).
+	$(GO) run ./cmd/opconform add-client --version $(or $(VERSION),$(error VERSION is required, e.g. make add-client VERSION=3.251.0)) $(if $(RELEASED),--released)
 
 .PHONY: add-operator
 add-operator: ## Add an operator release: make add-operator VERSION=3.251.0 (matrix line, diff).

@@ -37,9 +37,12 @@ func (r *run) driver(ctx context.Context, home string) (driver, error) {
 		}
 	}
 	binary, err := install(ctx, ext.Install, r.cell.Client.Version, r.opts.RepoRoot)
-	if err != nil {
+	if errors.Is(err, errNotInstallable) {
 		r.result.Unavailable = fmt.Sprintf("client %s is not installed: %v", r.cell.Client.Name, err)
 		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("installing client %s: %w", r.cell.Client.Name, err)
 	}
 	kubeconfig := filepath.Join(r.opts.WorkDir, "kubeconfig")
 	if err := writeKubeconfig(kubeconfig, r.ep.Config); err != nil {
@@ -125,6 +128,11 @@ func (d *external) userID() string {
 	return credentials.UserID(cred.Key.Public().(ed25519.PublicKey))
 }
 
+// errNotInstallable is an install command's exit 3 (or a shell's 127, command not found):
+// the client cannot be had on this machine, and its cells skip saying why. Any other failure
+// (a checksum mismatch, say) fails the cell.
+var errNotInstallable = errors.New("not installable here")
+
 // install runs the install command and returns the binary's path: its last output line.
 func install(ctx context.Context, command, version, root string) (string, error) {
 	line := strings.ReplaceAll(command, "{version}", version)
@@ -133,6 +141,10 @@ func install(ctx context.Context, command, version, root string) (string, error)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) && (exit.ExitCode() == 3 || exit.ExitCode() == 127) {
+			err = fmt.Errorf("%w (%w)", errNotInstallable, err)
+		}
 		return "", fmt.Errorf("%s: %w: %s", line, err, lastLine(stderr.String()))
 	}
 	path := lastLine(stdout.String())

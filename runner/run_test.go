@@ -95,3 +95,33 @@ func TestGoldenJournalDriftIsAFinding(t *testing.T) {
 	g.Expect(f.Detail).To(ContainSubstring("status: request 1 was GET"))
 	g.Expect(f.Detail).To(ContainSubstring("x-mirrord-cli-version=semver"))
 }
+
+func TestExternalInstallFailures(t *testing.T) {
+	m := matrix.MustLoad("../matrix.yaml")
+	cells := m.Expand(matrix.Filter{Tiers: []string{matrix.TierFake}, Clients: []string{"mirrord-cli-3.250.0"}})
+	if len(cells) != 1 {
+		t.Fatalf("%d cells for the released CLI", len(cells))
+	}
+	for _, tc := range []struct {
+		name, install, unavailable, err string
+	}{
+		{name: "exit 3 is not installable here: the cell skips", install: "echo 'downloads are off' >&2; exit 3", unavailable: "downloads are off"},
+		{name: "a missing command skips too", install: "no-such-installer-xyz", unavailable: "not installable here"},
+		{name: "any other failure fails the cell", install: "echo 'SHA-256 mismatch' >&2; exit 1", err: "installing client mirrord-cli-3.250.0: echo 'SHA-256 mismatch' >&2; exit 1: exit status 1: SHA-256 mismatch"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			cell := cells[0]
+			ext := *cell.Client.External
+			ext.Install = tc.install
+			cell.Client.External = &ext
+			res, err := Run(context.Background(), cell, Options{WorkDir: t.TempDir(), ScenarioTimeout: 20 * time.Second})
+			if tc.err != "" {
+				g.Expect(err).To(MatchError(ContainSubstring(tc.err)))
+				return
+			}
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(res.Unavailable).To(ContainSubstring(tc.unavailable))
+		})
+	}
+}

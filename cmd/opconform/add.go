@@ -28,6 +28,7 @@ type addFlags struct {
 	root     string
 	version  string
 	operator string
+	released bool
 }
 
 func parseAdd(name string, args []string, stderr io.Writer, needVersion bool) (*addFlags, error) {
@@ -37,6 +38,9 @@ func parseAdd(name string, args []string, stderr io.Writer, needVersion bool) (*
 	fs.StringVar(&f.root, "root", ".", "repository root (matrix.yaml, fixtures/clients)")
 	fs.StringVar(&f.version, "version", "", "the release's SemVer, e.g. 3.251.0")
 	fs.StringVar(&f.operator, "operator", goldenOperator, "operator golden journals are recorded against")
+	if name == "add-client" {
+		fs.BoolVar(&f.released, "released", false, "also add the released mirrord CLI of that version (an external client installed by scripts/install-mirrord.sh)")
+	}
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -56,10 +60,19 @@ func addClient(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	name := "mirrord-" + f.version
-	if err := insertLine(f.root, "clients:", "  - {name: mirrord-", fmt.Sprintf("  - {name: %s, version: %s}", name, f.version)); err != nil {
+	err = insertLine(f.root, "clients:", "  - {name: mirrord-", fmt.Sprintf("  - {name: %s, version: %s}", name, f.version))
+	if f.released && errors.Is(err, errExists) {
+		return addReleased(f, stdout) // the reference client is there already
+	}
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "added client %s to matrix.yaml\n", name)
+	if f.released {
+		if err := addReleased(f, stdout); err != nil {
+			return err
+		}
+	}
 	g, err := recordGolden(f.root, name, f.operator)
 	if err != nil {
 		return err
@@ -76,6 +89,29 @@ func addClient(args []string, stdout, stderr io.Writer) error {
 	for _, line := range diff {
 		fmt.Fprintln(stdout, "  "+line)
 	}
+	return nil
+}
+
+// releasedClient is the matrix entry of a released mirrord CLI: the scenarios it can run
+// against the fake operator (status and ls; exec needs more of the agent protocol than the
+// fake speaks).
+const releasedClient = `  - name: mirrord-cli-%[1]s
+    version: %[1]s
+    driver: external
+    operators: [%[2]s]
+    external:
+      install: scripts/install-mirrord.sh {version}
+      commands:
+        status: "{binary} operator status"
+        ls: "{binary} ls"`
+
+// addReleased adds the released CLI of f.version next to the reference clients.
+func addReleased(f *addFlags, stdout io.Writer) error {
+	name := "mirrord-cli-" + f.version
+	if err := insertLine(f.root, "clients:", "  - {name: mirrord-", fmt.Sprintf(releasedClient, f.version, f.operator)); err != nil {
+		return fmt.Errorf("adding %s: %w", name, err)
+	}
+	fmt.Fprintf(stdout, "added client %s (the released CLI, installed by scripts/install-mirrord.sh) to matrix.yaml\n", name)
 	return nil
 }
 
@@ -216,8 +252,8 @@ func insertLine(root, section, prefix, line string) error {
 	if err != nil {
 		return err
 	}
-	if bytes.Contains(data, []byte(strings.TrimSpace(line))) {
-		return fmt.Errorf("%s: %w", strings.TrimSpace(line), errExists)
+	if first, _, _ := strings.Cut(strings.TrimSpace(line), "\n"); bytes.Contains(data, []byte(first)) {
+		return fmt.Errorf("%s: %w", first, errExists)
 	}
 	lines := strings.Split(string(data), "\n")
 	start := slices.Index(lines, section)

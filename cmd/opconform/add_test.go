@@ -68,6 +68,40 @@ func TestAddClientOnACopyOfTheRepo(t *testing.T) {
 	g.Expect(run([]string{"add-client", "--root", root, "--version", "v3.252.0"}, &out, &out)).To(MatchError(ContainSubstring("--version")))
 }
 
+func TestAddReleasedClientOnACopyOfTheRepo(t *testing.T) {
+	g := NewWithT(t)
+	root := copyRepo(t)
+	var out bytes.Buffer
+	g.Expect(run([]string{"add-client", "--root", root, "--version", "3.251.0", "--released"}, &out, &out)).To(Succeed(), out.String())
+	g.Expect(out.String()).To(ContainSubstring("added client mirrord-3.251.0 to matrix.yaml"))
+	g.Expect(out.String()).To(ContainSubstring("added client mirrord-cli-3.251.0 (the released CLI"))
+
+	m, err := matrix.Load(filepath.Join(root, "matrix.yaml"))
+	g.Expect(err).NotTo(HaveOccurred())
+	cells := m.Expand(matrix.Filter{Tiers: []string{matrix.TierFake}, Clients: []string{"mirrord-cli-3.251.0"}})
+	g.Expect(cells).To(HaveLen(1), "against the golden operator")
+	c := cells[0].Client
+	g.Expect(c.Driver).To(Equal(matrix.DriverExternal))
+	g.Expect(c.Version).To(Equal("3.251.0"))
+	g.Expect(c.External.Install).To(Equal("scripts/install-mirrord.sh {version}"))
+	g.Expect(c.External.Commands).To(HaveKeyWithValue("status", "{binary} operator status"))
+	g.Expect(c.External.Commands).To(HaveKeyWithValue("ls", "{binary} ls"))
+
+	after, _ := os.ReadFile(filepath.Join(root, "matrix.yaml"))
+	g.Expect(string(after)).To(ContainSubstring("  - {name: mirrord-3.251.0, version: 3.251.0}\n  - name: mirrord-cli-3.251.0\n"),
+		"next to the reference client's row")
+
+	out.Reset()
+	g.Expect(run([]string{"add-client", "--root", root, "--version", "3.251.0", "--released"}, &out, &out)).To(MatchError(errExists), "once only")
+	out.Reset()
+	g.Expect(run([]string{"add-client", "--root", root, "--version", "3.250.0", "--released"}, &out, &out)).To(MatchError(errExists),
+		"matrix.yaml has mirrord-cli-3.250.0 already")
+	out.Reset()
+	g.Expect(run([]string{"add-client", "--root", root, "--version", "3.224.0", "--released"}, &out, &out)).To(Succeed(),
+		"the reference client is there already: only the released one is added")
+	g.Expect(out.String()).To(Equal("added client mirrord-cli-3.224.0 (the released CLI, installed by scripts/install-mirrord.sh) to matrix.yaml\n"))
+}
+
 func TestAddOperatorOnACopyOfTheRepo(t *testing.T) {
 	g := NewWithT(t)
 	root := copyRepo(t)
