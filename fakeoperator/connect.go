@@ -2,8 +2,10 @@ package fakeoperator
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
@@ -70,26 +72,34 @@ func (s *Server) serveConnect(c *call) {
 			writeStatus(w, code, metav1.StatusReasonBadRequest, msg)
 		},
 	}
-	conn, err := up.Upgrade(c.w.ResponseWriter, c.r, nil)
-	if err != nil {
-		return // the Error callback answered
-	}
-	if !s.trackConn(conn.NetConn()) {
-		_ = conn.Close()
-		return
-	}
-	defer s.untrackConn(conn.NetConn())
-	defer conn.Close()
+	// Like the journal entry, the session is listed before the 101 goes out, so a client
+	// that saw the upgrade always finds its session.
+	pending := &upgradingConn{}
 	if rt.Class.IsConnect() {
-		s.state.openConn(c.sessionID, conn.NetConn(), func(ss *session) {
+		s.state.openConn(c.sessionID, pending, func(ss *session) {
 			ss.Namespace, ss.Target, ss.Started = rt.Namespace, rt.Name, s.clock.Now()
 			ss.User = sessionUser(c.r.Header.Get(s.headers.Name), c.entry.RemoteUser, c.r.Header.Get(s.headers.Hostname))
 			if c.cert != nil && c.cert.cert != nil {
 				ss.Fingerprint, ss.UserID = c.cert.fingerprint, c.cert.cert.UserID
 			}
 		})
-		defer s.state.closeConn(c.sessionID, conn.NetConn())
 	}
+	conn, err := up.Upgrade(c.w.ResponseWriter, c.r, nil)
+	if err != nil {
+		if rt.Class.IsConnect() {
+			s.state.abortConn(c.sessionID, pending)
+		}
+		return // the Error callback answered
+	}
+	if rt.Class.IsConnect() {
+		defer s.state.closeConn(c.sessionID, pending)
+	}
+	if !pending.set(conn.NetConn()) || !s.trackConn(conn.NetConn()) {
+		_ = conn.Close()
+		return
+	}
+	defer s.untrackConn(conn.NetConn())
+	defer conn.Close()
 	s.converse(conn, rt)
 }
 
@@ -171,4 +181,34 @@ func (s *Server) closeWith(conn *websocket.Conn, code int, text string) {
 	if err := conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second)); err != nil && !errors.Is(err, websocket.ErrCloseSent) {
 		s.opts.Logger.V(1).Info("closing websocket", "error", err.Error())
 	}
+}
+
+// upgradingConn is a session's connection from before its 101 goes out: closing it before
+// the upgrade finished closes the connection as soon as there is one.
+type upgradingConn struct {
+	mu     sync.Mutex
+	conn   io.Closer
+	closed bool
+}
+
+// set gives the upgraded connection; false when it was closed meanwhile (and now is).
+func (u *upgradingConn) set(conn io.Closer) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.closed {
+		_ = conn.Close()
+		return false
+	}
+	u.conn = conn
+	return true
+}
+
+func (u *upgradingConn) Close() error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.closed = true
+	if u.conn != nil {
+		return u.conn.Close()
+	}
+	return nil
 }

@@ -78,6 +78,22 @@ func (st *state) openConn(id uint64, conn io.Closer, fill func(*session)) {
 	s.conns = append(s.conns, conn)
 }
 
+// abortConn takes back an openConn whose upgrade failed: the connection never was (the
+// session's certificate binding stays, as after a refused connect).
+func (st *state) abortConn(id uint64, conn io.Closer) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	s, ok := st.sessions[id]
+	if !ok {
+		return
+	}
+	if i := slices.Index(s.conns, conn); i >= 0 {
+		s.conns = slices.Delete(s.conns, i, i+1)
+		s.Open--
+		s.Connections--
+	}
+}
+
 // closeConn records the end of a connection of session id.
 func (st *state) closeConn(id uint64, conn io.Closer) {
 	st.mu.Lock()
