@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -37,15 +38,30 @@ func releaseAsset(t *testing.T) string {
 // (as mirrord's release workflow makes them). It counts the requests it serves.
 type releaseServer struct {
 	*httptest.Server
+	mu       sync.Mutex
 	files    map[string][]byte
 	requests atomic.Int32
+}
+
+// set serves body at path.
+func (s *releaseServer) set(path string, body []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.files[path] = body
+}
+
+func (s *releaseServer) get(path string) ([]byte, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	body, ok := s.files[path]
+	return body, ok
 }
 
 func newReleaseServer(t *testing.T) *releaseServer {
 	s := &releaseServer{files: map[string][]byte{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.requests.Add(1)
-		body, ok := s.files[r.URL.Path]
+		body, ok := s.get(r.URL.Path)
 		if !ok {
 			http.NotFound(w, r)
 			return
@@ -72,8 +88,8 @@ func (s *releaseServer) publish(t *testing.T, version, asset, binary string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.files["/"+version+"/"+asset+".zip"] = buf.Bytes()
-	s.files["/"+version+"/"+asset+".shasum256"] = fmt.Appendf(nil, "%x  %s.zip\n", sha256.Sum256(buf.Bytes()), asset)
+	s.set("/"+version+"/"+asset+".zip", buf.Bytes())
+	s.set("/"+version+"/"+asset+".shasum256", fmt.Appendf(nil, "%x  %s.zip\n", sha256.Sum256(buf.Bytes()), asset))
 }
 
 func runInstall(t *testing.T, env []string, version string) (stdout, stderr string, err error) {
@@ -114,7 +130,8 @@ func TestInstallMirrordRefusesATamperedZip(t *testing.T) {
 	srv := newReleaseServer(t)
 	srv.publish(t, "3.250.0", asset, "#!/bin/sh\necho 'mirrord 3.250.0'\n")
 	zipPath := "/3.250.0/" + asset + ".zip"
-	srv.files[zipPath] = append(bytes.Clone(srv.files[zipPath]), 0) // one byte more than was published
+	published, _ := srv.get(zipPath)
+	srv.set(zipPath, append(bytes.Clone(published), 0)) // one byte more than was published
 	cache := t.TempDir()
 	env := append(os.Environ(), "MIRRORD_RELEASES_URL="+srv.URL, "OPCONFORM_CACHE="+cache)
 
