@@ -10,7 +10,8 @@ import (
 // driver, the fake operator kind, and the timeouts.
 func (m *Matrix) Default() {
 	if !m.hasContract(DefaultContract) {
-		m.Contracts = append([]Contract{{Name: DefaultContract, Headers: contract.MirrordHeaders()}}, m.Contracts...)
+		// appended, so that the file's contracts keep their indices in problems' paths
+		m.Contracts = append(m.Contracts, Contract{Name: DefaultContract, Headers: contract.MirrordHeaders()})
 	}
 	if len(m.Tiers) == 0 {
 		m.Tiers = []string{TierFake}

@@ -1,6 +1,8 @@
 package matrix
 
 import (
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -25,6 +27,41 @@ type Filter struct {
 	Tiers     []string
 	Clients   []string
 	Operators []string
+}
+
+// SplitNames splits a comma-separated knob (TIER, CLIENTS, OPERATORS) into names.
+func SplitNames(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// CheckFilter reports every name of f that the matrix does not have, with the names it
+// has: a misspelt name is an error, never silently dropped.
+func (m *Matrix) CheckFilter(f Filter) error {
+	var clients, operators []string
+	for _, c := range m.Clients {
+		clients = append(clients, c.Name)
+	}
+	for _, o := range m.Operators {
+		operators = append(operators, o.Name)
+	}
+	var errs []error
+	for _, knob := range []struct {
+		name         string
+		names, valid []string
+	}{{"TIER", f.Tiers, m.Tiers}, {"CLIENTS", f.Clients, clients}, {"OPERATORS", f.Operators, operators}} {
+		for _, n := range knob.names {
+			if !slices.Contains(knob.valid, n) {
+				errs = append(errs, fmt.Errorf("%s: the matrix has no %q; it has: %s", knob.name, n, strings.Join(knob.valid, ", ")))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Expand returns the cells of the matrix that f selects, in a stable order: tier, then

@@ -1,6 +1,7 @@
 package matrix
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -20,16 +21,25 @@ func Load(path string) (*Matrix, error) {
 	return m, nil
 }
 
-// Parse is Load without the file: strict unmarshal (unknown and duplicate keys are errors),
-// Default, Validate.
+// readmeSection is where matrix.yaml's fields are explained.
+const readmeSection = `see README.md, "Adding a client or operator version", and the comments in matrix.yaml`
+
+// Parse is Load without the file: every unknown, miscased or duplicate key at once, each
+// with its path and line; then strict unmarshal (types), Default, Validate (whose
+// problems get their lines too).
 func Parse(data []byte) (*Matrix, error) {
+	at, keysErr := checkKeys(data)
 	var m Matrix
-	if err := yaml.UnmarshalStrict(data, &m); err != nil {
-		return nil, fmt.Errorf("parsing: %w; see README.md, \"The matrix\"", err)
+	unmarshal := yaml.UnmarshalStrict
+	if keysErr != nil {
+		unmarshal = yaml.Unmarshal // the keys are reported; the values may have problems too
+	}
+	if err := unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("parsing: %w\n%s", errors.Join(keysErr, err), readmeSection)
 	}
 	m.Default()
-	if err := m.Validate(); err != nil {
-		return nil, err
+	if err := errors.Join(keysErr, withLines(m.Validate(), at)); err != nil {
+		return nil, fmt.Errorf("%w\n%s", err, readmeSection)
 	}
 	return &m, nil
 }

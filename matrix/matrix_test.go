@@ -1,6 +1,7 @@
 package matrix
 
 import (
+	"strings"
 	"testing"
 
 	. "github.com/onsi/gomega"
@@ -28,23 +29,23 @@ func TestValidateReportsEveryProblemWithItsPath(t *testing.T) {
 	_, err := Load("testdata/invalid-everything.yaml")
 	g.Expect(err).To(HaveOccurred())
 	for _, want := range []string{
-		`tiers[1]: unknown tier "cloud"`,
-		`clients[0].version: "v3.250.0" is not SemVer`,
-		`clients[0].defect: unknown defect "bogus"`,
-		`clients[1].name: duplicate name "c"`,
-		`clients[1].driver: unknown driver "magic"`,
-		`clients[1].contract: unknown contract "nope"`,
-		`clients[1].operators[0]: unknown operator "ghost"`,
-		`clients[2].expectFail[0].requirement: unknown requirement "NOPE"`,
-		`operators[0].version: "3.1" is not SemVer`,
-		`operators[0].kind: unknown kind "imaginary"`,
-		`operators[0].minClientVersion: "latest" is not SemVer`,
-		`operators[1].profile: unknown operator profile "unknown-profile"`,
-		`operators[1].clients[0]: unknown client "nobody"`,
-		`contracts[1].requirements[0].id: unknown requirement "NOPE"`,
-		`operators[2].real: required for kind real`,
-		`operators[3].real.licenseEnv: required`,
-		`contracts[1].requirements[1].clients: ">= banana" is not a SemVer constraint`,
+		`tiers[1] (line 1): unknown tier "cloud"`,
+		`clients[0].version (line 3): "v3.250.0" is not SemVer`,
+		`clients[0].defect (line 3): unknown defect "bogus"`,
+		`clients[1].name (line 4): duplicate name "c"`,
+		`clients[1].driver (line 4): unknown driver "magic"`,
+		`clients[1].contract (line 4): unknown contract "nope"`,
+		`clients[1].operators[0] (line 4): unknown operator "ghost"`,
+		`clients[2].expectFail[0].requirement (line 7): unknown requirement "NOPE"`,
+		`operators[0].version (line 9): "3.1" is not SemVer`,
+		`operators[0].kind (line 9): unknown kind "imaginary"`,
+		`operators[0].minClientVersion (line 9): "latest" is not SemVer`,
+		`operators[1].profile (line 10): unknown operator profile "unknown-profile"`,
+		`operators[1].clients[0] (line 10): unknown client "nobody"`,
+		`contracts[0].requirements[0].id (line 17): unknown requirement "NOPE"`,
+		`operators[2].real (line 11): required for kind real`,
+		`operators[3].real.licenseEnv (line 12): required`,
+		`contracts[0].requirements[1].clients (line 18): ">= banana" is not a SemVer constraint`,
 	} {
 		g.Expect(err.Error()).To(ContainSubstring(want))
 	}
@@ -52,7 +53,24 @@ func TestValidateReportsEveryProblemWithItsPath(t *testing.T) {
 
 func TestStrictUnmarshal(t *testing.T) {
 	_, err := Load("testdata/invalid-unknown-key.yaml")
-	NewWithT(t).Expect(err).To(MatchError(ContainSubstring(`unknown field "colour"`)))
+	NewWithT(t).Expect(err).To(MatchError(ContainSubstring(`clients[0].colour (line 2): unknown field "colour"; known fields: contract, defect`)))
+}
+
+func TestEveryKeyProblemAtOnceWithItsLine(t *testing.T) {
+	g := NewWithT(t)
+	_, err := Load("testdata/invalid-keys.yaml")
+	g.Expect(err).To(HaveOccurred())
+	for _, want := range []string{
+		`Tiers (line 2): unknown field "Tiers" (keys are case-sensitive: did you mean "tiers"?)`,
+		`clients[0].extrnal (line 4): unknown field "extrnal"; known fields:`,
+		`clients[1].Version (line 6): unknown field "Version" (keys are case-sensitive: did you mean "version"?)`,
+		`clients[1].name (line 7): duplicate key, first at line 5`,
+		`operators[0].clients[0] (line 9): unknown client "nobody"`,
+		`see README.md, "Adding a client or operator version"`,
+	} {
+		g.Expect(err.Error()).To(ContainSubstring(want))
+	}
+	g.Expect(strings.Count(err.Error(), "\n")).To(Equal(5), "one line per problem, then where to read more:\n%s", err)
 }
 
 func TestDefaultMatrixCoversTheContractHistory(t *testing.T) {
