@@ -23,6 +23,17 @@ type Subject struct {
 	Golden *GoldenJournal
 }
 
+// NotApplicable is the reason of a requirement that the cell's versions exclude.
+const NotApplicable = "not-applicable"
+
+// Gated returns r with the subject's contract's gate override applied, if it has one.
+func (s Subject) Gated(r Requirement) Requirement {
+	if g, ok := s.Gates[r.ID]; ok {
+		r.Clients, r.Operators = g.Clients, g.Operators
+	}
+	return r
+}
+
 // Gate is a requirement's version gate: SemVer constraints on client and operator versions.
 type Gate struct {
 	Clients   string `json:"clients,omitempty"`
@@ -125,14 +136,12 @@ func Evaluate(s Subject, observations []Observation) ([]Finding, error) {
 	s.Headers = s.Headers.OrDefault()
 	var out []Finding
 	for _, r := range Requirements() {
-		if g, ok := s.Gates[r.ID]; ok {
-			r.Clients, r.Operators = g.Clients, g.Operators
-		}
+		r = s.Gated(r)
 		applies, err := r.Applies(s.ClientVersion, s.OperatorVersion, s.MinClientVersion)
 		if err != nil {
 			return nil, err
 		}
-		f := Finding{Requirement: r.ID, Status: Skip, Reason: "not-applicable", Detail: "the requirement's version gates exclude this cell"}
+		f := Finding{Requirement: r.ID, Status: Skip, Reason: NotApplicable, Detail: "its version gates exclude this cell: " + r.GateText()}
 		if applies {
 			if cc, ok := cellChecks[r.ID]; ok {
 				f = cc(s, observations)

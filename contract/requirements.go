@@ -2,6 +2,7 @@ package contract
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/Masterminds/semver/v3"
 )
@@ -98,6 +99,27 @@ func RequirementByID(id RequirementID) (Requirement, bool) {
 		}
 	}
 	return Requirement{}, false
+}
+
+// GateText says which cells r applies to, e.g. "clients >= 3.109.0-0; operators < 3.109.0-0".
+func (r Requirement) GateText() string {
+	var parts []string
+	if r.Clients != "" {
+		parts = append(parts, "clients "+r.Clients)
+	}
+	if r.Operators != "" {
+		parts = append(parts, "operators "+r.Operators)
+	}
+	switch {
+	case r.WithMinimumClientVersion:
+		parts = append(parts, "clients below the operator's minimum client version")
+	case r.ServedClientsOnly:
+		parts = append(parts, "clients the operator serves (not below its minimum client version)")
+	}
+	if len(parts) == 0 {
+		return "every cell"
+	}
+	return strings.Join(parts, "; ")
 }
 
 // Applies reports whether r applies to a client and operator version; minClient is the

@@ -14,13 +14,7 @@ var symbols = map[Outcome]string{Pass: "✅", Fail: "❌", Skip: "·", ExpectedF
 // tally, then every failing requirement with the command that re-runs its cell.
 func (r *Report) Markdown() string {
 	var b strings.Builder
-	counts := r.Counts()
-	verdict := "✅ conformance holds"
-	if r.Failing() {
-		verdict = "❌ conformance broken"
-	}
-	fmt.Fprintf(&b, "# opconform conformance report\n\n**%s** — %d cells; requirements: %d pass, %d fail, %d expected-fail (negative controls caught), %d unexpected-pass, %d skip.\n\n",
-		verdict, len(r.Cells), counts[Pass], counts[Fail], counts[ExpectedFail], counts[UnexpectedPass], counts[Skip])
+	fmt.Fprintf(&b, "# opconform conformance report\n\n%s\n\n", r.Verdict())
 	fmt.Fprintf(&b, "Legend: ✅ all pass · ☑️ negative control failed as expected · ❌ fail · ❗ negative control unnoticed · cells read pass/expected-fail/fail/skip; ⏱ longest refusal → client exit.\n\n")
 	for _, tier := range r.tiers() {
 		clients, operators := r.axes(tier)
@@ -41,20 +35,96 @@ func (r *Report) Markdown() string {
 		}
 		b.WriteString("\n")
 	}
-	failing := false
+	if notRun := r.notRunHere(); len(notRun) > 0 {
+		b.WriteString("## Cells that did not run here\n\n")
+		for _, line := range notRun {
+			fmt.Fprintf(&b, "- %s\n", line)
+		}
+		b.WriteString("\n")
+	}
+	if failures := r.Failures(); len(failures) > 0 {
+		b.WriteString("## Failures\n\n")
+		for _, f := range failures {
+			fmt.Fprintf(&b, "- %s\n", strings.ReplaceAll(f, "\n", "\n  - "))
+		}
+	}
+	return b.String()
+}
+
+// Verdict is the report's first line: whether conformance holds, over how many cells, and
+// the requirement counts.
+func (r *Report) Verdict() string {
+	counts := r.Counts()
+	verdict := "✅ conformance holds"
+	switch {
+	case len(r.Cells) == 0:
+		verdict = "❌ no cell ran (a filter that matches nothing?)"
+	case r.Failing():
+		verdict = "❌ conformance broken"
+	}
+	cells := fmt.Sprintf("%d cells", len(r.Cells))
+	n := 0
+	for _, g := range r.NotRunHere() {
+		n += len(g.Cells)
+	}
+	if n > 0 {
+		cells += fmt.Sprintf(", %d of them did not run here (see below)", n)
+	}
+	return fmt.Sprintf("**%s** — %s; requirements: %d pass, %d fail, %d expected-fail (negative controls caught), %d unexpected-pass, %d skip.",
+		verdict, cells, counts[Pass], counts[Fail], counts[ExpectedFail], counts[UnexpectedPass], counts[Skip])
+}
+
+// Failures are the failing requirements, each once: what failed where, then its cell's
+// journal and the command that re-runs the cell, on lines of their own.
+func (r *Report) Failures() []string {
+	var out []string
 	for _, c := range r.Cells {
 		for _, req := range c.Requirements {
 			if !req.Outcome.Failing() {
 				continue
 			}
-			if !failing {
-				b.WriteString("## Failures\n\n")
-				failing = true
+			where := "`" + c.ID + "`"
+			if req.Scenario != "" {
+				where += " (scenario " + req.Scenario + ")"
 			}
-			fmt.Fprintf(&b, "- %s **%s** in `%s` (%s): %s\n  - journal: `%s`\n  - re-run: `%s`\n", symbols[req.Outcome], req.ID, c.ID, req.Scenario, req.Detail, c.Journal, c.Rerun)
+			out = append(out, fmt.Sprintf("%s **%s** %s in %s: %s\njournal: `%s`\nre-run: `%s`", symbols[req.Outcome], req.ID, req.Outcome, where, req.Detail, c.Journal, c.Rerun))
 		}
 	}
-	return b.String()
+	return out
+}
+
+// notRunHere lists the cells that could not run on this machine, each with why.
+func (r *Report) notRunHere() []string {
+	var out []string
+	for _, g := range r.NotRunHere() {
+		out = append(out, fmt.Sprintf("%s: `%s`", g.Why, strings.Join(g.Cells, "`, `")))
+	}
+	return out
+}
+
+// NotRun is a reason that kept cells from running on this machine, with those cells.
+type NotRun struct {
+	Why   string
+	Cells []string
+}
+
+// NotRunHere groups the cells that could not run here by why, in report order.
+func (r *Report) NotRunHere() []NotRun {
+	var out []NotRun
+	for _, c := range r.Cells {
+		why := c.NotRunHere()
+		if why == "" {
+			continue
+		}
+		// the same cause names its cell's client or Kubernetes version; group by the rest
+		i := slices.IndexFunc(out, func(g NotRun) bool { return g.Why == why })
+		if i < 0 {
+			out = append(out, NotRun{Why: why})
+			i = len(out) - 1
+		}
+		out[i].Cells = append(out[i].Cells, c.ID)
+	}
+	return out
 }
 
 func (r *Report) tiers() []string {
@@ -113,22 +183,14 @@ func (r *Report) cellMark(tier, client, operator string) string {
 	case n[ExpectedFail] > 0:
 		mark = symbols[ExpectedFail]
 	}
-	if n[Skip] == len(c.Requirements) {
-		return symbols[Skip] + " skipped: " + firstReason(c)
+	if c.NotRunHere() != "" {
+		return symbols[Skip] + " did not run here (see below)"
 	}
 	s := fmt.Sprintf("%s %d/%d/%d/%d", mark, n[Pass], n[ExpectedFail], n[Fail]+n[UnexpectedPass], n[Skip])
 	if c.RefusalToExitMillis > 0 {
 		s += fmt.Sprintf(" ⏱%.1fms", c.RefusalToExitMillis)
 	}
 	return s
-}
-
-// firstReason is the reason of a cell's first requirement (why an all-skipped cell skipped).
-func firstReason(c Cell) string {
-	if len(c.Requirements) == 0 {
-		return ""
-	}
-	return c.Requirements[0].Reason
 }
 
 // WriteMarkdown writes Markdown to path.

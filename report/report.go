@@ -42,8 +42,15 @@ func Judge(f contract.Finding, exp matrix.Expectation, expected bool) (Outcome, 
 	case f.Status == contract.Fail:
 		return UnexpectedPass, fmt.Sprintf("the negative control failed %s for %q, not for the named reason %q: %s", f.Requirement, f.Reason, exp.Reason, f.Detail)
 	}
-	return UnexpectedPass, fmt.Sprintf("the negative control went unnoticed: %s must fail (reason %q) but was %s %s", f.Requirement, exp.Reason, f.Status, f.Reason)
+	got := "it passed"
+	if f.Status == contract.Skip {
+		got = fmt.Sprintf("it was not judged (%s: %s)", f.Reason, f.Detail)
+	}
+	return UnexpectedPass, fmt.Sprintf("the negative control went unnoticed: %s must fail (reason %q), but %s", f.Requirement, exp.Reason, got)
 }
+
+// Unavailable is the reason of a requirement whose cell could not run on this machine.
+const Unavailable = "unavailable"
 
 // Requirement is one requirement's outcome in a cell.
 type Requirement struct {
@@ -82,6 +89,16 @@ func (c Cell) Failing() bool {
 	return slices.ContainsFunc(c.Requirements, func(r Requirement) bool { return r.Outcome.Failing() })
 }
 
+// NotRunHere says why the cell could not run on this machine (a client that cannot be
+// installed, kind unavailable), or "" when it ran.
+func (c Cell) NotRunHere() string {
+	i := slices.IndexFunc(c.Requirements, func(r Requirement) bool { return r.Reason == Unavailable })
+	if i < 0 {
+		return ""
+	}
+	return c.Requirements[i].Detail
+}
+
 // Report is a whole run, or one shard of it.
 type Report struct {
 	// Format is the report format version.
@@ -109,9 +126,10 @@ func (r *Report) Sort() {
 	}
 }
 
-// Failing reports whether the report fails the run.
+// Failing reports whether the report fails the run: a failure, a missing cell, or no cell
+// at all (zero cells is not a pass).
 func (r *Report) Failing() bool {
-	return len(r.Missing) > 0 || slices.ContainsFunc(r.Cells, Cell.Failing)
+	return len(r.Cells) == 0 || len(r.Missing) > 0 || slices.ContainsFunc(r.Cells, Cell.Failing)
 }
 
 // Counts tallies outcomes over every cell.

@@ -87,8 +87,41 @@ func TestWriteReadAndMarkdown(t *testing.T) {
 	md := back.Markdown()
 	g.Expect(md).To(ContainSubstring("❌ conformance broken"))
 	g.Expect(md).To(ContainSubstring("| c-fake/o/a | ☑️ 1/1/0/0 |"))
-	g.Expect(md).To(ContainSubstring("**HDR-VERSION** in `fake/o/b`"))
+	g.Expect(md).To(ContainSubstring("**HDR-VERSION** fail in `fake/o/b`: x-mirrord-cli-version missing"))
 	g.Expect(strings.Count(md, "re-run:")).To(Equal(1))
 	_, err = ReadJSON(filepath.Join(t.TempDir(), "nope.json"))
 	g.Expect(err).To(HaveOccurred())
+}
+
+func TestVerdictSaysWhatDidNotRun(t *testing.T) {
+	g := NewWithT(t)
+	empty := &Report{Format: FormatVersion}
+	g.Expect(empty.Failing()).To(BeTrue(), "zero cells is not a pass")
+	g.Expect(empty.Verdict()).To(HavePrefix("**❌ no cell ran"))
+
+	kubectl := cell("fake/o/kubectl", Skip, Skip)
+	for i := range kubectl.Requirements {
+		kubectl.Requirements[i].Reason, kubectl.Requirements[i].Detail = Unavailable, "client kubectl is not installed: kubectl is not on PATH"
+	}
+	r := &Report{Format: FormatVersion, Cells: []Cell{cell("fake/o/a", Pass, Pass), kubectl}}
+	g.Expect(r.Failing()).To(BeFalse())
+	g.Expect(r.Verdict()).To(HavePrefix("**✅ conformance holds** — 2 cells, 1 of them did not run here (see below)"))
+	md := r.Markdown()
+	g.Expect(md).To(ContainSubstring("| c-fake/o/kubectl | · did not run here (see below) |"))
+	g.Expect(md).To(ContainSubstring("## Cells that did not run here\n\n- client kubectl is not installed: kubectl is not on PATH: `fake/o/kubectl`\n"))
+}
+
+func TestUnnoticedNegativeControlSaysWhatHappened(t *testing.T) {
+	g := NewWithT(t)
+	exp := matrix.Expectation{Requirement: contract.ReqVersionHeader, Reason: "missing"}
+	_, detail := Judge(contract.Finding{Requirement: contract.ReqVersionHeader, Status: contract.Pass}, exp, true)
+	g.Expect(detail).To(Equal(`the negative control went unnoticed: HDR-VERSION must fail (reason "missing"), but it passed`))
+	_, detail = Judge(contract.Finding{Requirement: contract.ReqVersionHeader, Status: contract.Skip, Reason: "not-observed", Detail: "no scenario"}, exp, true)
+	g.Expect(detail).To(HaveSuffix(`but it was not judged (not-observed: no scenario)`))
+
+	c := cell("fake/o/n", UnexpectedPass, Pass)
+	c.Requirements[0].Detail = detail
+	md := (&Report{Format: FormatVersion, Cells: []Cell{c}}).Markdown()
+	g.Expect(md).To(ContainSubstring("❗ **HDR-VERSION** unexpected-pass in `fake/o/n`: the negative control"), "no empty scenario brackets")
+	g.Expect(md).NotTo(ContainSubstring("()"))
 }

@@ -3,6 +3,11 @@
 # environment (make conformance sets them): MATRIX TIER CLIENTS OPERATORS ARTIFACTS
 # GINKGO_LABEL_FILTER GINKGO_FOCUS GINKGO_NODES GINKGO_TIMEOUT GINKGO_RACE (non-empty: -race)
 # KIND_REQUIRED (default 1: TIER=kind fails when kind cannot make clusters; 0: those cells skip).
+#
+# Before anything runs: the matrix and the selection are checked (every problem once), the
+# previous run's reports are removed, and long builds run here, where their progress shows.
+# After: the report's verdict, counts, failures with their re-run commands, and where the
+# reports are.
 set -o errexit -o nounset -o pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "${REPO_ROOT}"
@@ -11,29 +16,45 @@ main() {
   local artifacts="${ARTIFACTS:-_artifacts}"
   mkdir -p "${artifacts}"
   artifacts="$(cd "${artifacts}" && pwd -P)"
+  local matrix tier="${TIER:-fake}"
+  matrix="$(cd "$(dirname "${MATRIX:-matrix.yaml}")" && pwd -P)/$(basename "${MATRIX:-matrix.yaml}")"
+  local opconform="${REPO_ROOT}/bin/opconform"
+  go build -o "${opconform}" ./cmd/opconform
+  "${opconform}" matrix check --matrix "${matrix}" --tier "${tier}" \
+    --clients "${CLIENTS:-}" --operators "${OPERATORS:-}"
+  # a report left from an earlier run must never be mistaken for this one's
+  rm -rf "${artifacts}/report.md" "${artifacts}/report.json" "${artifacts}/junit.xml" "${artifacts}/ginkgo.json" "${artifacts}/journals"
+
   local args=(
-    --procs="${GINKGO_NODES:-2}" --randomize-all --fail-on-pending --fail-on-empty --keep-going
+    --procs="${GINKGO_NODES:-2}" --randomize-all --fail-on-pending --fail-on-empty --keep-going --silence-skips
     --timeout="${GINKGO_TIMEOUT:-20m}" --poll-progress-after=60s --poll-progress-interval=30s
     --output-dir="${artifacts}" --junit-report=junit.xml --json-report=ginkgo.json
   )
   [[ -n "${GINKGO_LABEL_FILTER:-}" ]] && args+=(--label-filter="${GINKGO_LABEL_FILTER}")
   [[ -n "${GINKGO_FOCUS:-}" ]] && args+=(--focus="${GINKGO_FOCUS}")
-  [[ -n "${CI:-}" ]] && args+=(--no-color)
+  # colour only on a terminal, never in CI
+  if [[ -n "${CI:-}" || ! -t 1 ]]; then args+=(--no-color); fi
   [[ -n "${GINKGO_RACE:-}" ]] && args+=(--race)
-  local matrix
-  matrix="$(cd "$(dirname "${MATRIX:-matrix.yaml}")" && pwd -P)/$(basename "${MATRIX:-matrix.yaml}")"
-  if [[ ",${TIER:-fake}," == *",kind,"* && "${KIND_REQUIRED:-1}" == "1" ]]; then
+  local suite=(--conformance.matrix="${matrix}" --conformance.root="${REPO_ROOT}" --conformance.tier="${tier}"
+    --conformance.clients="${CLIENTS:-}" --conformance.operators="${OPERATORS:-}" --conformance.artifacts="${artifacts}")
+  if [[ ",${tier}," == *",apiserver,"* ]]; then
+    # built here, not inside the suite, so that a cold build's progress shows as it happens
+    local bin
+    bin="$(scripts/build-control-plane.sh)"
+    suite+=(--conformance.control-plane="${bin}")
+  fi
+  if [[ ",${tier}," == *",kind,"* && "${KIND_REQUIRED:-1}" == "1" ]]; then
     # before anything is created: one clear line when kind cannot make clusters here
     # (KIND_REQUIRED=0, as make test sets it, lets kind cells skip with that line instead)
-    go run ./cmd/opconform preflight --matrix "${matrix}"
+    "${opconform}" preflight --matrix "${matrix}"
   fi
   local status=0
-  go tool ginkgo "${args[@]}" ./suites -- \
-    --conformance.matrix="${matrix}" --conformance.tier="${TIER:-fake}" \
-    --conformance.clients="${CLIENTS:-}" --conformance.operators="${OPERATORS:-}" \
-    --conformance.artifacts="${artifacts}" || status=$?
-  if [[ -f "${artifacts}/report.md" ]]; then
-    echo "conformance report: ${artifacts}/report.md (and report.json, junit.xml, journals/ of failing cells)"
+  go tool ginkgo "${args[@]}" ./suites -- "${suite[@]}" || status=$?
+  if [[ -f "${artifacts}/report.json" ]]; then
+    "${opconform}" report summary "${artifacts}/report.json" || status=$((status == 0 ? 1 : status))
+  else
+    echo "conformance: no report was written (the run stopped before the suites reported); Ginkgo's output is above" >&2
+    ((status)) || status=1
   fi
   return "${status}"
 }

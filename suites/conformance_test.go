@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/Masterminds/semver/v3"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -49,10 +50,14 @@ func describeCell(index int, cell matrix.Cell) {
 			Expect(err).NotTo(HaveOccurred(), "running cell %s", cell.ID)
 		}, NodeTimeout(cellTimeout(cell)))
 
+		excluded := excludedByGates(cell)
 		for _, req := range contract.Requirements() {
+			if _, ok := excluded[req.ID]; ok {
+				continue // not a spec: the report lists it as not applicable, with its gate
+			}
 			It(string(req.ID), Label("req:"+string(req.ID)), func() {
 				if result.Unavailable != "" {
-					AddReportEntry(findingEntry, specFinding{Cell: cellReport(index, cell, result), Requirement: report.Requirement{ID: req.ID, Outcome: report.Skip, Reason: "unavailable", Detail: result.Unavailable}}, ReportEntryVisibilityNever)
+					AddReportEntry(findingEntry, specFinding{Cell: cellReport(index, cell, result), Requirement: report.Requirement{ID: req.ID, Outcome: report.Skip, Reason: report.Unavailable, Detail: result.Unavailable}}, ReportEntryVisibilityNever)
 					tally[report.Skip]++
 					Skip(result.Unavailable)
 				}
@@ -68,7 +73,8 @@ func describeCell(index int, cell matrix.Cell) {
 					Skip(fmt.Sprintf("%s: %s", f.Reason, detail))
 				case report.Fail, report.UnexpectedPass:
 					failed = true
-					Fail(fmt.Sprintf("%s %s in %s: %s\nre-run: %s", req.ID, outcome, f.Scenario, detail, rerun(cell)))
+					// the summary after the run lists it again with its journal and re-run command
+					Fail(fmt.Sprintf("%s %s in %s: %s", req.ID, outcome, cell.ID, detail))
 				}
 			})
 		}
@@ -79,12 +85,33 @@ func describeCell(index int, cell matrix.Cell) {
 			}
 			AddReportEntry("cell", fmt.Sprintf("%s: %d pass, %d expected-fail, %d fail, %d unexpected-pass, %d skip; %d scenarios in %s",
 				cell.ID, tally[report.Pass], tally[report.ExpectedFail], tally[report.Fail], tally[report.UnexpectedPass], tally[report.Skip],
-				len(result.Observations), result.Duration.Round(time.Millisecond)), ReportEntryVisibilityAlways)
+				len(result.Observations), result.Duration.Round(time.Millisecond)), ReportEntryVisibilityFailureOrVerbose)
 			if failed || CurrentSpecReport().Failed() {
 				Expect(writeJournal(cell, result)).To(Succeed(), "writing the journal of %s", cell.ID)
 			}
 		})
 	})
+}
+
+// excludedByGates are the requirements that the cell's versions alone exclude, known
+// before anything runs, each with its gate.
+func excludedByGates(cell matrix.Cell) map[contract.RequirementID]string {
+	clientVersion, err := semver.StrictNewVersion(cell.Client.Version)
+	if err != nil {
+		return nil // the runner reports the version; every requirement stays a spec
+	}
+	s := contract.Subject{ClientVersion: clientVersion, OperatorVersion: semver.MustParse(cell.Operator.Version), Gates: cell.Contract.Gates()}
+	if cell.Operator.MinClientVersion != "" {
+		s.MinClientVersion = semver.MustParse(cell.Operator.MinClientVersion)
+	}
+	out := map[contract.RequirementID]string{}
+	for _, r := range contract.Requirements() {
+		r = s.Gated(r)
+		if applies, err := r.Applies(s.ClientVersion, s.OperatorVersion, s.MinClientVersion); err == nil && !applies {
+			out[r.ID] = r.GateText()
+		}
+	}
+	return out
 }
 
 // cellTimeout bounds a cell; on kind the first cell of a process also makes the cluster.
@@ -112,10 +139,34 @@ func labelSafe(s string) string {
 	return strings.NewReplacer("&", "-", "|", "-", "!", "-", ",", "-", "(", "-", ")", "-", "/", "-").Replace(s)
 }
 
-// rerun is the command that runs one cell alone: the focus matches the cell's container
-// text followed by the space before each requirement's name.
+// rerun is the command that runs one cell alone, with everything that defines it: the
+// matrix (when it is not the repository's), tier, client and operator (and, on kind, the
+// focus that picks its Kubernetes version). It writes its reports beside the full run's,
+// in rerun/, so that the full report stays.
 func rerun(cell matrix.Cell) string {
-	return fmt.Sprintf("make conformance TIER=%s GINKGO_FOCUS='%s '", cell.Tier, regexp.QuoteMeta(cell.ID))
+	cmd := "make conformance"
+	if matrixFile != filepath.Join(repoRoot, "matrix.yaml") {
+		cmd += " MATRIX=" + shellQuote(matrixFile)
+	}
+	cmd += fmt.Sprintf(" TIER=%s CLIENTS=%s OPERATORS=%s", cell.Tier, shellQuote(cell.Client.Name), shellQuote(cell.Operator.Name))
+	if cell.Kubernetes != "" {
+		// the focus matches the cell's container text followed by the space before each
+		// requirement's name
+		cmd += " GINKGO_FOCUS=" + shellQuote(regexp.QuoteMeta(cell.ID)+" ")
+	}
+	dir := artifacts
+	if filepath.Base(dir) != "rerun" { // a re-run of a re-run writes where it is
+		dir = filepath.Join(dir, "rerun")
+	}
+	return cmd + " ARTIFACTS=" + shellQuote(dir)
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if regexp.MustCompile(`^[A-Za-z0-9_./:=,+-]+$`).MatchString(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // journalPath is where a cell's journal goes.

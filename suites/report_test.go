@@ -7,6 +7,7 @@ import (
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/opconform/opconform/contract"
 	"github.com/opconform/opconform/report"
@@ -37,19 +38,41 @@ var _ = ReportAfterSuite("conformance report", func(r Report) {
 			c.Requirements = append(c.Requirements, sf.Requirement)
 		}
 	}
+	// every requirement spec that ran reported a finding; without a filter, every spec of
+	// every selected cell ran
 	filtered := r.SuiteConfig.FocusStrings != nil || r.SuiteConfig.LabelFilter != "" || len(r.SuiteConfig.FocusFiles) > 0
-	want := len(contract.Requirements())
+	ran := map[string]int{}
+	for _, spec := range r.SpecReports {
+		if spec.LeafNodeType == types.NodeTypeIt && spec.NumAttempts > 0 && len(spec.ContainerHierarchyTexts) == 2 && spec.ContainerHierarchyTexts[0] == "Conformance" {
+			ran[spec.ContainerHierarchyTexts[1]]++
+		}
+	}
 	for _, cell := range cells {
+		excluded := excludedByGates(cell)
+		want := len(contract.Requirements()) - len(excluded)
 		c, ok := byCell[cell.ID]
-		switch {
-		case ok && len(c.Requirements) < want:
-			rep.Missing = append(rep.Missing, fmt.Sprintf("%s: ran %d of %d requirement specs", cell.ID, len(c.Requirements), want))
-		case !ok && !filtered && !r.SuiteConfig.DryRun:
-			rep.Missing = append(rep.Missing, cell.ID+": ran no spec")
-		}
+		got := 0
 		if ok {
-			rep.Cells = append(rep.Cells, *c)
+			got = len(c.Requirements)
 		}
+		switch {
+		case got < ran[cell.ID]:
+			rep.Missing = append(rep.Missing, fmt.Sprintf("%s: %d requirement specs ran, %d reported a finding", cell.ID, ran[cell.ID], got))
+		case !filtered && !r.SuiteConfig.DryRun && got < want:
+			rep.Missing = append(rep.Missing, fmt.Sprintf("%s: ran %d of %d requirement specs", cell.ID, got, want))
+		}
+		if !ok {
+			continue
+		}
+		for _, req := range contract.Requirements() {
+			if filtered {
+				break // a filtered run reports only what ran
+			}
+			if gate, ok := excluded[req.ID]; ok {
+				c.Requirements = append(c.Requirements, report.Requirement{ID: req.ID, Outcome: report.Skip, Reason: contract.NotApplicable, Detail: "its version gates exclude this cell: " + gate})
+			}
+		}
+		rep.Cells = append(rep.Cells, *c)
 	}
 	rep.Sort()
 	for _, write := range []func() error{

@@ -54,8 +54,11 @@ func selects(t string) bool {
 var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	var s setup
 	if selects(matrix.TierAPIServer) {
-		By("building the control plane (scripts/build-control-plane.sh; cached after the first build)")
-		s.ControlPlaneBin = runScript(ctx, "build-control-plane.sh")
+		s.ControlPlaneBin = *controlPlaneFlag
+		if s.ControlPlaneBin == "" {
+			By("building the control plane (scripts/build-control-plane.sh; cached after the first build)")
+			s.ControlPlaneBin = runScript(ctx, "build-control-plane.sh")
+		}
 	}
 	if selects(matrix.TierKind) {
 		for _, kube := range theMatrix.Kubernetes {

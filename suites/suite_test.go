@@ -4,7 +4,6 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -24,6 +23,12 @@ var (
 	operatorsFlag = flag.String("conformance.operators", "", "operators to run, comma-separated names (default all)")
 	// conformance.artifacts is where reports and journals go; default $ARTIFACTS or _artifacts.
 	artifactsFlag = flag.String("conformance.artifacts", "", "artifacts directory (default $ARTIFACTS, then ../_artifacts)")
+	// conformance.root is the repository: golden journals, deploy/, external clients' scripts.
+	// It is not the matrix's folder: a matrix may live anywhere.
+	rootFlag = flag.String("conformance.root", "..", "repository root")
+	// conformance.control-plane is the apiserver tier's binaries (make conformance builds
+	// them first, so that the build's progress shows); empty: the suite builds them.
+	controlPlaneFlag = flag.String("conformance.control-plane", "", "directory with kube-apiserver and etcd")
 )
 
 // The matrix and its cells, loaded in TestConformance before RunSpecs so that the spec
@@ -34,8 +39,10 @@ var (
 	artifacts string
 	// goldenDir holds the golden journals, beside the matrix in fixtures/clients.
 	goldenDir string
-	// repoRoot is the matrix's directory, where external clients are installed from.
+	// repoRoot is the repository, where external clients are installed from.
 	repoRoot string
+	// matrixFile is the matrix's absolute path.
+	matrixFile string
 )
 
 func TestConformance(t *testing.T) {
@@ -45,11 +52,18 @@ func TestConformance(t *testing.T) {
 		t.Fatalf("loading the matrix: %v", err)
 	}
 	theMatrix = m
-	if repoRoot, err = filepath.Abs(filepath.Dir(*matrixPath)); err != nil {
+	if repoRoot, err = filepath.Abs(*rootFlag); err != nil {
+		t.Fatal(err)
+	}
+	if matrixFile, err = filepath.Abs(*matrixPath); err != nil {
 		t.Fatal(err)
 	}
 	goldenDir = filepath.Join(repoRoot, "fixtures", "clients")
-	cells = m.Expand(matrix.Filter{Tiers: split(*tierFlag), Clients: split(*clientsFlag), Operators: split(*operatorsFlag)})
+	filter := matrix.Filter{Tiers: matrix.SplitNames(*tierFlag), Clients: matrix.SplitNames(*clientsFlag), Operators: matrix.SplitNames(*operatorsFlag)}
+	if err := m.CheckFilter(filter); err != nil {
+		t.Fatalf("selecting from the matrix %s:\n%v", *matrixPath, err)
+	}
+	cells = m.Expand(filter)
 	if len(cells) == 0 {
 		t.Fatalf("the matrix %s selects no cell for tiers %q, clients %q, operators %q", *matrixPath, *tierFlag, *clientsFlag, *operatorsFlag)
 	}
@@ -67,14 +81,4 @@ func TestConformance(t *testing.T) {
 		t.Fatalf("creating artifacts directory: %v", err)
 	}
 	RunSpecs(t, "opconform conformance")
-}
-
-func split(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }

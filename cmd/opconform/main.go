@@ -4,6 +4,7 @@
 //
 //	go run ./cmd/opconform requirements
 //	go run ./cmd/opconform matrix --github
+//	go run ./cmd/opconform matrix check --matrix matrix.yaml --tier fake --clients mirrord-3.250.0
 //	go run ./cmd/opconform report merge --out _artifacts/merged shard-*/report.json
 //	go run ./cmd/opconform fixtures --out fixtures/certs
 package main
@@ -25,7 +26,9 @@ const usage = `Usage: opconform <command> [flags]
 Commands:
   requirements   list the contract's requirements with their levels and version gates
   matrix         print the matrix's shards (tier × Kubernetes × operator); --github as a job matrix
+  matrix check   load the matrix and check a selection (--tier, --clients, --operators): every problem at once
   report merge   merge shards' report.json files into one report.json and report.md
+  report summary print a report's verdict, the cells that did not run here, and each failure once
   preflight      check that kind can make clusters here (for TIER=kind), one line if not
   add-client     add a client release: matrix line, golden journal, diff to the previous (--version)
   add-operator   add an operator release: matrix line, diff to the previous (--version)
@@ -35,6 +38,9 @@ Commands:
 
 func main() {
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, errFailing) {
+			os.Exit(1) // the report said why
+		}
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "opconform:", err)
 		}
@@ -51,12 +57,18 @@ func run(args []string, stdout, stderr io.Writer) error {
 	case "requirements":
 		return requirements(stdout)
 	case "matrix":
+		if len(args) > 1 && args[1] == "check" {
+			return checkCommand(args[2:], stdout, stderr)
+		}
 		return shardsCommand(args[1:], stdout, stderr)
 	case "report":
-		if len(args) < 2 || args[1] != "merge" {
-			return errors.New("usage: opconform report merge [--matrix F] [--out DIR] REPORT.json…")
+		switch {
+		case len(args) > 2 && args[1] == "summary":
+			return summaryCommand(args[2:], stdout)
+		case len(args) > 1 && args[1] == "merge":
+			return mergeCommand(args[2:], stdout, stderr)
 		}
-		return mergeCommand(args[2:], stdout, stderr)
+		return errors.New("usage: opconform report merge [--matrix F] [--out DIR] REPORT.json… | opconform report summary REPORT.json")
 	case "preflight":
 		return preflightCommand(args[1:], stdout, stderr)
 	case "add-client":

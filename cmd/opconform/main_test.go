@@ -73,3 +73,17 @@ func TestReportMerge(t *testing.T) {
 	md, _ := os.ReadFile(filepath.Join(out, "report.md"))
 	g.Expect(string(md)).To(ContainSubstring("no shard reported it"))
 }
+
+func TestMatrixCheckNamesUnknownSelections(t *testing.T) {
+	g := NewWithT(t)
+	var out bytes.Buffer
+	g.Expect(run([]string{"matrix", "check", "--matrix", "../../matrix.yaml", "--clients", "mirrord-3.250.0"}, &out, &out)).To(Succeed())
+	g.Expect(out.String()).To(Equal("matrix ../../matrix.yaml: 7 cells selected\n"))
+
+	err := run([]string{"matrix", "check", "--matrix", "../../matrix.yaml", "--tier", "fake,cloud", "--clients", "mirrord-3.100.0,mirrord-3.250.0"}, &out, &out)
+	g.Expect(err).To(MatchError(ContainSubstring(`TIER: the matrix has no "cloud"; it has: fake, apiserver, kind`)))
+	g.Expect(err).To(MatchError(ContainSubstring(`CLIENTS: the matrix has no "mirrord-3.100.0"; it has: mirrord-3.41.0,`)))
+
+	err = run([]string{"matrix", "check", "--matrix", "../../matrix.yaml", "--clients", "kubectl", "--operators", "ancient-3.40.0"}, &out, &out)
+	g.Expect(err).To(MatchError(ContainSubstring("select no cell")))
+}

@@ -77,8 +77,70 @@ func shardsCommand(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// errFailing is returned when the merged report fails the run.
-var errFailing = errors.New("the merged report fails")
+// checkCommand loads the matrix and checks a selection of it, as make conformance does
+// before it runs anything: every problem once, each with its path and line.
+func checkCommand(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("opconform matrix check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("matrix", "matrix.yaml", "matrix file")
+	tiers := fs.String("tier", "", "tiers, comma-separated (default: fake)")
+	clients := fs.String("clients", "", "clients, comma-separated names (default: all)")
+	operators := fs.String("operators", "", "operators, comma-separated names (default: all)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	m, err := matrix.Load(*path)
+	if err != nil {
+		return err
+	}
+	f := matrix.Filter{Tiers: matrix.SplitNames(*tiers), Clients: matrix.SplitNames(*clients), Operators: matrix.SplitNames(*operators)}
+	if len(f.Tiers) == 0 {
+		f.Tiers = []string{matrix.TierFake}
+	}
+	if err := m.CheckFilter(f); err != nil {
+		return fmt.Errorf("selecting from %s:\n%w", *path, err)
+	}
+	n := len(m.Expand(f))
+	if n == 0 {
+		return fmt.Errorf("selecting from %s: tiers %v, clients %v, operators %v select no cell (clients and operators may exclude each other)", *path, f.Tiers, f.Clients, f.Operators)
+	}
+	fmt.Fprintf(stdout, "matrix %s: %d cells selected\n", *path, n)
+	return nil
+}
+
+// errFailing is returned when a report fails the run.
+var errFailing = errors.New("the report fails the run")
+
+// summaryCommand prints what a user needs at the end of a run: the verdict, the cells that
+// did not run here and why, each failure once with its journal and re-run command, and where
+// the reports are. It fails when the report does.
+func summaryCommand(args []string, stdout io.Writer) error {
+	r, err := report.ReadJSON(args[0])
+	if err != nil {
+		return err
+	}
+	plain := strings.NewReplacer("**", "", "`", "")
+	fmt.Fprintln(stdout, plain.Replace(r.Verdict()))
+	for _, g := range r.NotRunHere() {
+		cells := g.Cells[0]
+		if len(g.Cells) > 1 {
+			cells = fmt.Sprintf("%d cells (%s, …)", len(g.Cells), g.Cells[0])
+		}
+		fmt.Fprintf(stdout, "  did not run here: %s: %s\n", cells, g.Why)
+	}
+	for _, m := range r.Missing {
+		fmt.Fprintf(stdout, "  missing: %s\n", m)
+	}
+	for _, f := range r.Failures() {
+		fmt.Fprintf(stdout, "  %s\n", plain.Replace(strings.ReplaceAll(f, "\n", "\n    ")))
+	}
+	dir := filepath.Dir(args[0])
+	fmt.Fprintf(stdout, "reports: %s (report.json, junit.xml and ginkgo.json beside it; journals/ of failing cells)\n", filepath.Join(dir, "report.md"))
+	if r.Failing() {
+		return errFailing
+	}
+	return nil
+}
 
 // mergeCommand merges shard reports; the shard's name is its report's directory name.
 func mergeCommand(args []string, stdout, stderr io.Writer) error {
