@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/go-logr/logr/funcr"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/opconform/opconform/contract"
@@ -45,6 +47,8 @@ type config struct {
 	expireAt  string
 	verbosity int
 	caOut     string
+	// kubeconfigOut is where a ready kubeconfig for this server goes.
+	kubeconfigOut string
 	// fixedClock and licenseKey let the binary judge the committed fixtures.
 	fixedClock string
 	licenseKey string
@@ -67,6 +71,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&cfg.tlsCert, "tls-cert", "", "serving certificate PEM file (self-signed CA and certificate when absent)")
 	fs.StringVar(&cfg.tlsKey, "tls-key", "", "serving key PEM file, with --tls-cert")
 	fs.StringVar(&cfg.caOut, "write-ca", "", "write the generated serving CA's PEM to this file")
+	fs.StringVar(&cfg.kubeconfigOut, "write-kubeconfig", "", "write a kubeconfig for this server (its URL, CA and a user) to this file, for kubectl and clients")
 	fs.StringVar(&o.License.Name, "license-name", "", "licence name (default \"<organization>'s Enterprise License\")")
 	fs.StringVar(&o.License.Organization, "license-organization", "", "licence organisation (default Acme)")
 	fs.StringVar(&o.License.Plan, "license-plan", "", "licence plan: enterprise (default) or teams")
@@ -170,9 +175,26 @@ func serve(ctx context.Context, cfg *config, stdout io.Writer) error {
 			return fmt.Errorf("--write-ca: %w", err)
 		}
 	}
+	if cfg.kubeconfigOut != "" {
+		if err := writeKubeconfig(cfg.kubeconfigOut, srv.URL, srv.CAPEM()); err != nil {
+			return fmt.Errorf("--write-kubeconfig: %w", err)
+		}
+	}
 	p := srv.Profile()
 	fmt.Fprintf(stdout, "fake operator %s (profile %s) serving on %s\n", srv.Version(), p.Name, srv.URL)
 	<-ctx.Done()
 	cfg.opts.Logger.Info("stopping", "signal", context.Cause(ctx).Error())
 	return nil
+}
+
+// writeKubeconfig writes a kubeconfig for the server: its URL and CA, and a user with a
+// placeholder token (the fake authenticates only front-proxy requests; kubectl needs some
+// user entry, or it asks for a username).
+func writeKubeconfig(path, url string, caPEM []byte) error {
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["fakeoperator"] = &clientcmdapi.Cluster{Server: url, CertificateAuthorityData: caPEM}
+	cfg.AuthInfos["opconform"] = &clientcmdapi.AuthInfo{Token: "opconform-placeholder"}
+	cfg.Contexts["fakeoperator"] = &clientcmdapi.Context{Cluster: "fakeoperator", AuthInfo: "opconform", Namespace: "default"}
+	cfg.CurrentContext = "fakeoperator"
+	return clientcmd.WriteToFile(*cfg, path)
 }

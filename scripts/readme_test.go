@@ -1,0 +1,215 @@
+package scripts
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+
+	"github.com/opconform/opconform/report"
+)
+
+// readmeCommands are the commands README.md shows in its plain code blocks (and its two
+// first-day commands), without trailing comments.
+func readmeCommands(t *testing.T) []string {
+	data, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmds := []string{"make conformance", "make test"}
+	inBlock, plain := false, false
+	comment := regexp.MustCompile(`\s{2,}#.*$`)
+	sc := bufio.NewScanner(strings.NewReader(string(data)))
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "```") {
+			inBlock, plain = !inBlock, line == "```"
+			continue
+		}
+		if inBlock && plain && strings.TrimSpace(line) != "" {
+			if cmd := strings.TrimSpace(comment.ReplaceAllString(line, "")); !slices.Contains(cmds, cmd) {
+				cmds = append(cmds, cmd)
+			}
+		}
+	}
+	return cmds
+}
+
+// readmeCheck runs one README command, or says which test runs it.
+type readmeCheck struct {
+	// coveredBy names where a command that needs a cluster or a long build is run.
+	coveredBy string
+	run       func(t *testing.T, cmd string)
+}
+
+// TestEveryReadmeCommandRuns runs every command README.md shows, exactly as written (those
+// that change matrix.yaml in a copy of the repository), and fails for a command it does not
+// know, so that the README cannot drift from the tool.
+func TestEveryReadmeCommandRuns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs make conformance several times")
+	}
+	checks := map[string]readmeCheck{
+		"make conformance": {coveredBy: "make test (the Makefile's test target runs it) and .ci/run"},
+		"make test":        {coveredBy: ".ci/run"},
+		"make conformance CLIENTS=mirrord-3.250.0,mirrord-3.109.0 OPERATORS=current-3.250.0": {run: conformanceHolds(func(g Gomega, r *report.Report) {
+			g.Expect(r.Cells).To(HaveLen(2))
+		})},
+		"make conformance GINKGO_LABEL_FILTER='req:EARLY-REFUSAL && !negative-control'": {run: conformanceHolds(func(g Gomega, r *report.Report) {
+			g.Expect(r.Cells).NotTo(BeEmpty())
+			for _, c := range r.Cells {
+				g.Expect(c.Requirements).To(HaveLen(1), "only what ran: %s", c.ID)
+				g.Expect(c.Requirements[0].ID).To(BeEquivalentTo("EARLY-REFUSAL"))
+				g.Expect(c.Defect).To(BeEmpty(), "no negative control")
+			}
+		})},
+		"make conformance GINKGO_FOCUS='fake/current-3\\.250\\.0/mirrord-3\\.250\\.0 '": {run: conformanceHolds(func(g Gomega, r *report.Report) {
+			g.Expect(r.Cells).To(HaveLen(1))
+			g.Expect(r.Cells[0].ID).To(Equal("fake/current-3.250.0/mirrord-3.250.0"))
+		})},
+		"make conformance GINKGO_NODES=1 MATRIX=matrix/testdata/valid-minimal.yaml ARTIFACTS=/tmp/opconform-out": {run: func(t *testing.T, cmd string) {
+			t.Cleanup(func() { _ = os.RemoveAll("/tmp/opconform-out") })
+			conformanceHoldsIn(t, cmd, "/tmp/opconform-out", func(g Gomega, r *report.Report) { g.Expect(r.Cells).To(HaveLen(1)) })
+		}},
+		"make add-client VERSION=3.251.0":            {run: inACopy("added client mirrord-3.251.0", "recorded ")},
+		"make add-client VERSION=3.251.0 RELEASED=1": {run: inACopy("added client mirrord-3.251.0", "added client mirrord-cli-3.251.0")},
+		"make add-operator VERSION=3.251.0":          {run: inACopy("added operator current-3.251.0 (profile current)")},
+		"make conformance TIER=apiserver":            {coveredBy: ".ci/run, and the apiserver tier's specs in suites/apiserver_test.go"},
+		"make conformance TIER=kind":                 {coveredBy: "the kind tier's specs in suites/ (cells skip with the preflight's line where kind cannot run)"},
+		"go run ./cmd/fakeoperator --listen 127.0.0.1:18443 --operator-version 3.250.0 --write-kubeconfig /tmp/fake.kubeconfig": {run: func(t *testing.T, cmd string) {
+			runFakeOperatorWithKubectl(t, cmd, "kubectl --kubeconfig /tmp/fake.kubeconfig get mirrordoperators.operator.metalbear.co operator")
+		}},
+		"kubectl --kubeconfig /tmp/fake.kubeconfig get mirrordoperators.operator.metalbear.co operator": {coveredBy: "the go run ./cmd/fakeoperator entry above"},
+	}
+	cmds := readmeCommands(t)
+	for _, cmd := range cmds {
+		check, ok := checks[cmd]
+		if !ok {
+			t.Errorf("README.md shows %q, which no test runs: add it to this test", cmd)
+			continue
+		}
+		if check.run == nil {
+			continue
+		}
+		t.Run(cmd, func(t *testing.T) { check.run(t, cmd) })
+	}
+	for cmd := range checks {
+		if !slices.Contains(cmds, cmd) {
+			t.Errorf("this test runs %q, which README.md no longer shows: remove it", cmd)
+		}
+	}
+}
+
+// shell runs a command line in dir with bash, bounded, and returns its output.
+func shell(t *testing.T, dir, cmd string, env ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	c := exec.CommandContext(ctx, "bash", "-c", cmd)
+	c.Dir = dir
+	c.Env = append(os.Environ(), env...)
+	out, err := c.CombinedOutput()
+	return string(out), err
+}
+
+// conformanceHolds runs a make conformance command with its reports in a temporary folder.
+func conformanceHolds(check func(Gomega, *report.Report)) func(*testing.T, string) {
+	return func(t *testing.T, cmd string) { conformanceHoldsIn(t, cmd, "", check) }
+}
+
+func conformanceHoldsIn(t *testing.T, cmd, artifacts string, check func(Gomega, *report.Report)) {
+	g := NewWithT(t)
+	var env []string
+	if artifacts == "" {
+		artifacts = t.TempDir()
+		env = append(env, "ARTIFACTS="+artifacts)
+	}
+	out, err := shell(t, "..", cmd, env...)
+	g.Expect(err).NotTo(HaveOccurred(), out)
+	g.Expect(out).To(ContainSubstring("✅ conformance holds"), out)
+	g.Expect(out).To(ContainSubstring("reports: "+filepath.Join(artifacts, "report.md")), out)
+	r, err := report.ReadJSON(filepath.Join(artifacts, "report.json"))
+	g.Expect(err).NotTo(HaveOccurred())
+	check(g, r)
+}
+
+// inACopy runs a command that changes the repository in a copy of its tracked files.
+func inACopy(wants ...string) func(*testing.T, string) {
+	return func(t *testing.T, cmd string) {
+		g := NewWithT(t)
+		dir := copyRepository(t)
+		out, err := shell(t, dir, cmd)
+		g.Expect(err).NotTo(HaveOccurred(), out)
+		for _, want := range wants {
+			g.Expect(out).To(ContainSubstring(want))
+		}
+		out, err = shell(t, dir, "go run ./cmd/opconform matrix check")
+		g.Expect(err).NotTo(HaveOccurred(), "the changed matrix loads: %s", out)
+	}
+}
+
+// copyRepository copies the repository's tracked files (as they are in the work tree).
+func copyRepository(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("git", "-C", "..", "ls-files", "-z", "--cached", "--others", "--exclude-standard").Output()
+	if err != nil {
+		t.Skipf("not a git checkout: %v", err)
+	}
+	dir := t.TempDir()
+	for _, f := range strings.Split(strings.TrimRight(string(out), "\x00"), "\x00") {
+		data, err := os.ReadFile(filepath.Join("..", f))
+		if os.IsNotExist(err) {
+			continue // deleted in the work tree
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, _ := os.Stat(filepath.Join("..", f))
+		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), data, info.Mode().Perm()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// runFakeOperatorWithKubectl starts the fake operator as README.md shows it and runs
+// kubectl with the kubeconfig it writes.
+func runFakeOperatorWithKubectl(t *testing.T, cmd, kubectl string) {
+	g := NewWithT(t)
+	if _, err := exec.LookPath("kubectl"); err != nil {
+		t.Skip("kubectl is not on PATH")
+	}
+	_ = os.Remove("/tmp/fake.kubeconfig")
+	t.Cleanup(func() { _ = os.Remove("/tmp/fake.kubeconfig") })
+	// the server runs until killed: its own process group, so that go run's child goes too
+	server := exec.Command("bash", "-c", "exec "+cmd)
+	server.Dir = ".."
+	server.SysProcAttr = newProcessGroup()
+	var log strings.Builder
+	server.Stdout, server.Stderr = &log, &log
+	g.Expect(server.Start()).To(Succeed())
+	t.Cleanup(func() { killProcessGroup(server) })
+	g.Eventually(func() error { _, err := os.Stat("/tmp/fake.kubeconfig"); return err }).
+		WithTimeout(2*time.Minute).WithPolling(200*time.Millisecond).Should(Succeed(), "the fake operator writes its kubeconfig: %s", &log)
+	out, err := shell(t, "..", kubectl+" -o json")
+	g.Expect(err).NotTo(HaveOccurred(), out)
+	var operator struct {
+		Kind     string                   `json:"kind"`
+		Metadata struct{ Name string }    `json:"metadata"`
+		Spec     struct{ Version string } `json:"spec"`
+	}
+	g.Expect(json.Unmarshal([]byte(out), &operator)).To(Succeed(), out)
+	g.Expect(operator.Kind).To(Equal("MirrordOperator"), out)
+	g.Expect(operator.Metadata.Name).To(Equal("operator"))
+}
