@@ -66,6 +66,14 @@ func TestResolveVersion(t *testing.T) {
 	}
 	_, err = resolveVersion("", func() (*debug.BuildInfo, bool) { return &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}, true })
 	g.Expect(err).To(MatchError(ContainSubstring("source build")))
+	_, err = resolveVersion("", func() (*debug.BuildInfo, bool) {
+		return &debug.BuildInfo{Main: debug.Module{Version: "v0.0.0-20261128200709-2c4e896abcde"}}, true
+	})
+	g.Expect(err).To(MatchError(ContainSubstring("source build")), "a git checkout's pseudo-version is not a release")
+	_, err = resolveVersion("", func() (*debug.BuildInfo, bool) {
+		return &debug.BuildInfo{Main: debug.Module{Version: "v3.250.1-0.20261128200709-2c4e896abcde"}}, true
+	})
+	g.Expect(err).To(MatchError(ErrNoVersion))
 	v, err = resolveVersion("", func() (*debug.BuildInfo, bool) { return &debug.BuildInfo{Main: debug.Module{Version: "v1.2.3"}}, true })
 	g.Expect(err).NotTo(HaveOccurred(), "go install …@v1.2.3")
 	g.Expect(v.String()).To(Equal("1.2.3"))

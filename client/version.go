@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 
 	"github.com/Masterminds/semver/v3"
+	"golang.org/x/mod/module"
 )
 
 // Set at build time with -ldflags "-X github.com/opconform/opconform/client.version=…".
@@ -56,8 +57,11 @@ func resolveVersion(injected string, read func() (*debug.BuildInfo, bool)) (*sem
 		return v, nil
 	}
 	bi, ok := read()
-	if !ok || bi.Main.Version == "" || bi.Main.Version == "(devel)" {
-		return nil, fmt.Errorf("%w: none was injected and the module has none (a source build); build with -ldflags \"-X github.com/opconform/opconform/client.version=3.250.0\"", ErrNoVersion)
+	// a source build has none, or (Go 1.24+, in a git checkout) a pseudo-version such as
+	// v0.0.0-20261128200709-2c4e896abcde: not a release, and v0.0.0 would pass for an
+	// ancient client
+	if !ok || bi.Main.Version == "" || bi.Main.Version == "(devel)" || module.IsPseudoVersion(bi.Main.Version) {
+		return nil, fmt.Errorf("%w: none was injected and the module has no release version (a source build); build with -ldflags \"-X github.com/opconform/opconform/client.version=3.250.0\"", ErrNoVersion)
 	}
 	v, err := semver.NewVersion(bi.Main.Version)
 	if err != nil || bi.Main.Version[0] != 'v' {
