@@ -44,6 +44,18 @@ bench: ## Benchmarks with allocation counts.
 
 ##@ Build
 
+.PHONY: docker-up
+docker-up: ## Make a Docker engine answer for the kind tier: reuses one that runs; else installs Debian's docker.io and starts dockerd as this machine needs it.
+	scripts/docker-up.sh
+
+.PHONY: docker-down
+docker-down: ## Stop the dockerd that make docker-up started (nothing else).
+	scripts/docker-up.sh stop
+
+.PHONY: node-image
+node-image: ## Build the kind node image here, with no registry: make node-image KUBERNETES=v1.37.0 (cached).
+	scripts/build-node-image.sh $(or $(KUBERNETES),$(error KUBERNETES is required, e.g. make node-image KUBERNETES=v1.37.0))
+
 .PHONY: client
 client: ## Build the reference client into bin/: make client VERSION=3.250.0 [DEFECT=no-refresh].
 	scripts/build-client.sh $(or $(VERSION),$(error VERSION is required, e.g. make client VERSION=3.250.0)) $(DEFECT)
