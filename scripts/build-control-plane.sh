@@ -11,11 +11,6 @@ cd "${REPO_ROOT}"
 # shellcheck source=scripts/lib/versions.sh
 source scripts/lib/versions.sh
 
-# WORK is the throwaway module etcd is built in; a global, so the EXIT trap can name it.
-WORK=""
-cleanup() { [[ -z "${WORK}" ]] || rm -rf "${WORK}"; }
-trap cleanup EXIT
-
 main() {
   if [[ -n "${KUBE_APISERVER:-}" && -n "${ETCD:-}" ]]; then
     check "${KUBE_APISERVER}" && check "${ETCD}"
@@ -33,9 +28,9 @@ main() {
     echo "${out}"
     return
   fi
-  local kube etcd="${cache}/etcd-${ETCD_VERSION}"
+  local kube etcd
   kube="$(scripts/build-kubernetes.sh kube-apiserver)"
-  [[ -x "${etcd}/etcd" ]] || build_etcd "${etcd}"
+  etcd="$(scripts/build-etcd.sh "${ETCD_VERSION}")"
   mkdir -p "${out}"
   ln -sf "${kube}/kube-apiserver" "${out}/kube-apiserver"
   ln -sf "${etcd}/etcd" "${out}/etcd"
@@ -44,34 +39,6 @@ main() {
 
 check() {
   [[ -x "$1" ]] || { echo "build-control-plane: $1 is not an executable" >&2; return 1; }
-}
-
-build_etcd() {
-  local out="$1"
-  echo "build-control-plane: building etcd ${ETCD_VERSION} from the Go module proxy (about a minute cold)" >&2
-  local start=${SECONDS}
-  WORK="$(mktemp -d)"
-  cat > "${WORK}/main.go" <<'GO'
-// Command etcd runs etcd's server, built from its Go module for opconform's apiserver tier.
-package main
-
-import (
-	"os"
-
-	"go.etcd.io/etcd/server/v3/etcdmain"
-)
-
-func main() { etcdmain.Main(os.Args) }
-GO
-  mkdir -p "${out}"
-  (
-    cd "${WORK}"
-    go mod init opconform.local/etcd >/dev/null 2>&1
-    go get "go.etcd.io/etcd/server/v3@${ETCD_VERSION}" >&2
-    go mod tidy >&2
-    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "${out}/etcd" . >&2
-  )
-  echo "build-control-plane: built etcd ${ETCD_VERSION} in $((SECONDS - start)) s" >&2
 }
 
 main "$@"

@@ -4,7 +4,8 @@
 # ${OPCONFORM_CACHE:-~/.cache/opconform}/bin/kubernetes-<version>/ and prints that directory.
 # Every binary is stamped with its real version (what /version and `kubectl version` report,
 # what kubeadm's skew checks read). Commands already there are not built again.
-# Usage: scripts/build-kubernetes.sh COMMAND...   (e.g. kube-apiserver kubelet)
+# Usage: scripts/build-kubernetes.sh [--version=vX.Y.Z] COMMAND...   (e.g. kube-apiserver kubelet)
+# --version builds another release than the pinned one (its staging modules at v0.Y.Z).
 set -o errexit -o nounset -o pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "${REPO_ROOT}"
@@ -17,7 +18,13 @@ cleanup() { [[ -z "${WORK}" ]] || rm -rf "${WORK}"; }
 trap cleanup EXIT
 
 main() {
-  (($#)) || { echo "usage: build-kubernetes.sh COMMAND..." >&2; return 2; }
+  if [[ "${1:-}" == --version=* ]]; then
+    KUBERNETES_VERSION="${1#--version=}"
+    shift
+    [[ "${KUBERNETES_VERSION}" =~ ^v1\.([0-9]+\.[0-9]+)$ ]] || { echo "build-kubernetes: --version=${KUBERNETES_VERSION}: want v1.Y.Z" >&2; return 2; }
+    KUBERNETES_STAGING_VERSION="v0.${BASH_REMATCH[1]}"
+  fi
+  (($#)) || { echo "usage: build-kubernetes.sh [--version=vX.Y.Z] COMMAND..." >&2; return 2; }
   local out="${OPCONFORM_CACHE:-${HOME}/.cache/opconform}/bin/kubernetes-${KUBERNETES_VERSION}"
   local missing=() cmd
   for cmd in "$@"; do

@@ -25,7 +25,7 @@ case "$1 ${2:-}" in
   "build "*)
     out="" pkgs=()
     while (($#)); do
-      case "$1" in -o) out="$2"; shift 2 ;; -ldflags) shift 2 ;; -*) shift ;; build) shift ;; *) pkgs+=("$1"); shift ;; esac
+      case "$1" in -o) out="$2"; shift 2 ;; -ldflags|-tags) shift 2 ;; -*) shift ;; build) shift ;; *) pkgs+=("$1"); shift ;; esac
     done
     if [[ "${out}" == */ ]]; then
       for p in "${pkgs[@]}"; do printf '#!/bin/sh\n' > "${out}$(basename "${p}")"; chmod +x "${out}$(basename "${p}")"; done
@@ -109,6 +109,47 @@ func TestBuildKubernetesColdThenCached(t *testing.T) {
 
 	_, calls = e.run(t, "build-kubernetes.sh", "kubelet")
 	g.Expect(builds(calls)).To(BeEmpty(), "a cached command is not built again")
+}
+
+func TestBuildKubernetesAnotherVersion(t *testing.T) {
+	g := NewWithT(t)
+	e := newScriptEnv(t)
+	dir, calls := e.run(t, "build-kubernetes.sh", "--version=v1.36.4", "kubelet")
+	g.Expect(dir).To(Equal(filepath.Join(e.cache, "bin", "kubernetes-v1.36.4")))
+	g.Expect(calls).To(ContainElement("mod download -json k8s.io/kubernetes@v1.36.4"))
+	g.Expect(builds(calls)[0]).To(ContainSubstring("k8s.io/component-base/version.gitVersion=v1.36.4 -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=36"))
+	mod, err := os.ReadFile(filepath.Join(filepath.Dir(e.log), "kubernetes.mod"))
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(string(mod)).To(ContainSubstring("./staging/src/k8s.io/api"))
+}
+
+func TestBuildGoToolColdThenCached(t *testing.T) {
+	g := NewWithT(t)
+	e := newScriptEnv(t)
+	dir, calls := e.run(t, "build-go-tool.sh", "crictl", "sigs.k8s.io/cri-tools", "v1.34.0", "sigs.k8s.io/cri-tools/cmd/crictl")
+	g.Expect(dir).To(Equal(filepath.Join(e.cache, "bin", "crictl-v1.34.0")))
+	g.Expect(filepath.Join(dir, "crictl")).To(BeAnExistingFile())
+	g.Expect(calls).To(ContainElement("mod edit -require sigs.k8s.io/cri-tools@v1.34.0"))
+	g.Expect(builds(calls)).To(HaveLen(1))
+
+	e.env = append(e.env, "LDFLAGS=-X example.com/v.Version={version}", "TAGS=no_btrfs")
+	dir, calls = e.run(t, "build-go-tool.sh", "containerd", "github.com/containerd/containerd/v2", "v2.4.2", "github.com/containerd/containerd/v2/cmd/ctr")
+	g.Expect(filepath.Join(dir, "ctr")).To(BeAnExistingFile())
+	g.Expect(builds(calls)[0]).To(And(ContainSubstring("-X example.com/v.Version=v2.4.2"), ContainSubstring("-tags no_btrfs")))
+
+	_, calls = e.run(t, "build-go-tool.sh", "crictl", "sigs.k8s.io/cri-tools", "v1.34.0", "sigs.k8s.io/cri-tools/cmd/crictl")
+	g.Expect(calls).To(Equal([]string{""}), "warm: no go call at all")
+}
+
+func TestBuildEtcdColdThenCached(t *testing.T) {
+	g := NewWithT(t)
+	e := newScriptEnv(t)
+	dir, calls := e.run(t, "build-etcd.sh", "v3.7.0")
+	g.Expect(dir).To(Equal(filepath.Join(e.cache, "bin", "etcd-v3.7.0")))
+	g.Expect(filepath.Join(dir, "etcd")).To(BeAnExistingFile())
+	g.Expect(calls).To(ContainElement("get go.etcd.io/etcd/server/v3@v3.7.0"))
+	_, calls = e.run(t, "build-etcd.sh", "v3.7.0")
+	g.Expect(calls).To(Equal([]string{""}))
 }
 
 func TestBuildKubernetesRefusesBadNames(t *testing.T) {

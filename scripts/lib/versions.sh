@@ -8,3 +8,11 @@ KUBERNETES_VERSION="v1.37.2"
 # from the module proxy they come at this version.
 KUBERNETES_STAGING_VERSION="v0.37.2"
 ETCD_VERSION="v3.6.16"
+
+# The kind tier's node image, built here where kindest/node cannot be pulled
+# (scripts/build-node-image.sh): what goes in beside the Kubernetes binaries.
+DEBIAN_SUITE="bookworm"
+CONTAINERD_VERSION="v2.4.2"
+CRICTL_VERSION="v1.34.0"
+# the sandbox image kind's containerd config names (images/base/files/etc/containerd)
+PAUSE_IMAGE="registry.k8s.io/pause:3.10"
