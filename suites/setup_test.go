@@ -29,7 +29,7 @@ var (
 	apiTier         *tier.APIServer
 	controlPlaneBin string
 	// kind holds this process's kind clusters, made on first use per Kubernetes version.
-	kind = &kindClusters{clusters: map[string]*tier.KindTier{}}
+	kind = &kindClusters{clusters: map[string]*tier.KindTier{}, failed: map[string]error{}}
 )
 
 // setupWait bounds building (cold, about 8 minutes on 2 cores) and starting what the
@@ -62,7 +62,7 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	}
 	if selects(matrix.TierKind) {
 		for _, kube := range theMatrix.Kubernetes {
-			if err := tier.Preflight(ctx, kube); err != nil {
+			if _, err := tier.Preflight(ctx, kube); err != nil {
 				s.KindUnavailable = err.Error()
 				break
 			}
@@ -91,7 +91,21 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	AddReportEntry("apiserver tier start", fmt.Sprintf("etcd + kube-apiserver + APIService registered in %s", time.Since(start).Round(time.Millisecond)))
 }, NodeTimeout(setupWait))
 
-var _ = SynchronizedAfterSuite(func() { kind.stop() }, func() {})
+// Every process deletes its clusters; the first, after all, the network they were on.
+var _ = SynchronizedAfterSuite(func() { kind.stop() }, func() {
+	if selects(matrix.TierKind) && os.Getenv("KEEP_CLUSTER") != "1" {
+		if err := tier.RemoveKindNetwork(context.Background()); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+	}
+})
+
+// openProgress opens where long steps inside the suite (kind's cluster creation) report:
+// a file in the artifacts that make conformance shows as it grows, as Ginkgo keeps a
+// parallel process's own output until its spec ends.
+func openProgress() (*os.File, error) {
+	return os.OpenFile(filepath.Join(artifacts, "progress.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+}
 
 // runScript runs scripts/name and returns its last output line.
 func runScript(ctx context.Context, name string, args ...string) string {
@@ -112,6 +126,10 @@ type kindClusters struct {
 	clusters    map[string]*tier.KindTier
 	unavailable string
 	image       string
+	// progress receives the clusters' progress lines (openProgress).
+	progress *os.File
+	// failed holds why a version's cluster could not be made.
+	failed map[string]error
 }
 
 // get returns the cluster of Kubernetes version kube, making it on first use.
@@ -123,6 +141,16 @@ func (k *kindClusters) get(ctx context.Context, kube string) (*tier.KindTier, er
 	}
 	if c, ok := k.clusters[kube]; ok {
 		return c, nil
+	}
+	if err, ok := k.failed[kube]; ok {
+		return nil, fmt.Errorf("the kind cluster of %s could not be made earlier in this process (see that cell): %w", kube, err)
+	}
+	if k.progress == nil {
+		f, err := openProgress()
+		if err != nil {
+			return nil, err
+		}
+		k.progress = f
 	}
 	dir, err := os.MkdirTemp("", "opconform-kind-")
 	if err != nil {
@@ -138,11 +166,13 @@ func (k *kindClusters) get(ctx context.Context, kube string) (*tier.KindTier, er
 	}
 	c, err := tier.StartKind(ctx, tier.KindInput{
 		Kubernetes: kube, Dir: dir, Image: k.image, Manifests: manifests, LicenceKeyPEM: key, Keep: os.Getenv("KEEP_CLUSTER") == "1",
+		Progress: k.progress, LogsDir: filepath.Join(artifacts, "kind-logs"),
 	})
 	if err != nil {
 		if errors.Is(err, tier.ErrKindUnavailable) {
 			k.unavailable = err.Error()
 		}
+		k.failed[kube] = err // one try per process: the other cells fail at once, naming it
 		return nil, err
 	}
 	k.clusters[kube] = c
@@ -162,4 +192,8 @@ func (k *kindClusters) stop() {
 		}
 	}
 	k.clusters = map[string]*tier.KindTier{}
+	if k.progress != nil {
+		_ = k.progress.Close()
+		k.progress = nil
+	}
 }

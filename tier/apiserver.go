@@ -101,14 +101,17 @@ func (a *APIServer) setUp(ctx context.Context) error {
 	return nil
 }
 
+// created passes a Create's error on, naming what was created, unless it already existed.
+func created(what string, err error) error {
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating %s: %w", what, err)
+	}
+	return nil
+}
+
 // register creates what a cluster would hold for the operator and its users.
 func (a *APIServer) register(ctx context.Context, cs *kubernetes.Clientset, port int32) error {
-	create := func(what string, err error) error {
-		if err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("creating %s: %w", what, err)
-		}
-		return nil
-	}
+	create := created
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}}
 	_, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
 	if err := create("namespace", err); err != nil {
@@ -136,7 +139,7 @@ func (a *APIServer) register(ctx context.Context, cs *kubernetes.Clientset, port
 	if err := a.rbac(ctx, cs, create); err != nil {
 		return err
 	}
-	if err := workloads(ctx, cs, create); err != nil {
+	if err := workloads(ctx, cs); err != nil {
 		return err
 	}
 	ag, err := aggregator.NewForConfig(a.cp.Admin)
@@ -186,7 +189,11 @@ func (a *APIServer) rbac(ctx context.Context, cs *kubernetes.Clientset, create f
 
 // workloads creates the deployment and pod the fake operator's inventory names, so target
 // resolution against the real apiserver finds them.
-func workloads(ctx context.Context, cs *kubernetes.Clientset, create func(string, error) error) error {
+func workloads(ctx context.Context, cs *kubernetes.Clientset) error {
+	create := created
+	if err := defaultServiceAccount(ctx, cs); err != nil {
+		return err
+	}
 	inv := fakeoperator.DefaultInventory()
 	for _, w := range inv.Deployments {
 		labels := map[string]string{"app": w.Name}
@@ -212,10 +219,24 @@ func workloads(ctx context.Context, cs *kubernetes.Clientset, create func(string
 	return nil
 }
 
+// defaultServiceAccount makes sure the default namespace has its service account, which
+// pods need: a new cluster's controller-manager makes it within seconds (kind), a control
+// plane without one never does (apiserver tier); whoever is first, it is the same object.
+func defaultServiceAccount(ctx context.Context, cs *kubernetes.Clientset) error {
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: "default"}}
+	_, err := cs.CoreV1().ServiceAccounts("default").Create(ctx, sa, metav1.CreateOptions{})
+	return created("service account default/default", err)
+}
+
+// WorkloadImage is what the target workloads run: the pause image every node has
+// preloaded (kind's sandbox image), never pulled, so that a cluster with kubelets (kind)
+// runs them without reaching for a registry.
+const WorkloadImage = "registry.k8s.io/pause:3.10"
+
 func podSpec(w fakeoperator.Workload) corev1.PodSpec {
 	var spec corev1.PodSpec
 	for _, c := range w.Containers {
-		spec.Containers = append(spec.Containers, corev1.Container{Name: c, Image: c + ":latest"})
+		spec.Containers = append(spec.Containers, corev1.Container{Name: c, Image: WorkloadImage, ImagePullPolicy: corev1.PullNever})
 	}
 	return spec
 }

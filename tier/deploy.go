@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"io"
+	"net/http"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -146,7 +149,12 @@ func waitDeployed(ctx context.Context, cfg *rest.Config, cs *kubernetes.Clientse
 	if err != nil {
 		return err
 	}
+	hc, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return err
+	}
 	var why string
+	streak := 0
 	err = wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
 		d, err := cs.AppsV1().Deployments(deployNamespace).Get(ctx, deployName, metav1.GetOptions{})
 		if err != nil {
@@ -162,18 +170,55 @@ func waitDeployed(ctx context.Context, cfg *rest.Config, cs *kubernetes.Clientse
 			why = err.Error()
 			return false, nil
 		}
+		available := false
 		for _, c := range svc.Status.Conditions {
 			if c.Type == apiregv1.Available && c.Status == apiregv1.ConditionTrue {
-				return true, nil
+				available = true
 			}
-			if c.Type == apiregv1.Available {
+			if c.Type == apiregv1.Available && !available {
 				why = fmt.Sprintf("APIService %s not Available yet: %s", apiServiceName, c.Message)
 			}
 		}
-		return false, nil
+		if !available {
+			return false, nil
+		}
+		// Available is the aggregator's last check: right after a rollout, the Service may
+		// still lead to the pod that is going (kube-proxy catches up within seconds). The
+		// operator must answer through the aggregator several times in a row.
+		if err := discoveryAnswers(ctx, hc, cfg.Host); err != nil {
+			streak, why = 0, err.Error()
+			return false, nil
+		}
+		streak++
+		why = fmt.Sprintf("the operator answered through the aggregator %d times in a row of %d", streak, answersInARow)
+		return streak >= answersInARow, nil
 	})
 	if err != nil {
 		return fmt.Errorf("deploying: waited %s: %s", timeout, why)
+	}
+	return nil
+}
+
+// answersInARow is how many discovery requests in a row, a second apart, the operator must
+// answer through the aggregator before a rollout counts as done.
+const answersInARow = 3
+
+// discoveryAnswers asks the operator's group version through kube-apiserver.
+func discoveryAnswers(ctx context.Context, hc *http.Client, host string) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, host+"/apis/operator.metalbear.co/v1", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("operator discovery through the aggregator: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("operator discovery through the aggregator: %s: %s", resp.Status, strings.TrimSpace(string(body)))
 	}
 	return nil
 }

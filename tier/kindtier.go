@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,11 +14,18 @@ import (
 	"time"
 
 	"github.com/Masterminds/semver/v3"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	apiregv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
+	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/kind/pkg/cluster"
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
+	kindlog "sigs.k8s.io/kind/pkg/log"
 
 	"github.com/opconform/opconform/contract"
 	"github.com/opconform/opconform/credentials"
@@ -45,12 +53,18 @@ type KindTier struct {
 	licenceKey []byte
 	// installed names the real operator installed with Helm, if any.
 	installed string
+	// progress receives a line per long step (cluster, image load, each rollout).
+	progress io.Writer
 }
 
 // KindInput is how StartKind makes a cluster.
 type KindInput struct {
-	// Kubernetes is the version; its node image is pinned in NodeImages.
+	// Kubernetes is the version; its node image is pinned in NodeImages, or built here.
 	Kubernetes string
+	// Progress receives kind's progress lines (cluster creation, image load); may be nil.
+	Progress io.Writer
+	// LogsDir is where `kind export logs` goes when creating the cluster fails.
+	LogsDir string
 	// Dir holds the kubeconfig and image archive.
 	Dir string
 	// Image is the fake operator image, built locally (scripts/image.sh build).
@@ -64,21 +78,37 @@ type KindInput struct {
 
 // StartKind runs the preflight, creates the cluster and loads the image into its nodes.
 func StartKind(ctx context.Context, in KindInput) (*KindTier, error) {
-	if err := Preflight(ctx, in.Kubernetes); err != nil {
+	image, err := Preflight(ctx, in.Kubernetes)
+	if err != nil {
 		return nil, err
+	}
+	if _, err := ensureKindNetwork(ctx); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrKindUnavailable, err)
+	}
+	// kind puts its nodes on this network, reusing it as it is
+	if err := os.Setenv("KIND_EXPERIMENTAL_DOCKER_NETWORK", KindNetwork); err != nil {
+		return nil, err
+	}
+	progress := in.Progress
+	if progress == nil {
+		progress = io.Discard
 	}
 	suffix := make([]byte, 4)
 	if _, err := rand.Read(suffix); err != nil {
 		return nil, err
 	}
+	name := "opconform-" + strings.ReplaceAll(strings.TrimPrefix(in.Kubernetes, "v"), ".", "-") + "-" + hex.EncodeToString(suffix)
 	k := &KindTier{
-		Name:       "opconform-" + strings.ReplaceAll(strings.TrimPrefix(in.Kubernetes, "v"), ".", "-") + "-" + hex.EncodeToString(suffix),
+		Name:       name,
 		Kubeconfig: filepath.Join(in.Dir, "kubeconfig"),
-		provider:   cluster.NewProvider(cluster.ProviderWithDocker()),
+		provider:   cluster.NewProvider(cluster.ProviderWithDocker(), cluster.ProviderWithLogger(progressLogger{w: progress, prefix: name + ": "})),
 		keep:       in.Keep, image: in.Image, manifests: in.Manifests, licenceKey: in.LicenceKeyPEM,
+		progress: progress,
 	}
-	err := k.provider.Create(k.Name,
-		cluster.CreateWithNodeImage(NodeImages[in.Kubernetes]),
+	fmt.Fprintf(progress, "%s: creating a kind cluster of Kubernetes %s from %s on docker network %s\n", name, in.Kubernetes, image, KindNetwork)
+	start := time.Now()
+	err = k.provider.Create(k.Name,
+		cluster.CreateWithV1Alpha4Config(kindConfig(image, image == BuiltNodeImage(in.Kubernetes), HostFacts())),
 		cluster.CreateWithKubeconfigPath(k.Kubeconfig),
 		cluster.CreateWithWaitForReady(kindReady),
 		cluster.CreateWithDisplayUsage(false), cluster.CreateWithDisplaySalutation(false))
@@ -86,14 +116,54 @@ func StartKind(ctx context.Context, in KindInput) (*KindTier, error) {
 		k.admin, err = clientcmd.BuildConfigFromFlags("", k.Kubeconfig)
 	}
 	if err == nil {
+		fmt.Fprintf(progress, "%s: ready in %s; loading %s into its nodes\n", name, time.Since(start).Round(time.Second), in.Image)
 		err = k.loadImage(ctx, in.Dir)
 	}
+	if err == nil {
+		// the targets the fake operator's inventory names, for clients that resolve them
+		var cs *kubernetes.Clientset
+		if cs, err = kubernetes.NewForConfig(k.admin); err == nil {
+			err = workloads(ctx, cs)
+		}
+	}
 	if err != nil {
+		if in.LogsDir != "" {
+			logs := filepath.Join(in.LogsDir, k.Name)
+			if lerr := k.provider.CollectLogs(k.Name, logs); lerr == nil {
+				err = fmt.Errorf("%w (kind's logs: %s)", err, logs)
+			}
+		}
 		_ = k.provider.Delete(k.Name, k.Kubeconfig)
 		return nil, fmt.Errorf("kind cluster %s: %w", k.Name, err)
 	}
 	return k, nil
 }
+
+// progressLogger is kind's logger, writing its user-facing lines (V(0), warnings, errors)
+// to w, one line each.
+type progressLogger struct {
+	w      io.Writer
+	prefix string
+}
+
+func (l progressLogger) Warn(m string)                        { fmt.Fprintln(l.w, l.prefix+"warning: "+m) }
+func (l progressLogger) Warnf(f string, a ...any)             { l.Warn(fmt.Sprintf(f, a...)) }
+func (l progressLogger) Error(m string)                       { fmt.Fprintln(l.w, l.prefix+"error: "+m) }
+func (l progressLogger) Errorf(f string, a ...any)            { l.Error(fmt.Sprintf(f, a...)) }
+func (l progressLogger) V(v kindlog.Level) kindlog.InfoLogger { return progressInfo{l: l, on: v == 0} }
+
+type progressInfo struct {
+	l  progressLogger
+	on bool
+}
+
+func (i progressInfo) Info(m string) {
+	if i.on {
+		fmt.Fprintln(i.l.w, i.l.prefix+strings.TrimSpace(m))
+	}
+}
+func (i progressInfo) Infof(f string, a ...any) { i.Info(fmt.Sprintf(f, a...)) }
+func (i progressInfo) Enabled() bool            { return i.on }
 
 // loadImage loads the operator image into every node, as `kind load docker-image` does.
 func (k *KindTier) loadImage(ctx context.Context, dir string) error {
@@ -157,10 +227,12 @@ func (k *KindTier) Start(ctx context.Context, cell matrix.Cell, clk clock.Passiv
 	if cell.Operator.Kind == matrix.KindReal {
 		return k.StartReal(ctx, cell)
 	}
+	start := time.Now()
 	err := DeployOperator(ctx, k.admin, DeployInput{Manifests: k.manifests, Image: k.image, Args: OperatorArgs(cell, clk), LicenseKeyPEM: k.licenceKey, Wait: deployedWait})
 	if err != nil {
 		return nil, fmt.Errorf("kind cluster %s: %w", k.Name, err)
 	}
+	fmt.Fprintf(k.progress, "%s: operator %s serving for %s (deployed in %s)\n", k.Name, cell.Operator.Name, cell.Client.Name, time.Since(start).Round(100*time.Millisecond))
 	hc, err := rest.HTTPClientFor(k.admin)
 	if err != nil {
 		return nil, err
@@ -229,4 +301,55 @@ func (k *KindTier) Stop() (string, error) {
 		return fmt.Sprintf("KEEP_CLUSTER=1: kept kind cluster %s; reach it with: kubectl --kubeconfig %s get apiservices; delete it with: kind delete cluster --name %s", k.Name, k.Kubeconfig, k.Name), nil
 	}
 	return "", k.provider.Delete(k.Name, k.Kubeconfig)
+}
+
+// Serving is how the operator is served on a cluster: its APIService, its Service's
+// endpoints and the operator pods' IPs.
+type Serving struct {
+	APIService          string
+	APIServiceAvailable bool
+	Service             string
+	EndpointIPs         []string
+	PodIPs              []string
+}
+
+// OperatorServing reads how the cluster serves the operator.
+func (k *KindTier) OperatorServing(ctx context.Context) (*Serving, error) {
+	cs, err := kubernetes.NewForConfig(k.admin)
+	if err != nil {
+		return nil, err
+	}
+	ag, err := aggregator.NewForConfig(k.admin)
+	if err != nil {
+		return nil, err
+	}
+	s := &Serving{APIService: apiServiceName, Service: deployNamespace + "/" + deployName}
+	svc, err := ag.ApiregistrationV1().APIServices().Get(ctx, apiServiceName, metav1.GetOptions{})
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range svc.Status.Conditions {
+		s.APIServiceAvailable = s.APIServiceAvailable || c.Type == apiregv1.Available && c.Status == apiregv1.ConditionTrue
+	}
+	slices, err := cs.DiscoveryV1().EndpointSlices(deployNamespace).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + deployName})
+	if err != nil {
+		return nil, err
+	}
+	for _, sl := range slices.Items {
+		for _, e := range sl.Endpoints {
+			if e.Conditions.Ready != nil && *e.Conditions.Ready {
+				s.EndpointIPs = append(s.EndpointIPs, e.Addresses...)
+			}
+		}
+	}
+	pods, err := cs.CoreV1().Pods(deployNamespace).List(ctx, metav1.ListOptions{LabelSelector: "app=" + deployName})
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range pods.Items {
+		if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil {
+			s.PodIPs = append(s.PodIPs, p.Status.PodIP)
+		}
+	}
+	return s, nil
 }

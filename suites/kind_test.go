@@ -1,0 +1,93 @@
+package suites
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"slices"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/version"
+	"k8s.io/client-go/rest"
+	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/opconform/opconform/fixtures/certs"
+	"github.com/opconform/opconform/matrix"
+	"github.com/opconform/opconform/tier"
+)
+
+// What only a real cluster can show: the operator runs as a pod behind a Service, and the
+// cluster's own aggregator serves it.
+var _ = Describe("kind tier", Label("tier:kind"), func() {
+	var cell matrix.Cell
+	var k *tier.KindTier
+	var ep *tier.Endpoint
+
+	BeforeEach(func(ctx SpecContext) {
+		i := slices.IndexFunc(cells, func(c matrix.Cell) bool {
+			return c.Tier == matrix.TierKind && c.Operator.Kind == matrix.KindFake && c.Operator.Profile == "" &&
+				c.Operator.MinClientVersion == "" && semverAtLeast(c.Operator.Version, "3.109.0") && c.Client.Driver == matrix.DriverReference
+		})
+		if i < 0 {
+			Skip("no kind-tier cell with a current fake operator is selected")
+		}
+		cell = cells[i]
+		var err error
+		k, err = kind.get(ctx, cell.Kubernetes)
+		if errors.Is(err, tier.ErrKindUnavailable) {
+			Skip(err.Error())
+		}
+		Expect(err).NotTo(HaveOccurred(), "the kind cluster of %s", cell.Kubernetes)
+		ep, err = k.Start(ctx, cell, clocktesting.NewFakePassiveClock(certs.Epoch))
+		Expect(err).NotTo(HaveOccurred(), "deploying operator %s on %s", cell.Operator.Name, k.Name)
+		DeferCleanup(ep.Close)
+	}, NodeTimeout(kindCellWait))
+
+	get := func(ctx context.Context, cfg *rest.Config, path string, header http.Header) (int, string) {
+		GinkgoHelper()
+		hc, err := rest.HTTPClientFor(cfg)
+		Expect(err).NotTo(HaveOccurred(), "client for %s", cfg.Host)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, cfg.Host+path, nil)
+		for key, vs := range header {
+			req.Header[key] = vs
+		}
+		resp, err := hc.Do(req)
+		Expect(err).NotTo(HaveOccurred(), "GET %s", path)
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+
+	It("serves the operator from a pod behind a Service, through the cluster's aggregator", func(ctx SpecContext) {
+		s, err := k.OperatorServing(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(s.APIServiceAvailable).To(BeTrue(), "APIService %s Available", s.APIService)
+		Expect(s.PodIPs).NotTo(BeEmpty(), "the Service's endpoints are the operator's pods")
+		Expect(s.EndpointIPs).To(ConsistOf(s.PodIPs), "Service %s leads to the running operator pod", s.Service)
+		code, body := get(ctx, ep.Config, "/apis/operator.metalbear.co/v1/mirrordoperators/operator", nil)
+		Expect(code).To(Equal(http.StatusOK), body)
+		Expect(body).To(ContainSubstring(`"operator_version":"`+cell.Operator.Version+`"`), "the cell's operator answers")
+	}, SpecTimeout(time.Minute))
+
+	It("shows the operator the authenticated user, never one the client sent", func(ctx SpecContext) {
+		code, body := get(ctx, ep.Config, "/apis/operator.metalbear.co/v1/mirrordoperators/operator", http.Header{"X-Remote-User": {"mallory"}, "X-Remote-Group": {"system:masters"}})
+		Expect(code).To(Equal(http.StatusOK), body)
+		entries := ep.Journal()
+		Expect(entries).NotTo(BeEmpty(), "the operator journalled the request")
+		last := entries[len(entries)-1]
+		Expect(last.RemoteUser).To(Equal(ep.User), "the identity the cluster's front proxy asserted")
+		Expect(last.Headers["x-remote-user"]).To(Equal([]string{ep.User}), "the client's X-Remote-User was replaced")
+	}, SpecTimeout(time.Minute))
+
+	It("answers /version with the cluster's Kubernetes version", func(ctx SpecContext) {
+		code, body := get(ctx, ep.Config, "/version", nil)
+		Expect(code).To(Equal(http.StatusOK), body)
+		var info version.Info
+		Expect(json.Unmarshal([]byte(body), &info)).To(Succeed(), body)
+		Expect(info.GitVersion).To(Equal(cell.Kubernetes), "the node image's kube-apiserver is stamped with its version")
+	}, SpecTimeout(time.Minute))
+})

@@ -1,0 +1,93 @@
+package tier
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
+)
+
+// Host is what this machine lets kind's nodes do, read off the machine.
+type Host struct {
+	// CgroupV1 is true where /sys/fs/cgroup is not the unified (v2) hierarchy.
+	CgroupV1 bool
+	// SysResource is true where the capability bounding set holds CAP_SYS_RESOURCE.
+	SysResource bool
+}
+
+// HostFacts reads the machine.
+func HostFacts() Host {
+	h := Host{SysResource: true}
+	var fs unix.Statfs_t
+	if err := unix.Statfs("/sys/fs/cgroup", &fs); err == nil {
+		h.CgroupV1 = fs.Type != unix.CGROUP2_SUPER_MAGIC
+	}
+	if status, err := os.ReadFile("/proc/self/status"); err == nil {
+		for line := range strings.SplitSeq(string(status), "\n") {
+			if hex, ok := strings.CutPrefix(line, "CapBnd:"); ok {
+				if mask, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64); err == nil {
+					h.SysResource = mask&(1<<unix.CAP_SYS_RESOURCE) != 0
+				}
+			}
+		}
+	}
+	return h
+}
+
+// KindNetwork is the docker network the harness makes for kind's nodes (kind reuses a
+// network that exists), with an explicit subnet; dockerd started by make docker-up adds
+// no NAT to it.
+const (
+	KindNetwork       = "opconform-kind"
+	KindNetworkSubnet = "10.250.0.0/24"
+)
+
+// ensureKindNetwork creates KindNetwork unless it exists; it reports whether it made it.
+func ensureKindNetwork(ctx context.Context) (bool, error) {
+	if _, err := docker(ctx, "network", "inspect", KindNetwork); err == nil {
+		return false, nil
+	}
+	out, err := docker(ctx, "network", "create", "--driver", "bridge", "--subnet", KindNetworkSubnet,
+		"--opt", "com.docker.network.bridge.enable_ip_masquerade=false", "--label", "io.opconform.network=kind", KindNetwork)
+	if err != nil {
+		return false, fmt.Errorf("creating docker network %s (%s): %s", KindNetwork, KindNetworkSubnet, out)
+	}
+	return true, nil
+}
+
+// RemoveKindNetwork removes KindNetwork once no node uses it.
+func RemoveKindNetwork(ctx context.Context) error {
+	if _, err := docker(ctx, "network", "inspect", KindNetwork); err != nil {
+		return nil
+	}
+	if out, err := docker(ctx, "network", "rm", KindNetwork); err != nil {
+		return fmt.Errorf("removing docker network %s: %s", KindNetwork, out)
+	}
+	return nil
+}
+
+// kindConfig is the cluster: one control-plane node of image, the API server on
+// loopback, and what this machine needs, through kind's own configuration:
+//   - on cgroup v1, the kubelet's failCgroupV1: false (recent kubelets refuse v1 without it);
+//   - without CAP_SYS_RESOURCE, containerd's restrict_oom_score_adj (pod sandboxes ask for a
+//     negative oom score, which needs that capability; kind sets it for rootless nodes too);
+//   - with the image built here, no default CNI: the node carries its own pod network
+//     (scripts/build-node-image.sh), as kind's kindnetd image cannot be had.
+func kindConfig(image string, built bool, h Host) *v1alpha4.Cluster {
+	cfg := &v1alpha4.Cluster{
+		TypeMeta:   v1alpha4.TypeMeta{Kind: "Cluster", APIVersion: "kind.x-k8s.io/v1alpha4"},
+		Nodes:      []v1alpha4.Node{{Role: v1alpha4.ControlPlaneRole, Image: image}},
+		Networking: v1alpha4.Networking{IPFamily: v1alpha4.IPv4Family, APIServerAddress: "127.0.0.1", DisableDefaultCNI: built},
+	}
+	if h.CgroupV1 {
+		cfg.KubeadmConfigPatches = append(cfg.KubeadmConfigPatches, "kind: KubeletConfiguration\nfailCgroupV1: false\n")
+	}
+	if !h.SysResource {
+		cfg.ContainerdConfigPatches = append(cfg.ContainerdConfigPatches, "[plugins.\"io.containerd.grpc.v1.cri\"]\n  restrict_oom_score_adj = true\n")
+	}
+	return cfg
+}

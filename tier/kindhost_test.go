@@ -1,0 +1,40 @@
+package tier
+
+import (
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+
+	. "github.com/onsi/gomega"
+	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
+)
+
+func TestKindConfigSetsWhatTheMachineNeeds(t *testing.T) {
+	g := NewWithT(t)
+	plain := kindConfig("kindest/node:v1.37.0@sha256:x", false, Host{SysResource: true})
+	g.Expect(plain.Nodes).To(ConsistOf(v1alpha4.Node{Role: v1alpha4.ControlPlaneRole, Image: "kindest/node:v1.37.0@sha256:x"}))
+	g.Expect(plain.Networking.APIServerAddress).To(Equal("127.0.0.1"), "the API server on loopback")
+	g.Expect(plain.Networking.DisableDefaultCNI).To(BeFalse(), "kindest/node brings kindnetd")
+	g.Expect(plain.KubeadmConfigPatches).To(BeEmpty(), "a normal machine gets kind's defaults")
+	g.Expect(plain.ContainerdConfigPatches).To(BeEmpty())
+
+	here := kindConfig(BuiltNodeImage("v1.37.0"), true, Host{CgroupV1: true})
+	g.Expect(here.Networking.DisableDefaultCNI).To(BeTrue(), "the built node carries its own pod network")
+	g.Expect(here.KubeadmConfigPatches).To(ConsistOf(ContainSubstring("failCgroupV1: false")))
+	g.Expect(here.ContainerdConfigPatches).To(ConsistOf(ContainSubstring("restrict_oom_score_adj = true")))
+}
+
+func TestHostFactsReadThisMachine(t *testing.T) {
+	g := NewWithT(t)
+	h := HostFacts()
+	out, err := exec.Command("sh", "-c", "awk '/^CapBnd:/ {print $2}' /proc/self/status").Output()
+	g.Expect(err).NotTo(HaveOccurred())
+	mask, err := strconv.ParseUint(strings.TrimSpace(string(out)), 16, 64)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(h.SysResource).To(Equal(mask&(1<<24) != 0), "CAP_SYS_RESOURCE is bit 24 of CapBnd %x", mask)
+	fsType, err := exec.Command("stat", "-fc", "%T", "/sys/fs/cgroup").Output()
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(h.CgroupV1).To(Equal(strings.TrimSpace(string(fsType)) != "cgroup2fs"), "stat says %s", fsType)
+	t.Logf("this machine: %+v", h)
+}
