@@ -23,8 +23,15 @@ type Subject struct {
 	Golden *GoldenJournal
 }
 
-// NotApplicable is the reason of a requirement that the cell's versions exclude.
-const NotApplicable = "not-applicable"
+// Reasons of a requirement that was not judged in a cell.
+const (
+	// NotApplicable: the cell's versions exclude the requirement.
+	NotApplicable = "not-applicable"
+	// NotObserved: no scenario of the cell could show it.
+	NotObserved = "not-observed"
+	// NoGoldenJournal: there is no golden journal to compare the client with.
+	NoGoldenJournal = "no-golden-journal"
+)
 
 // Gated returns r with the subject's contract's gate override applied, if it has one.
 func (s Subject) Gated(r Requirement) Requirement {
@@ -165,7 +172,7 @@ func judge(c check, s Subject, observations []Observation) Finding {
 		}
 	}
 	if !observed {
-		return Finding{Status: Skip, Reason: "not-observed", Detail: "no scenario of this cell could show it"}
+		return Finding{Status: Skip, Reason: NotObserved, Detail: "no scenario of this cell could show it"}
 	}
 	return Finding{Status: Pass}
 }
@@ -459,7 +466,7 @@ func checkUnknownHeaders(s Subject, o Observation) (bool, *violation) {
 
 func checkGolden(s Subject, observations []Observation) Finding {
 	if s.Golden == nil {
-		return Finding{Status: Skip, Reason: "no-golden-journal", Detail: "no golden journal for this client version against this operator; record one with make add-client"}
+		return Finding{Status: Skip, Reason: NoGoldenJournal, Detail: "no golden journal for this client version against this operator; record one with make add-client"}
 	}
 	have := Golden(s.ClientVersion.Original(), s.OperatorVersion.Original(), s.Headers, observations)
 	if diff := have.Diff(*s.Golden); len(diff) > 0 {

@@ -125,3 +125,27 @@ func TestUnnoticedNegativeControlSaysWhatHappened(t *testing.T) {
 	g.Expect(md).To(ContainSubstring("❗ **HDR-VERSION** unexpected-pass in `fake/o/n`: the negative control"), "no empty scenario brackets")
 	g.Expect(md).NotTo(ContainSubstring("()"))
 }
+
+func TestCompareTiers(t *testing.T) {
+	g := NewWithT(t)
+	fake := &Report{Format: FormatVersion, Cells: []Cell{cell("fake/o/a", Pass, Pass), cell("fake/o/b", Pass, ExpectedFail)}}
+	same := &Report{Format: FormatVersion, Cells: []Cell{cell("kind/v1/o/a", Pass, Pass), cell("kind/v1/o/b", Pass, ExpectedFail)}}
+	for i := range same.Cells {
+		same.Cells[i].Client = fake.Cells[i].Client
+	}
+	c := CompareTiers(fake, same)
+	g.Expect(c.Compared).To(Equal(2))
+	g.Expect(c.Differences).To(BeEmpty())
+
+	same.Cells[0].Requirements[1] = Requirement{ID: same.Cells[0].Requirements[1].ID, Outcome: Skip, Reason: contract.NotObserved}
+	c = CompareTiers(fake, same)
+	g.Expect(c.Narrower).To(HaveLen(1), "a cluster's operator sees fewer requests than the fake")
+	g.Expect(c.Differences).To(BeEmpty())
+
+	same.Cells[1].Requirements[1].Outcome = UnexpectedPass
+	same.Cells[0].Requirements[0].Outcome = Fail
+	c = CompareTiers(fake, same)
+	g.Expect(c.Differences).To(ConsistOf(
+		ContainSubstring("kind/v1/o/a HDR-VERSION: pass on the fake tier, fail here"),
+		ContainSubstring("kind/v1/o/b HDR-CERTIFICATE: expected-fail on the fake tier, unexpected-pass here")))
+}

@@ -27,8 +27,10 @@ Commands:
   requirements   list the contract's requirements with their levels and version gates
   matrix         print the matrix's shards (tier × Kubernetes × operator); --github as a job matrix
   matrix check   load the matrix and check a selection (--tier, --clients, --operators): every problem at once
+  matrix kubernetes  print the kind tier's Kubernetes versions, one a line
   report merge   merge shards' report.json files into one report.json and report.md
   report summary print a report's verdict, the cells that did not run here, and each failure once
+  report compare FAKE.json OTHER.json: the same cells on another tier must come to the same outcomes
   preflight      check that kind can make clusters here (for TIER=kind), one line if not
   add-client     add a client release: matrix line, golden journal, diff to the previous (--version)
   add-operator   add an operator release: matrix line, diff to the previous (--version)
@@ -60,11 +62,16 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if len(args) > 1 && args[1] == "check" {
 			return checkCommand(args[2:], stdout, stderr)
 		}
+		if len(args) > 1 && args[1] == "kubernetes" {
+			return kubernetesCommand(args[2:], stdout, stderr)
+		}
 		return shardsCommand(args[1:], stdout, stderr)
 	case "report":
 		switch {
 		case len(args) > 2 && args[1] == "summary":
 			return summaryCommand(args[2:], stdout)
+		case len(args) > 3 && args[1] == "compare":
+			return compareCommand(args[2], args[3], stdout)
 		case len(args) > 1 && args[1] == "merge":
 			return mergeCommand(args[2:], stdout, stderr)
 		}

@@ -77,6 +77,24 @@ func shardsCommand(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// kubernetesCommand prints the matrix's Kubernetes versions (the kind tier's), one a line.
+func kubernetesCommand(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("opconform matrix kubernetes", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("matrix", "matrix.yaml", "matrix file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	m, err := matrix.Load(*path)
+	if err != nil {
+		return err
+	}
+	for _, k := range m.Kubernetes {
+		fmt.Fprintln(stdout, k)
+	}
+	return nil
+}
+
 // checkCommand loads the matrix and checks a selection of it, as make conformance does
 // before it runs anything: every problem once, each with its path and line.
 func checkCommand(args []string, stdout, stderr io.Writer) error {
@@ -110,6 +128,35 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 
 // errFailing is returned when a report fails the run.
 var errFailing = errors.New("the report fails the run")
+
+// compareCommand checks that another tier's cells came to the fake tier's outcomes; it
+// lists the differences that follow from what that tier can see, and fails on any other.
+func compareCommand(fakePath, otherPath string, stdout io.Writer) error {
+	fake, err := report.ReadJSON(fakePath)
+	if err != nil {
+		return err
+	}
+	other, err := report.ReadJSON(otherPath)
+	if err != nil {
+		return err
+	}
+	c := report.CompareTiers(fake, other)
+	fmt.Fprintf(stdout, "compared %d cells of %s with the fake tier's (%s)\n", c.Compared, otherPath, fakePath)
+	for _, d := range c.Narrower {
+		fmt.Fprintf(stdout, "  narrower view, as expected: %s\n", d)
+	}
+	for _, d := range c.Differences {
+		fmt.Fprintf(stdout, "  DIFFERENT: %s\n", d)
+	}
+	switch {
+	case c.Compared == 0:
+		return fmt.Errorf("no cell ran in both reports")
+	case len(c.Differences) > 0:
+		return fmt.Errorf("%d requirement outcomes differ from the fake tier's", len(c.Differences))
+	}
+	fmt.Fprintln(stdout, "same outcomes as the fake tier")
+	return nil
+}
 
 // summaryCommand prints what a user needs at the end of a run: the verdict, the cells that
 // did not run here and why, each failure once with its journal and re-run command, and where
@@ -206,10 +253,11 @@ func preflightCommand(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	for _, kube := range m.Kubernetes {
-		if err := tier.Preflight(context.Background(), kube); err != nil {
+		image, err := tier.Preflight(context.Background(), kube)
+		if err != nil {
 			return err
 		}
+		fmt.Fprintf(stdout, "kind preflight: clusters of Kubernetes %s can be made here, from %s\n", kube, image)
 	}
-	fmt.Fprintf(stdout, "kind preflight: clusters for %v can be made here\n", m.Kubernetes)
 	return nil
 }
