@@ -44,12 +44,24 @@ main() {
     suite+=(--conformance.control-plane="${bin}")
   fi
   if [[ ",${tier}," == *",kind,"* && "${KIND_REQUIRED:-1}" == "1" ]]; then
+    # the node image: pinned where it can be pulled, else built here (progress shows)
+    local kube
+    for kube in $("${opconform}" matrix kubernetes --matrix "${matrix}"); do
+      node_image "${kube}"
+    done
     # before anything is created: one clear line when kind cannot make clusters here
     # (KIND_REQUIRED=0, as make test sets it, lets kind cells skip with that line instead)
     "${opconform}" preflight --matrix "${matrix}"
   fi
-  local status=0
+  local status=0 tail_pid=""
+  if [[ ",${tier}," == *",kind,"* ]]; then
+    # kind's progress inside the suite (cluster creation, image load), as it happens
+    : > "${artifacts}/progress.log"
+    tail -n +1 -F "${artifacts}/progress.log" 2>/dev/null &
+    tail_pid=$!
+  fi
   go tool ginkgo "${args[@]}" ./suites -- "${suite[@]}" || status=$?
+  if [[ -n "${tail_pid}" ]]; then kill "${tail_pid}" 2>/dev/null || true; fi
   if [[ -f "${artifacts}/report.json" ]]; then
     "${opconform}" report summary "${artifacts}/report.json" || status=$((status == 0 ? 1 : status))
   else
@@ -57,6 +69,17 @@ main() {
     ((status)) || status=1
   fi
   return "${status}"
+}
+
+# node_image builds the kind node image of Kubernetes KUBE here unless the pinned one is
+# present or may be pulled (OPCONFORM_DOWNLOAD=1), or a Docker engine is missing (the
+# preflight then says so).
+node_image() {
+  local kube="$1"
+  docker info >/dev/null 2>&1 || return 0
+  [[ "${OPCONFORM_DOWNLOAD:-}" == "1" ]] && return 0
+  if [[ -n "$(docker images --quiet --filter "reference=kindest/node:${kube}")" ]]; then return 0; fi
+  scripts/build-node-image.sh "${kube}" >/dev/null
 }
 
 main "$@"
