@@ -6,6 +6,8 @@
 # Usage: scripts/build-go-tool.sh NAME MODULE VERSION PACKAGE...
 #   e.g. scripts/build-go-tool.sh crictl sigs.k8s.io/cri-tools v1.34.0 sigs.k8s.io/cri-tools/cmd/crictl
 set -o errexit -o nounset -o pipefail
+# shellcheck source=scripts/lib/gomodule.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/gomodule.sh"
 
 # WORK is the throwaway module the build happens in; a global, so the EXIT trap can name it.
 WORK=""
@@ -24,20 +26,11 @@ main() {
     return
   fi
   echo "build-go-tool: building ${name} ${version} (${module}) from the Go module proxy" >&2
-  local start=${SECONDS} pkg
+  local start=${SECONDS}
   WORK="$(mktemp -d)"
   cd "${WORK}"
   go mod init opconform.local/"${name}" >/dev/null 2>&1
-  {
-    echo '//go:build tools'
-    echo
-    echo '// Package tools names the commands to build, so that go mod tidy keeps their modules.'
-    echo 'package tools'
-    echo
-    echo 'import ('
-    for pkg in "$@"; do echo "	_ \"${pkg}\""; done
-    echo ')'
-  } > tools.go
+  write_tools_go "$@"
   go mod edit -require "${module}@${version}"
   go mod tidy >&2
   mkdir -p "${out}"

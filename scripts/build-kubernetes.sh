@@ -11,6 +11,8 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "${REPO_ROOT}"
 # shellcheck source=scripts/lib/versions.sh
 source scripts/lib/versions.sh
+# shellcheck source=scripts/lib/gomodule.sh
+source scripts/lib/gomodule.sh
 
 # WORK is the throwaway module the build happens in; a global, so the EXIT trap can name it.
 WORK=""
@@ -49,16 +51,7 @@ build() {
   local start=${SECONDS}
   cd "${WORK}"
   go mod init opconform.local/kubernetes >/dev/null 2>&1
-  {
-    echo '//go:build tools'
-    echo
-    echo '// Package tools names the commands to build, so that go mod tidy keeps their modules.'
-    echo 'package tools'
-    echo
-    echo 'import ('
-    for cmd in "${pkgs[@]}"; do echo "	_ \"${cmd}\""; done
-    echo ')'
-  } > tools.go
+  write_tools_go "${pkgs[@]}"
   # k8s.io/kubernetes maps its staging modules to ./staging; point them at the proxy.
   local mod
   mod="$(go mod download -json "k8s.io/kubernetes@${KUBERNETES_VERSION}" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')"

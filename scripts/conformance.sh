@@ -36,7 +36,8 @@ main() {
   if [[ -n "${CI:-}" || ! -t 1 ]]; then args+=(--no-color); fi
   [[ -n "${GINKGO_RACE:-}" ]] && args+=(--race)
   local suite=(--conformance.matrix="${matrix}" --conformance.root="${REPO_ROOT}" --conformance.tier="${tier}"
-    --conformance.clients="${CLIENTS:-}" --conformance.operators="${OPERATORS:-}" --conformance.artifacts="${artifacts}")
+    --conformance.clients="${CLIENTS:-}" --conformance.operators="${OPERATORS:-}" --conformance.artifacts="${artifacts}"
+    --conformance.kind-required="$([[ "${KIND_REQUIRED:-1}" == "1" ]] && echo true || echo false)")
   if [[ ",${tier}," == *",apiserver,"* ]]; then
     # built here, not inside the suite, so that a cold build's progress shows as it happens
     local bin

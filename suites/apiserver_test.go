@@ -52,17 +52,7 @@ var _ = Describe("apiserver tier", Label("tier:apiserver"), func() {
 
 	get := func(cfg *rest.Config, path string, header http.Header) (int, string) {
 		GinkgoHelper()
-		hc, err := rest.HTTPClientFor(cfg)
-		Expect(err).NotTo(HaveOccurred(), "client for %s", cfg.Host)
-		req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, cfg.Host+path, nil)
-		for k, vs := range header {
-			req.Header[k] = vs
-		}
-		resp, err := hc.Do(req)
-		Expect(err).NotTo(HaveOccurred(), "GET %s", path)
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(body)
+		return clusterGet(context.Background(), cfg, path, header)
 	}
 	operatorPath := "/apis/operator.metalbear.co/v1/mirrordoperators/operator"
 
@@ -204,3 +194,20 @@ var _ = Describe("deploying the operator", Label("tier:apiserver", "tier:kind"),
 		Expect(err).NotTo(HaveOccurred(), "the Service exists")
 	}, NodeTimeout(2*time.Minute))
 })
+
+// clusterGet sends GET path to the cluster with cfg's credentials (and header's values,
+// exactly as given) and returns the status code and body.
+func clusterGet(ctx context.Context, cfg *rest.Config, path string, header http.Header) (int, string) {
+	GinkgoHelper()
+	hc, err := rest.HTTPClientFor(cfg)
+	Expect(err).NotTo(HaveOccurred(), "client for %s", cfg.Host)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, cfg.Host+path, nil)
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	resp, err := hc.Do(req)
+	Expect(err).NotTo(HaveOccurred(), "GET %s", path)
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}

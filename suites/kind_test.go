@@ -1,10 +1,8 @@
 package suites
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"slices"
 	"time"
@@ -12,7 +10,6 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/version"
-	"k8s.io/client-go/rest"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/opconform/opconform/fixtures/certs"
@@ -47,34 +44,19 @@ var _ = Describe("kind tier", Label("tier:kind"), func() {
 		DeferCleanup(ep.Close)
 	}, NodeTimeout(kindCellWait))
 
-	get := func(ctx context.Context, cfg *rest.Config, path string, header http.Header) (int, string) {
-		GinkgoHelper()
-		hc, err := rest.HTTPClientFor(cfg)
-		Expect(err).NotTo(HaveOccurred(), "client for %s", cfg.Host)
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, cfg.Host+path, nil)
-		for key, vs := range header {
-			req.Header[key] = vs
-		}
-		resp, err := hc.Do(req)
-		Expect(err).NotTo(HaveOccurred(), "GET %s", path)
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(body)
-	}
-
 	It("serves the operator from a pod behind a Service, through the cluster's aggregator", func(ctx SpecContext) {
 		s, err := k.OperatorServing(ctx)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(s.APIServiceAvailable).To(BeTrue(), "APIService %s Available", s.APIService)
 		Expect(s.PodIPs).NotTo(BeEmpty(), "the Service's endpoints are the operator's pods")
 		Expect(s.EndpointIPs).To(ConsistOf(s.PodIPs), "Service %s leads to the running operator pod", s.Service)
-		code, body := get(ctx, ep.Config, "/apis/operator.metalbear.co/v1/mirrordoperators/operator", nil)
+		code, body := clusterGet(ctx, ep.Config, "/apis/operator.metalbear.co/v1/mirrordoperators/operator", nil)
 		Expect(code).To(Equal(http.StatusOK), body)
 		Expect(body).To(ContainSubstring(`"operator_version":"`+cell.Operator.Version+`"`), "the cell's operator answers")
 	}, SpecTimeout(time.Minute))
 
 	It("shows the operator the authenticated user, never one the client sent", func(ctx SpecContext) {
-		code, body := get(ctx, ep.Config, "/apis/operator.metalbear.co/v1/mirrordoperators/operator", http.Header{"X-Remote-User": {"mallory"}, "X-Remote-Group": {"system:masters"}})
+		code, body := clusterGet(ctx, ep.Config, "/apis/operator.metalbear.co/v1/mirrordoperators/operator", http.Header{"X-Remote-User": {"mallory"}, "X-Remote-Group": {"system:masters"}})
 		Expect(code).To(Equal(http.StatusOK), body)
 		entries := ep.Journal()
 		Expect(entries).NotTo(BeEmpty(), "the operator journalled the request")
@@ -84,7 +66,7 @@ var _ = Describe("kind tier", Label("tier:kind"), func() {
 	}, SpecTimeout(time.Minute))
 
 	It("answers /version with the cluster's Kubernetes version", func(ctx SpecContext) {
-		code, body := get(ctx, ep.Config, "/version", nil)
+		code, body := clusterGet(ctx, ep.Config, "/version", nil)
 		Expect(code).To(Equal(http.StatusOK), body)
 		var info version.Info
 		Expect(json.Unmarshal([]byte(body), &info)).To(Succeed(), body)

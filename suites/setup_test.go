@@ -134,6 +134,16 @@ type kindClusters struct {
 
 // get returns the cluster of Kubernetes version kube, making it on first use.
 func (k *kindClusters) get(ctx context.Context, kube string) (*tier.KindTier, error) {
+	c, err := k.make(ctx, kube)
+	if *kindRequiredFlag && errors.Is(err, tier.ErrKindUnavailable) {
+		// not a skip: this run asked for the kind tier
+		return nil, fmt.Errorf("the kind tier is required in this run: %s", err.Error())
+	}
+	return c, err
+}
+
+// make returns the cluster of Kubernetes version kube, making it on first use.
+func (k *kindClusters) make(ctx context.Context, kube string) (*tier.KindTier, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.unavailable != "" {

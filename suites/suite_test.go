@@ -29,6 +29,9 @@ var (
 	// conformance.control-plane is the apiserver tier's binaries (make conformance builds
 	// them first, so that the build's progress shows); empty: the suite builds them.
 	controlPlaneFlag = flag.String("conformance.control-plane", "", "directory with kube-apiserver and etcd")
+	// conformance.kind-required makes kind's unavailability fail the kind cells (make
+	// conformance TIER=kind) instead of skipping them (make test, where kind may be absent).
+	kindRequiredFlag = flag.Bool("conformance.kind-required", false, "fail kind cells when kind cannot make clusters here")
 )
 
 // The matrix and its cells, loaded in TestConformance before RunSpecs so that the spec

@@ -54,6 +54,10 @@ func ensureKindNetwork(ctx context.Context) (bool, error) {
 	out, err := docker(ctx, "network", "create", "--driver", "bridge", "--subnet", KindNetworkSubnet,
 		"--opt", "com.docker.network.bridge.enable_ip_masquerade=false", "--label", "io.opconform.network=kind", KindNetwork)
 	if err != nil {
+		// another process of the run may have made it meanwhile
+		if _, ierr := docker(ctx, "network", "inspect", KindNetwork); ierr == nil {
+			return false, nil
+		}
 		return false, fmt.Errorf("creating docker network %s (%s): %s", KindNetwork, KindNetworkSubnet, out)
 	}
 	return true, nil

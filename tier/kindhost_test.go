@@ -1,6 +1,8 @@
 package tier
 
 import (
+	"errors"
+	"fmt"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -8,6 +10,8 @@ import (
 
 	. "github.com/onsi/gomega"
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
+	kinderrors "sigs.k8s.io/kind/pkg/errors"
+	kindexec "sigs.k8s.io/kind/pkg/exec"
 )
 
 func TestKindConfigSetsWhatTheMachineNeeds(t *testing.T) {
@@ -37,4 +41,16 @@ func TestHostFactsReadThisMachine(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(h.CgroupV1).To(Equal(strings.TrimSpace(string(fsType)) != "cgroup2fs"), "stat says %s", fsType)
 	t.Logf("this machine: %+v", h)
+}
+
+func TestCommandTailShowsWhatFailed(t *testing.T) {
+	g := NewWithT(t)
+	var out strings.Builder
+	for i := 1; i <= 40; i++ {
+		fmt.Fprintf(&out, "kubeadm line %d\n", i)
+	}
+	err := kinderrors.Wrap(&kindexec.RunError{Command: []string{"kubeadm", "init"}, Output: []byte(out.String()), Inner: errors.New("exit status 1")}, "failed to init node with kubeadm")
+	tail := commandTail(err, 3)
+	g.Expect(tail).To(Equal("kubeadm line 38\nkubeadm line 39\nkubeadm line 40"))
+	g.Expect(commandTail(errors.New("no command behind it"), 3)).To(BeEmpty())
 }

@@ -25,6 +25,7 @@ import (
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/kind/pkg/cluster"
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
+	kindexec "sigs.k8s.io/kind/pkg/exec"
 	kindlog "sigs.k8s.io/kind/pkg/log"
 
 	"github.com/opconform/opconform/contract"
@@ -83,7 +84,7 @@ func StartKind(ctx context.Context, in KindInput) (*KindTier, error) {
 		return nil, err
 	}
 	if _, err := ensureKindNetwork(ctx); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKindUnavailable, err)
+		return nil, err // not "unavailable": the preflight said kind can run here
 	}
 	// kind puts its nodes on this network, reusing it as it is
 	if err := os.Setenv("KIND_EXPERIMENTAL_DOCKER_NETWORK", KindNetwork); err != nil {
@@ -127,16 +128,30 @@ func StartKind(ctx context.Context, in KindInput) (*KindTier, error) {
 		}
 	}
 	if err != nil {
+		if tail := commandTail(err, 15); tail != "" {
+			err = fmt.Errorf("%w; the failed command's output ends:\n%s", err, tail)
+		}
 		if in.LogsDir != "" {
 			logs := filepath.Join(in.LogsDir, k.Name)
 			if lerr := k.provider.CollectLogs(k.Name, logs); lerr == nil {
-				err = fmt.Errorf("%w (kind's logs: %s)", err, logs)
+				err = fmt.Errorf("%w\n(kind's logs of every node: %s)", err, logs)
 			}
 		}
 		_ = k.provider.Delete(k.Name, k.Kubeconfig)
 		return nil, fmt.Errorf("kind cluster %s: %w", k.Name, err)
 	}
 	return k, nil
+}
+
+// commandTail is the last n lines of the output of the command behind a kind error (kubeadm
+// init, a docker run), which kind keeps beside its error rather than in it.
+func commandTail(err error, n int) string {
+	re := kindexec.RunErrorForError(err)
+	if re == nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimSpace(string(re.Output)), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 // progressLogger is kind's logger, writing its user-facing lines (V(0), warnings, errors)

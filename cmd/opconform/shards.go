@@ -49,16 +49,23 @@ func nonEmpty(parts ...string) []string {
 	return out
 }
 
+// parseLoading parses a command's flags, with --matrix among them, and loads the matrix;
+// it returns the matrix and its path.
+func parseLoading(fs *flag.FlagSet, args []string, usage string) (*matrix.Matrix, string, error) {
+	path := fs.String("matrix", "matrix.yaml", usage)
+	if err := fs.Parse(args); err != nil {
+		return nil, "", err
+	}
+	m, err := matrix.Load(*path)
+	return m, *path, err
+}
+
 // shardsCommand prints the shards, or with --github the `strategy.matrix` JSON.
 func shardsCommand(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("opconform matrix", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	path := fs.String("matrix", "matrix.yaml", "matrix file")
 	github := fs.Bool("github", false, "print a GitHub Actions job matrix ({\"include\": [...]}) on one line")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	m, err := matrix.Load(*path)
+	m, _, err := parseLoading(fs, args, "matrix file")
 	if err != nil {
 		return err
 	}
@@ -81,11 +88,7 @@ func shardsCommand(args []string, stdout, stderr io.Writer) error {
 func kubernetesCommand(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("opconform matrix kubernetes", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	path := fs.String("matrix", "matrix.yaml", "matrix file")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	m, err := matrix.Load(*path)
+	m, _, err := parseLoading(fs, args, "matrix file")
 	if err != nil {
 		return err
 	}
@@ -100,14 +103,10 @@ func kubernetesCommand(args []string, stdout, stderr io.Writer) error {
 func checkCommand(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("opconform matrix check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	path := fs.String("matrix", "matrix.yaml", "matrix file")
 	tiers := fs.String("tier", "", "tiers, comma-separated (default: fake)")
 	clients := fs.String("clients", "", "clients, comma-separated names (default: all)")
 	operators := fs.String("operators", "", "operators, comma-separated names (default: all)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	m, err := matrix.Load(*path)
+	m, path, err := parseLoading(fs, args, "matrix file")
 	if err != nil {
 		return err
 	}
@@ -116,13 +115,13 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 		f.Tiers = []string{matrix.TierFake}
 	}
 	if err := m.CheckFilter(f); err != nil {
-		return fmt.Errorf("selecting from %s:\n%w", *path, err)
+		return fmt.Errorf("selecting from %s:\n%w", path, err)
 	}
 	n := len(m.Expand(f))
 	if n == 0 {
-		return fmt.Errorf("selecting from %s: tiers %v, clients %v, operators %v select no cell (clients and operators may exclude each other)", *path, f.Tiers, f.Clients, f.Operators)
+		return fmt.Errorf("selecting from %s: tiers %v, clients %v, operators %v select no cell (clients and operators may exclude each other)", path, f.Tiers, f.Clients, f.Operators)
 	}
-	fmt.Fprintf(stdout, "matrix %s: %d cells selected\n", *path, n)
+	fmt.Fprintf(stdout, "matrix %s: %d cells selected\n", path, n)
 	return nil
 }
 
@@ -193,17 +192,13 @@ func summaryCommand(args []string, stdout io.Writer) error {
 func mergeCommand(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("opconform report merge", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	path := fs.String("matrix", "matrix.yaml", "matrix file: every cell it expands to must be in some shard")
 	out := fs.String("out", "_artifacts/merged", "directory for the merged report.json and report.md")
-	if err := fs.Parse(args); err != nil {
+	m, _, err := parseLoading(fs, args, "matrix file: every cell it expands to must be in some shard")
+	if err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
 		return errors.New("report merge: give the shards' report.json files")
-	}
-	m, err := matrix.Load(*path)
-	if err != nil {
-		return err
 	}
 	var want []string
 	for _, c := range m.Expand(matrix.Filter{}) {
@@ -244,11 +239,7 @@ func mergeCommand(args []string, stdout, stderr io.Writer) error {
 func preflightCommand(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("opconform preflight", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	path := fs.String("matrix", "matrix.yaml", "matrix file")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	m, err := matrix.Load(*path)
+	m, _, err := parseLoading(fs, args, "matrix file")
 	if err != nil {
 		return err
 	}
