@@ -53,6 +53,8 @@ main() {
   images="$("${kube}/kubeadm" config images list --kubernetes-version "${version}")"
   etcd_tag="$(sed -n 's|^registry.k8s.io/etcd:||p' <<<"${images}")"
   coredns_tag="$(sed -n 's|^registry.k8s.io/coredns/coredns:||p' <<<"${images}")"
+  [[ -n "${etcd_tag}" && -n "${coredns_tag}" ]] \
+    || { echo "build-node-image: kubeadm ${version} names no etcd or CoreDNS image: ${images}" >&2; return 1; }
   step "[2/6] containerd ${CONTAINERD_VERSION}, crictl ${CRICTL_VERSION}, etcd ${etcd_tag}, CoreDNS ${coredns_tag}, pause"
   local containerd crictl etcd coredns pause
   containerd="$(TAGS="no_btrfs no_devmapper no_zfs" LDFLAGS="-X github.com/containerd/containerd/v2/version.Version={version}" \

@@ -22,6 +22,7 @@ case "$1 ${2:-}" in
     printf 'module k8s.io/kubernetes\nreplace k8s.io/api => ./staging/src/k8s.io/api\n' > "${STUB_DIR}/kubernetes.mod"
     printf '{\n\t"Path": "k8s.io/kubernetes",\n\t"GoMod": "%s",\n}\n' "${STUB_DIR}/kubernetes.mod" ;;
   "mod init") echo "module $3" > go.mod ;;
+  "list -m") echo "${STUB_DIR}/kind" ;;
   "build "*)
     out="" pkgs=()
     while (($#)); do
@@ -29,6 +30,9 @@ case "$1 ${2:-}" in
     done
     if [[ "${out}" == */ ]]; then
       for p in "${pkgs[@]}"; do printf '#!/bin/sh\n' > "${out}$(basename "${p}")"; chmod +x "${out}$(basename "${p}")"; done
+      if [[ -f "${out}kubeadm" ]]; then
+        printf '#!/bin/sh\necho registry.k8s.io/kube-apiserver:v1.37.0\necho registry.k8s.io/coredns/coredns:v1.14.6\necho registry.k8s.io/pause:3.10.2\necho registry.k8s.io/etcd:3.7.0-0\n' > "${out}kubeadm"
+      fi
     else
       printf '#!/bin/sh\n' > "${out}"; chmod +x "${out}"
     fi ;;
