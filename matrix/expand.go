@@ -27,6 +27,8 @@ type Filter struct {
 	Tiers     []string
 	Clients   []string
 	Operators []string
+	// Kubernetes selects the kind tier's Kubernetes versions.
+	Kubernetes []string
 }
 
 // SplitNames splits a comma-separated knob (TIER, CLIENTS, OPERATORS) into names.
@@ -54,7 +56,7 @@ func (m *Matrix) CheckFilter(f Filter) error {
 	for _, knob := range []struct {
 		name         string
 		names, valid []string
-	}{{"TIER", f.Tiers, m.Tiers}, {"CLIENTS", f.Clients, clients}, {"OPERATORS", f.Operators, operators}} {
+	}{{"TIER", f.Tiers, m.Tiers}, {"CLIENTS", f.Clients, clients}, {"OPERATORS", f.Operators, operators}, {"KUBERNETES", f.Kubernetes, m.Kubernetes}} {
 		for _, n := range knob.names {
 			if !slices.Contains(knob.valid, n) {
 				errs = append(errs, fmt.Errorf("%s: the matrix has no %q; it has: %s", knob.name, n, strings.Join(knob.valid, ", ")))
@@ -77,6 +79,9 @@ func (m *Matrix) Expand(f Filter) []Cell {
 			kubes = m.Kubernetes
 		}
 		for _, kube := range kubes {
+			if kube != "" && !selected(f.Kubernetes, kube) {
+				continue
+			}
 			for _, op := range m.Operators {
 				if !selected(f.Operators, op.Name) {
 					continue

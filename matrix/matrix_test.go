@@ -102,3 +102,20 @@ func TestDefaultMatrixCoversTheContractHistory(t *testing.T) {
 	g.Expect(broken).To(Equal(2))
 	g.Expect(m.Expand(Filter{Clients: []string{"mirrord-3.250.0"}, Operators: []string{"current-3.250.0"}})).To(HaveLen(3), "one per tier")
 }
+
+func TestKubernetesSelectsTheKindTiersVersions(t *testing.T) {
+	g := NewWithT(t)
+	m, err := Parse([]byte("tiers: [fake, kind]\nkubernetes: [v1.37.0, v1.36.4]\nclients:\n  - {name: c, version: 3.250.0}\noperators:\n  - {name: o, version: 3.250.0}\n"))
+	g.Expect(err).NotTo(HaveOccurred())
+	ids := func(f Filter) []string {
+		var out []string
+		for _, c := range m.Expand(f) {
+			out = append(out, c.ID)
+		}
+		return out
+	}
+	g.Expect(ids(Filter{})).To(Equal([]string{"fake/o/c", "kind/v1.37.0/o/c", "kind/v1.36.4/o/c"}))
+	g.Expect(ids(Filter{Tiers: []string{TierKind}, Kubernetes: []string{"v1.36.4"}})).To(Equal([]string{"kind/v1.36.4/o/c"}), "a kind shard runs only its version")
+	g.Expect(ids(Filter{Kubernetes: []string{"v1.36.4"}})).To(ContainElement("fake/o/c"), "other tiers have no Kubernetes version to select")
+	g.Expect(m.CheckFilter(Filter{Kubernetes: []string{"v1.99.0"}})).To(MatchError(`KUBERNETES: the matrix has no "v1.99.0"; it has: v1.37.0, v1.36.4`))
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the conformance suites with the Ginkgo CLI pinned in go.mod. Knobs come from the
-# environment (make conformance sets them): MATRIX TIER CLIENTS OPERATORS ARTIFACTS
+# environment (make conformance sets them): MATRIX TIER CLIENTS OPERATORS KUBERNETES ARTIFACTS
 # GINKGO_LABEL_FILTER GINKGO_FOCUS GINKGO_NODES GINKGO_TIMEOUT GINKGO_RACE (non-empty: -race)
 # KIND_REQUIRED (default 1: TIER=kind fails when kind cannot make clusters; 0: those cells skip).
 #
@@ -21,7 +21,7 @@ main() {
   local opconform="${REPO_ROOT}/bin/opconform"
   go build -o "${opconform}" ./cmd/opconform
   "${opconform}" matrix check --matrix "${matrix}" --tier "${tier}" \
-    --clients "${CLIENTS:-}" --operators "${OPERATORS:-}"
+    --clients "${CLIENTS:-}" --operators "${OPERATORS:-}" --kubernetes "${KUBERNETES:-}"
   # a report left from an earlier run must never be mistaken for this one's
   rm -rf "${artifacts}/report.md" "${artifacts}/report.json" "${artifacts}/junit.xml" "${artifacts}/ginkgo.json" "${artifacts}/journals"
 
@@ -36,7 +36,8 @@ main() {
   if [[ -n "${CI:-}" || ! -t 1 ]]; then args+=(--no-color); fi
   [[ -n "${GINKGO_RACE:-}" ]] && args+=(--race)
   local suite=(--conformance.matrix="${matrix}" --conformance.root="${REPO_ROOT}" --conformance.tier="${tier}"
-    --conformance.clients="${CLIENTS:-}" --conformance.operators="${OPERATORS:-}" --conformance.artifacts="${artifacts}"
+    --conformance.clients="${CLIENTS:-}" --conformance.operators="${OPERATORS:-}" --conformance.kubernetes="${KUBERNETES:-}"
+    --conformance.artifacts="${artifacts}"
     --conformance.kind-required="$([[ "${KIND_REQUIRED:-1}" == "1" ]] && echo true || echo false)")
   if [[ ",${tier}," == *",apiserver,"* ]]; then
     # built here, not inside the suite, so that a cold build's progress shows as it happens
@@ -47,12 +48,12 @@ main() {
   if [[ ",${tier}," == *",kind,"* && "${KIND_REQUIRED:-1}" == "1" ]]; then
     # the node image: pinned where it can be pulled, else built here (progress shows)
     local kube
-    for kube in $("${opconform}" matrix kubernetes --matrix "${matrix}"); do
+    for kube in $("${opconform}" matrix kubernetes --matrix "${matrix}" --only "${KUBERNETES:-}"); do
       node_image "${kube}"
     done
     # before anything is created: one clear line when kind cannot make clusters here
     # (KIND_REQUIRED=0, as make test sets it, lets kind cells skip with that line instead)
-    "${opconform}" preflight --matrix "${matrix}"
+    "${opconform}" preflight --matrix "${matrix}" --kubernetes "${KUBERNETES:-}"
   fi
   local status=0 tail_pid=""
   if [[ ",${tier}," == *",kind,"* ]]; then

@@ -21,6 +21,8 @@ var (
 	// conformance.clients and conformance.operators select matrix entries by name.
 	clientsFlag   = flag.String("conformance.clients", "", "clients to run, comma-separated names (default all)")
 	operatorsFlag = flag.String("conformance.operators", "", "operators to run, comma-separated names (default all)")
+	// conformance.kubernetes selects the kind tier's Kubernetes versions.
+	kubernetesFlag = flag.String("conformance.kubernetes", "", "the kind tier's Kubernetes versions, comma-separated (default all)")
 	// conformance.artifacts is where reports and journals go; default $ARTIFACTS or _artifacts.
 	artifactsFlag = flag.String("conformance.artifacts", "", "artifacts directory (default $ARTIFACTS, then ../_artifacts)")
 	// conformance.root is the repository: golden journals, deploy/, external clients' scripts.
@@ -62,7 +64,7 @@ func TestConformance(t *testing.T) {
 		t.Fatal(err)
 	}
 	goldenDir = filepath.Join(repoRoot, "fixtures", "clients")
-	filter := matrix.Filter{Tiers: matrix.SplitNames(*tierFlag), Clients: matrix.SplitNames(*clientsFlag), Operators: matrix.SplitNames(*operatorsFlag)}
+	filter := matrix.Filter{Tiers: matrix.SplitNames(*tierFlag), Clients: matrix.SplitNames(*clientsFlag), Operators: matrix.SplitNames(*operatorsFlag), Kubernetes: matrix.SplitNames(*kubernetesFlag)}
 	if err := m.CheckFilter(filter); err != nil {
 		t.Fatalf("selecting from the matrix %s:\n%v", *matrixPath, err)
 	}

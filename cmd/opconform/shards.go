@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/opconform/opconform/matrix"
@@ -79,7 +80,11 @@ func shardsCommand(args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	for _, s := range list {
-		fmt.Fprintf(stdout, "%s\tmake conformance TIER=%s OPERATORS=%s\n", s.Name, s.Tier, s.Operator)
+		line := fmt.Sprintf("make conformance TIER=%s OPERATORS=%s", s.Tier, s.Operator)
+		if s.Kubernetes != "" {
+			line += " KUBERNETES=" + s.Kubernetes
+		}
+		fmt.Fprintf(stdout, "%s\t%s\n", s.Name, line)
 	}
 	return nil
 }
@@ -88,12 +93,15 @@ func shardsCommand(args []string, stdout, stderr io.Writer) error {
 func kubernetesCommand(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("opconform matrix kubernetes", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	selected := fs.String("only", "", "print only these of them, comma-separated (KUBERNETES)")
 	m, _, err := parseLoading(fs, args, "matrix file")
 	if err != nil {
 		return err
 	}
 	for _, k := range m.Kubernetes {
-		fmt.Fprintln(stdout, k)
+		if only := matrix.SplitNames(*selected); len(only) == 0 || slices.Contains(only, k) {
+			fmt.Fprintln(stdout, k)
+		}
 	}
 	return nil
 }
@@ -106,11 +114,12 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 	tiers := fs.String("tier", "", "tiers, comma-separated (default: fake)")
 	clients := fs.String("clients", "", "clients, comma-separated names (default: all)")
 	operators := fs.String("operators", "", "operators, comma-separated names (default: all)")
+	kubernetes := fs.String("kubernetes", "", "the kind tier's Kubernetes versions, comma-separated (default: all)")
 	m, path, err := parseLoading(fs, args, "matrix file")
 	if err != nil {
 		return err
 	}
-	f := matrix.Filter{Tiers: matrix.SplitNames(*tiers), Clients: matrix.SplitNames(*clients), Operators: matrix.SplitNames(*operators)}
+	f := matrix.Filter{Tiers: matrix.SplitNames(*tiers), Clients: matrix.SplitNames(*clients), Operators: matrix.SplitNames(*operators), Kubernetes: matrix.SplitNames(*kubernetes)}
 	if len(f.Tiers) == 0 {
 		f.Tiers = []string{matrix.TierFake}
 	}
@@ -239,11 +248,15 @@ func mergeCommand(args []string, stdout, stderr io.Writer) error {
 func preflightCommand(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("opconform preflight", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	selected := fs.String("kubernetes", "", "only these Kubernetes versions, comma-separated (KUBERNETES)")
 	m, _, err := parseLoading(fs, args, "matrix file")
 	if err != nil {
 		return err
 	}
 	for _, kube := range m.Kubernetes {
+		if only := matrix.SplitNames(*selected); len(only) > 0 && !slices.Contains(only, kube) {
+			continue
+		}
 		image, err := tier.Preflight(context.Background(), kube)
 		if err != nil {
 			return err
