@@ -96,7 +96,7 @@ var _ = Describe("apiserver tier", Label("tier:apiserver"), func() {
 		// kube-apiserver's trace propagation re-encodes baggage on the proxied request
 		// (repeats merged): recorded, not required of the contract
 		Expect(last.Headers["baggage"]).To(ContainElement("a=1"), "baggage arrives")
-		AddReportEntry("baggage through the aggregator", fmt.Sprintf("sent [a=1 a=1], arrived %v", last.Headers["baggage"]))
+		AddReportEntry("baggage through the aggregator", fmt.Sprintf("sent [a=1 a=1], arrived %v", last.Headers["baggage"]), ReportEntryVisibilityFailureOrVerbose)
 	})
 
 	It("lets kube-apiserver, not the operator, refuse a user without RBAC on targets", func() {

@@ -88,7 +88,7 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	Expect(err).NotTo(HaveOccurred(), "starting the apiserver tier from %s", controlPlaneBin)
 	apiTier = a
 	DeferCleanup(a.Stop)
-	AddReportEntry("apiserver tier start", fmt.Sprintf("etcd + kube-apiserver + APIService registered in %s", time.Since(start).Round(time.Millisecond)))
+	AddReportEntry("apiserver tier start", fmt.Sprintf("etcd + kube-apiserver + APIService registered in %s", time.Since(start).Round(time.Millisecond)), ReportEntryVisibilityFailureOrVerbose)
 }, NodeTimeout(setupWait))
 
 // Every process deletes its clusters; the first, after all, the network they were on.
