@@ -70,6 +70,9 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 		if s.KindUnavailable == "" {
 			s.KindImage = "opconform/fakeoperator:dev"
 			runScript(ctx, "image.sh", "build", s.KindImage)
+			// once, before any process makes a cluster on it
+			_, err := tier.EnsureKindNetwork(ctx)
+			Expect(err).NotTo(HaveOccurred(), "the kind tier's docker network")
 		}
 	}
 	data, err := json.Marshal(s)

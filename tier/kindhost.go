@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
@@ -46,17 +47,27 @@ const (
 	KindNetworkSubnet = "10.250.0.0/24"
 )
 
-// ensureKindNetwork creates KindNetwork unless it exists; it reports whether it made it.
-func ensureKindNetwork(ctx context.Context) (bool, error) {
+// EnsureKindNetwork creates KindNetwork unless it exists; it reports whether it made it.
+// Parallel processes of a run call it before they make clusters: one makes the network,
+// the others find it (a create that loses the race is followed by bounded inspects).
+func EnsureKindNetwork(ctx context.Context) (bool, error) {
 	if _, err := docker(ctx, "network", "inspect", KindNetwork); err == nil {
 		return false, nil
 	}
 	out, err := docker(ctx, "network", "create", "--driver", "bridge", "--subnet", KindNetworkSubnet,
 		"--opt", "com.docker.network.bridge.enable_ip_masquerade=false", "--label", "io.opconform.network=kind", KindNetwork)
 	if err != nil {
-		// another process of the run may have made it meanwhile
-		if _, ierr := docker(ctx, "network", "inspect", KindNetwork); ierr == nil {
-			return false, nil
+		// another process of the run may be making it: its pool is taken before the network
+		// can be inspected
+		for range 20 {
+			if _, ierr := docker(ctx, "network", "inspect", KindNetwork); ierr == nil {
+				return false, nil
+			}
+			select {
+			case <-ctx.Done():
+				return false, ctx.Err()
+			case <-time.After(250 * time.Millisecond):
+			}
 		}
 		return false, fmt.Errorf("creating docker network %s (%s): %s", KindNetwork, KindNetworkSubnet, out)
 	}

@@ -83,7 +83,7 @@ func StartKind(ctx context.Context, in KindInput) (*KindTier, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := ensureKindNetwork(ctx); err != nil {
+	if _, err := EnsureKindNetwork(ctx); err != nil {
 		return nil, err // not "unavailable": the preflight said kind can run here
 	}
 	// kind puts its nodes on this network, reusing it as it is
