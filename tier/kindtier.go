@@ -313,7 +313,8 @@ func (k *KindTier) journalRequest(ctx context.Context, hc *http.Client, method s
 // Stop deletes the cluster, or with Keep says how to reach it and leaves it.
 func (k *KindTier) Stop() (string, error) {
 	if k.keep {
-		return fmt.Sprintf("KEEP_CLUSTER=1: kept kind cluster %s; reach it with: kubectl --kubeconfig %s get apiservices; delete it with: kind delete cluster --name %s", k.Name, k.Kubeconfig, k.Name), nil
+		return fmt.Sprintf("KEEP_CLUSTER=1: kept kind cluster %[1]s; reach it with: kubectl --kubeconfig %[2]s get apiservices (the operator: kubectl --kubeconfig %[2]s -n %[3]s logs deploy/%[4]s); delete it with: go run sigs.k8s.io/kind delete cluster --name %[1]s, and its network with: docker network rm %[5]s",
+			k.Name, k.Kubeconfig, deployNamespace, deployName, KindNetwork), nil
 	}
 	return "", k.provider.Delete(k.Name, k.Kubeconfig)
 }
