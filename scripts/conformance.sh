@@ -23,7 +23,8 @@ main() {
   "${opconform}" matrix check --matrix "${matrix}" --tier "${tier}" \
     --clients "${CLIENTS:-}" --operators "${OPERATORS:-}" --kubernetes "${KUBERNETES:-}"
   # a report left from an earlier run must never be mistaken for this one's
-  rm -rf "${artifacts}/report.md" "${artifacts}/report.json" "${artifacts}/junit.xml" "${artifacts}/ginkgo.json" "${artifacts}/journals"
+  rm -rf "${artifacts}/report.md" "${artifacts}/report.json" "${artifacts}/junit.xml" "${artifacts}/ginkgo.json" \
+    "${artifacts}/journals" "${artifacts}/kind-logs" "${artifacts}/progress.log"
 
   local args=(
     --procs="${GINKGO_NODES:-2}" --randomize-all --fail-on-pending --fail-on-empty --keep-going --silence-skips
@@ -63,7 +64,10 @@ main() {
     tail_pid=$!
   fi
   go tool ginkgo "${args[@]}" ./suites -- "${suite[@]}" || status=$?
-  if [[ -n "${tail_pid}" ]]; then kill "${tail_pid}" 2>/dev/null || true; fi
+  if [[ -n "${tail_pid}" ]]; then
+    sleep 1 # tail -F reads once a second: the last lines too
+    kill "${tail_pid}" 2>/dev/null || true
+  fi
   if [[ -f "${artifacts}/report.json" ]]; then
     "${opconform}" report summary "${artifacts}/report.json" || status=$((status == 0 ? 1 : status))
   else
