@@ -39,6 +39,10 @@ conformance: ## Run the matrix (TIER, CLIENTS, OPERATORS, KUBERNETES, GINKGO_LAB
 verify: ## gofmt, go vet and go mod tidy checks.
 	scripts/verify-all.sh
 
+.PHONY: ci-local
+ci-local: ## Run .github/workflows/conformance.yml here with act (CI_LOCAL_TIERS=fake by default, or all); everything under $(ARTIFACTS)/ci-local.
+	ARTIFACTS=$(ARTIFACTS) scripts/ci-local.sh
+
 .PHONY: bench
 bench: ## Benchmarks with allocation counts.
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -26,10 +26,10 @@ type shard struct {
 }
 
 // shards splits the matrix's cells into CI jobs.
-func shards(m *matrix.Matrix) []shard {
+func shards(m *matrix.Matrix, f matrix.Filter) []shard {
 	var out []shard
 	seen := map[string]bool{}
-	for _, c := range m.Expand(matrix.Filter{}) {
+	for _, c := range m.Expand(f) {
 		s := shard{Tier: c.Tier, Kubernetes: c.Kubernetes, Operator: c.Operator.Name}
 		s.Name = strings.Join(nonEmpty(s.Tier, s.Kubernetes, s.Operator), "-")
 		if !seen[s.Name] {
@@ -66,11 +66,16 @@ func shardsCommand(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("opconform matrix", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	github := fs.Bool("github", false, "print a GitHub Actions job matrix ({\"include\": [...]}) on one line")
+	tiers := fs.String("tiers", "", "only the shards of these tiers, comma-separated (default: all)")
 	m, _, err := parseLoading(fs, args, "matrix file")
 	if err != nil {
 		return err
 	}
-	list := shards(m)
+	f := matrix.Filter{Tiers: matrix.SplitNames(*tiers)}
+	if err := m.CheckFilter(f); err != nil {
+		return err
+	}
+	list := shards(m, f)
 	if *github {
 		data, err := json.Marshal(map[string][]shard{"include": list})
 		if err != nil {
@@ -202,6 +207,7 @@ func mergeCommand(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("opconform report merge", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("out", "_artifacts/merged", "directory for the merged report.json and report.md")
+	tiers := fs.String("tiers", "", "the tiers whose shards ran, comma-separated (default: all)")
 	m, _, err := parseLoading(fs, args, "matrix file: every cell it expands to must be in some shard")
 	if err != nil {
 		return err
@@ -209,8 +215,12 @@ func mergeCommand(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() == 0 {
 		return errors.New("report merge: give the shards' report.json files")
 	}
+	f := matrix.Filter{Tiers: matrix.SplitNames(*tiers)}
+	if err := m.CheckFilter(f); err != nil {
+		return err
+	}
 	var want []string
-	for _, c := range m.Expand(matrix.Filter{}) {
+	for _, c := range m.Expand(f) {
 		want = append(want, c.ID)
 	}
 	reports := map[string]*report.Report{}

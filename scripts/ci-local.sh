@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs .github/workflows/conformance.yml here, as written, with act (github.com/nektos/act,
+# built from its Go module at ACT_VERSION and cached), in host mode: every job's `run:`
+# steps on this machine, in dependency order, matrix shards from the matrix job's output.
+# GitHub's hosted actions cannot be fetched here; the workflow's pinned references are
+# mapped (act --local-repository) to stand-ins in hack/actions/, which the real workflow
+# never sees: checkout is the working tree (act copies it), setup-go the Go already here,
+# cache a no-op, upload/download-artifact a local artifact folder in GitHub's layout.
+#   CI_LOCAL_TIERS  the shards' tiers, comma-separated (default: fake); "all" runs every shard
+#   ARTIFACTS       where it all goes (default _artifacts): ci-local/artifacts/<name>/ per
+#                   artifact, ci-local/act.log, and the merged report.md, printed at the end
+set -o errexit -o nounset -o pipefail
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+cd "${REPO_ROOT}"
+
+ACT_VERSION="v0.2.89"
+WORKFLOW=".github/workflows/conformance.yml"
+
+main() {
+  local out="${ARTIFACTS:-_artifacts}/ci-local"
+  rm -rf "${out}"
+  mkdir -p "${out}/artifacts"
+  out="$(cd "${out}" && pwd -P)"
+  local act="${OPCONFORM_CACHE:-${HOME}/.cache/opconform}/bin/act-${ACT_VERSION}/act"
+  if [[ ! -x "${act}" ]]; then
+    echo "ci-local: building act ${ACT_VERSION} from the Go module proxy" >&2
+    GOBIN="$(dirname "${act}")" go install "github.com/nektos/act@${ACT_VERSION}"
+  fi
+  local args=(-W "${WORKFLOW}" -P ubuntu-24.04=-self-hosted --no-cache-server --action-offline-mode
+    --env "OPCONFORM_ACT_ARTIFACTS=${out}/artifacts")
+  local ref action
+  while read -r ref; do
+    action="${ref%@*}"
+    args+=(--local-repository "${ref}=${REPO_ROOT}/hack/actions/${action#actions/}")
+  done < <(grep -o 'uses: actions/[a-z-]*@[0-9a-f]\{40\}' "${WORKFLOW}" | grep -v '/checkout@' | sed 's/^uses: //' | sort -u)
+  # the workflow's own knobs (repository variables): which tiers' shards, and no downloads
+  local tiers="${CI_LOCAL_TIERS:-fake}"
+  [[ "${tiers}" == "all" ]] && tiers=""
+  args+=(--var "OPCONFORM_SHARD_TIERS=${tiers}" --var OPCONFORM_DOWNLOAD=0)
+  echo "ci-local: running ${WORKFLOW} with act ${ACT_VERSION} (shards of tiers: ${tiers:-all}); log: ${out}/act.log"
+  local status=0
+  "${act}" "${args[@]}" push > "${out}/act.log" 2>&1 || status=$?
+  grep -E '🏁|❌  Failure' "${out}/act.log" || true
+  if [[ -f "${out}/artifacts/conformance-merged/report.md" ]]; then
+    echo
+    cat "${out}/artifacts/conformance-merged/report.md"
+  fi
+  return "${status}"
+}
+
+main "$@"
