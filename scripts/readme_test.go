@@ -86,6 +86,7 @@ func TestEveryReadmeCommandRuns(t *testing.T) {
 		"make conformance TIER=apiserver":            {coveredBy: ".ci/run, and the apiserver tier's specs in suites/apiserver_test.go"},
 		"make conformance TIER=kind":                 {coveredBy: ".ci/run, and the kind tier's specs in suites/"},
 		"make docker-up":                             {coveredBy: ".ci/run, before the kind tier"},
+		"make ci-local":                              {coveredBy: ".ci/run"},
 		"go run ./cmd/fakeoperator --listen 127.0.0.1:18443 --operator-version 3.250.0 --write-kubeconfig /tmp/fake.kubeconfig": {run: func(t *testing.T, cmd string) {
 			runFakeOperatorWithKubectl(t, cmd, "kubectl --kubeconfig /tmp/fake.kubeconfig get mirrordoperators.operator.metalbear.co operator")
 		}},
