@@ -8,7 +8,8 @@
 # cache a no-op, upload/download-artifact a local artifact folder in GitHub's layout.
 #   CI_LOCAL_TIERS  the shards' tiers, comma-separated (default: fake); "all" runs every shard
 #   ARTIFACTS       where it all goes (default _artifacts): ci-local/artifacts/<name>/ per
-#                   artifact, ci-local/act.log, and the merged report.md, printed at the end
+#                   artifact, ci-local/summaries/<job>.md (each job's step summary),
+#                   ci-local/act.log; the merged report.md is printed at the end
 set -o errexit -o nounset -o pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "${REPO_ROOT}"
@@ -38,8 +39,11 @@ main() {
   [[ "${tiers}" == "all" ]] && tiers=""
   args+=(--var "OPCONFORM_SHARD_TIERS=${tiers}" --var OPCONFORM_DOWNLOAD=0)
   echo "ci-local: running ${WORKFLOW} with act ${ACT_VERSION} (shards of tiers: ${tiers:-all}); log: ${out}/act.log"
-  local status=0
-  "${act}" "${args[@]}" push > "${out}/act.log" 2>&1 || status=$?
+  local status=0 actlog="${out}/actlog"
+  go build -o "${actlog}" ./hack/actlog
+  # act's JSON log: as act prints it into act.log, the jobs' step summaries into summaries/
+  "${act}" "${args[@]}" --json push 2>&1 | "${actlog}" "${out}/summaries" > "${out}/act.log" || status=$?
+  rm -f "${actlog}"
   grep -E '🏁|❌  Failure' "${out}/act.log" || true
   if [[ -f "${out}/artifacts/conformance-merged/report.md" ]]; then
     echo
