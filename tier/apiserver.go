@@ -111,10 +111,9 @@ func created(what string, err error) error {
 
 // register creates what a cluster would hold for the operator and its users.
 func (a *APIServer) register(ctx context.Context, cs *kubernetes.Clientset, port int32) error {
-	create := created
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}}
 	_, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
-	if err := create("namespace", err); err != nil {
+	if err := created("namespace", err); err != nil {
 		return err
 	}
 	svc := &corev1.Service{
@@ -122,7 +121,7 @@ func (a *APIServer) register(ctx context.Context, cs *kubernetes.Clientset, port
 		Spec:       corev1.ServiceSpec{ClusterIP: operatorClusterIP, Ports: []corev1.ServicePort{{Name: "https", Port: port}}},
 	}
 	_, err = cs.CoreV1().Services(operatorNamespace).Create(ctx, svc, metav1.CreateOptions{})
-	if err := create("service", err); err != nil {
+	if err := created("service", err); err != nil {
 		return err
 	}
 	proto, name := corev1.ProtocolTCP, "https"
@@ -133,10 +132,10 @@ func (a *APIServer) register(ctx context.Context, cs *kubernetes.Clientset, port
 		Ports:       []discoveryv1.EndpointPort{{Name: &name, Port: &port, Protocol: &proto}},
 	}
 	_, err = cs.DiscoveryV1().EndpointSlices(operatorNamespace).Create(ctx, slice, metav1.CreateOptions{})
-	if err := create("endpointslice", err); err != nil {
+	if err := created("endpointslice", err); err != nil {
 		return err
 	}
-	if err := a.rbac(ctx, cs, create); err != nil {
+	if err := a.rbac(ctx, cs); err != nil {
 		return err
 	}
 	if err := workloads(ctx, cs); err != nil {
@@ -157,11 +156,11 @@ func (a *APIServer) register(ctx context.Context, cs *kubernetes.Clientset, port
 		},
 	}
 	_, err = ag.ApiregistrationV1().APIServices().Create(ctx, apisvc, metav1.CreateOptions{})
-	return create("apiservice", err)
+	return created("apiservice", err)
 }
 
 // rbac gives UsersGroup what the operator's chart gives users.
-func (a *APIServer) rbac(ctx context.Context, cs *kubernetes.Clientset, create func(string, error) error) error {
+func (a *APIServer) rbac(ctx context.Context, cs *kubernetes.Clientset) error {
 	role := &rbacv1.ClusterRole{
 		ObjectMeta: metav1.ObjectMeta{Name: "opconform-mirrord-user"},
 		Rules: []rbacv1.PolicyRule{
@@ -175,7 +174,7 @@ func (a *APIServer) rbac(ctx context.Context, cs *kubernetes.Clientset, create f
 		},
 	}
 	_, err := cs.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{})
-	if err := create("clusterrole", err); err != nil {
+	if err := created("clusterrole", err); err != nil {
 		return err
 	}
 	binding := &rbacv1.ClusterRoleBinding{
@@ -184,13 +183,12 @@ func (a *APIServer) rbac(ctx context.Context, cs *kubernetes.Clientset, create f
 		Subjects:   []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: UsersGroup}},
 	}
 	_, err = cs.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{})
-	return create("clusterrolebinding", err)
+	return created("clusterrolebinding", err)
 }
 
 // workloads creates the deployment and pod the fake operator's inventory names, so target
 // resolution against the real apiserver finds them.
 func workloads(ctx context.Context, cs *kubernetes.Clientset) error {
-	create := created
 	if err := defaultServiceAccount(ctx, cs); err != nil {
 		return err
 	}
@@ -205,14 +203,14 @@ func workloads(ctx context.Context, cs *kubernetes.Clientset) error {
 			},
 		}
 		_, err := cs.AppsV1().Deployments(w.Namespace).Create(ctx, d, metav1.CreateOptions{})
-		if err := create("deployment "+w.Name, err); err != nil {
+		if err := created("deployment "+w.Name, err); err != nil {
 			return err
 		}
 	}
 	for _, w := range inv.Pods {
 		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: w.Name, Namespace: w.Namespace, Labels: map[string]string{"app": w.Name}}, Spec: podSpec(w)}
 		_, err := cs.CoreV1().Pods(w.Namespace).Create(ctx, p, metav1.CreateOptions{})
-		if err := create("pod "+w.Name, err); err != nil {
+		if err := created("pod "+w.Name, err); err != nil {
 			return err
 		}
 	}
@@ -313,14 +311,11 @@ func (a *APIServer) waitAvailable(ctx context.Context, user *rest.Config) error 
 				return false, nil
 			}
 		}
-		resp, err := hc.Get(a.cp.URL + "/apis/" + contract.GroupVersion)
-		if err != nil {
+		if err := discoveryAnswers(ctx, hc, a.cp.URL); err != nil {
 			why = err.Error()
 			return false, nil
 		}
-		resp.Body.Close()
-		why = "discovery through kube-apiserver answered " + resp.Status
-		return resp.StatusCode == 200, nil
+		return true, nil
 	})
 	if err != nil {
 		return fmt.Errorf("tier apiserver: waiting %s for the operator: %s", availableWait, why)

@@ -19,6 +19,7 @@ import (
 	apiregv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 
+	"github.com/opconform/opconform/contract"
 	"github.com/opconform/opconform/pki"
 )
 
@@ -170,16 +171,8 @@ func waitDeployed(ctx context.Context, cfg *rest.Config, cs *kubernetes.Clientse
 			why = err.Error()
 			return false, nil
 		}
-		available := false
-		for _, c := range svc.Status.Conditions {
-			if c.Type == apiregv1.Available && c.Status == apiregv1.ConditionTrue {
-				available = true
-			}
-			if c.Type == apiregv1.Available && !available {
-				why = fmt.Sprintf("APIService %s not Available yet: %s", apiServiceName, c.Message)
-			}
-		}
-		if !available {
+		if available, not := apiServiceAvailable(svc); !available {
+			why = not
 			return false, nil
 		}
 		// Available is the aggregator's last check: right after a rollout, the Service may
@@ -199,6 +192,22 @@ func waitDeployed(ctx context.Context, cfg *rest.Config, cs *kubernetes.Clientse
 	return nil
 }
 
+// apiServiceAvailable reports whether the APIService's Available condition is True, and
+// when it is not, says why.
+func apiServiceAvailable(svc *apiregv1.APIService) (bool, string) {
+	why := fmt.Sprintf("APIService %s has no Available condition yet", svc.Name)
+	for _, c := range svc.Status.Conditions {
+		if c.Type != apiregv1.Available {
+			continue
+		}
+		if c.Status == apiregv1.ConditionTrue {
+			return true, ""
+		}
+		why = fmt.Sprintf("APIService %s not Available yet: %s", svc.Name, c.Message)
+	}
+	return false, why
+}
+
 // answersInARow is how many discovery requests in a row, a second apart, the operator must
 // answer through the aggregator before a rollout counts as done.
 const answersInARow = 3
@@ -207,7 +216,7 @@ const answersInARow = 3
 func discoveryAnswers(ctx context.Context, hc *http.Client, host string) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, host+"/apis/operator.metalbear.co/v1", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, host+"/apis/"+contract.GroupVersion, nil)
 	if err != nil {
 		return err
 	}

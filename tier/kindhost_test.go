@@ -3,12 +3,15 @@ package tier
 import (
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 
 	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	apiregv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 	kinderrors "sigs.k8s.io/kind/pkg/errors"
 	kindexec "sigs.k8s.io/kind/pkg/exec"
@@ -62,4 +65,28 @@ func TestKeptClusterSaysHowToReachIt(t *testing.T) {
 	g.Expect(msg).To(Equal("KEEP_CLUSTER=1: kept kind cluster opconform-1-37-0-ab12cd34; reach it with: kubectl --kubeconfig /tmp/k/kubeconfig get apiservices " +
 		"(the operator: kubectl --kubeconfig /tmp/k/kubeconfig -n mirrord logs deploy/mirrord-operator); delete it with: " +
 		"go run sigs.k8s.io/kind delete cluster --name opconform-1-37-0-ab12cd34, and its network with: docker network rm opconform-kind"))
+}
+
+func TestAPIServiceAvailable(t *testing.T) {
+	g := NewWithT(t)
+	svc := &apiregv1.APIService{ObjectMeta: metav1.ObjectMeta{Name: "v1.operator.metalbear.co"}}
+	ok, why := apiServiceAvailable(svc)
+	g.Expect(ok).To(BeFalse())
+	g.Expect(why).To(Equal("APIService v1.operator.metalbear.co has no Available condition yet"))
+	svc.Status.Conditions = []apiregv1.APIServiceCondition{{Type: apiregv1.Available, Status: apiregv1.ConditionFalse, Message: "failing or missing response"}}
+	ok, why = apiServiceAvailable(svc)
+	g.Expect(ok).To(BeFalse())
+	g.Expect(why).To(Equal("APIService v1.operator.metalbear.co not Available yet: failing or missing response"))
+	svc.Status.Conditions[0].Status = apiregv1.ConditionTrue
+	ok, _ = apiServiceAvailable(svc)
+	g.Expect(ok).To(BeTrue())
+}
+
+// TestWorkloadImageIsTheNodesPauseImage: the workloads run an image every node has
+// preloaded, never pulled; the node image builder preloads PAUSE_IMAGE.
+func TestWorkloadImageIsTheNodesPauseImage(t *testing.T) {
+	g := NewWithT(t)
+	data, err := os.ReadFile("../scripts/lib/versions.sh")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(string(data)).To(ContainSubstring(`PAUSE_IMAGE="` + WorkloadImage + `"`))
 }

@@ -20,7 +20,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
-	apiregv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/kind/pkg/cluster"
@@ -344,9 +343,7 @@ func (k *KindTier) OperatorServing(ctx context.Context) (*Serving, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range svc.Status.Conditions {
-		s.APIServiceAvailable = s.APIServiceAvailable || c.Type == apiregv1.Available && c.Status == apiregv1.ConditionTrue
-	}
+	s.APIServiceAvailable, _ = apiServiceAvailable(svc)
 	slices, err := cs.DiscoveryV1().EndpointSlices(deployNamespace).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + deployName})
 	if err != nil {
 		return nil, err
