@@ -1,5 +1,4 @@
 package main
-// The report commands: merge shards, summarise a run, compare tiers.
 
 import (
 	"errors"
