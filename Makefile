@@ -40,7 +40,7 @@ verify: ## gofmt, go vet and go mod tidy checks.
 	scripts/verify-all.sh
 
 .PHONY: ci-local
-ci-local: ## Run .github/workflows/conformance.yml here with act (CI_LOCAL_TIERS=fake by default, or all); everything under $(ARTIFACTS)/ci-local.
+ci-local: ## Run .github/workflows/conformance.yml here with act (CI_LOCAL_TIERS=fake by default, or all; CI_LOCAL_SHARDS=names: only those jobs); everything under $(ARTIFACTS)/ci-local.
 	ARTIFACTS=$(ARTIFACTS) scripts/ci-local.sh
 
 .PHONY: bench

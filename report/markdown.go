@@ -28,6 +28,17 @@ func (r *Report) Markdown() string {
 		}
 		b.WriteString("\n")
 	}
+	if len(r.ShardStates) > 0 {
+		b.WriteString("## Shards\n\n| shard | cells | state |\n|---|---|---|\n")
+		for _, s := range r.ShardStates {
+			state := symbols[Pass] + " reported, none failing"
+			if p := s.Problem(); p != "" {
+				state = symbols[Fail] + " " + p
+			}
+			fmt.Fprintf(&b, "| %s | %d | %s |\n", s.Name, s.Cells, state)
+		}
+		b.WriteString("\n")
+	}
 	if len(r.Missing) > 0 {
 		fmt.Fprintf(&b, "## Missing cells\n\nThese cells should have run and did not, or ran only in part:\n\n")
 		for _, m := range r.Missing {

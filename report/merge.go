@@ -3,14 +3,44 @@ package report
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
+
+// Expected is a cell a merged run must hold, and the shard that should have reported it.
+type Expected struct {
+	Cell  string
+	Shard string
+}
+
+// ShardState is what a merge found of one shard of the run: how many of its cells were
+// reported and which of them fail.
+type ShardState struct {
+	Name     string   `json:"name"`
+	Cells    int      `json:"cells"`
+	Reported int      `json:"reported"`
+	Failing  []string `json:"failing,omitempty"`
+}
+
+// Problem says what is wrong with the shard, or "" when it reported every cell and none fails.
+func (s ShardState) Problem() string {
+	switch {
+	case s.Reported == 0:
+		return fmt.Sprintf("missing: none of its %d cells was reported (no report of it among the merged ones)", s.Cells)
+	case s.Reported < s.Cells:
+		return fmt.Sprintf("incomplete: %d of its %d cells reported", s.Reported, s.Cells)
+	case len(s.Failing) > 0:
+		return fmt.Sprintf("failing: %s", strings.Join(s.Failing, ", "))
+	}
+	return ""
+}
 
 // Merge joins the reports of several shards into one. A cell reported by more than one
 // shard is kept once when the shards agree; where they disagree on a requirement, the merged
 // requirement fails and says what each shard found. want lists the cells the run should
-// have had: any that no shard reported is Missing, as are the shards' own missing cells.
-func Merge(want []string, shards map[string]*Report) *Report {
+// have had, each with its shard: any cell that no shard reported is Missing, as are the
+// shards' own missing cells, and each shard's state is in ShardStates.
+func Merge(want []Expected, shards map[string]*Report) *Report {
 	out := &Report{Format: FormatVersion, GeneratedAt: time.Now().UTC()}
 	byID := map[string]int{}
 	from := map[string]string{}
@@ -34,9 +64,25 @@ func Merge(want []string, shards map[string]*Report) *Report {
 			out.Cells[i] = reconcile(out.Cells[i], from[c.ID], c, name)
 		}
 	}
-	for _, id := range want {
-		if _, ok := byID[id]; !ok {
-			out.Missing = append(out.Missing, id+": no shard reported it")
+	state := map[string]int{} // shard name → index in ShardStates
+	for _, w := range want {
+		j, seen := state[w.Shard]
+		if !seen {
+			j = len(out.ShardStates)
+			state[w.Shard] = j
+			out.ShardStates = append(out.ShardStates, ShardState{Name: w.Shard})
+		}
+		s := &out.ShardStates[j]
+		s.Cells++
+		i, ok := byID[w.Cell]
+		switch {
+		case !ok:
+			out.Missing = append(out.Missing, fmt.Sprintf("%s: no shard reported it (its shard: %s)", w.Cell, w.Shard))
+		case out.Cells[i].Failing():
+			s.Reported++
+			s.Failing = append(s.Failing, w.Cell)
+		default:
+			s.Reported++
 		}
 	}
 	slices.Sort(out.Missing)

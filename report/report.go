@@ -104,9 +104,12 @@ type Report struct {
 	// Format is the report format version.
 	Format      int       `json:"format"`
 	GeneratedAt time.Time `json:"generatedAt"`
-	// Shards names the runs merged into this report.
+	// Shards names the reports merged into this one.
 	Shards []string `json:"shards,omitempty"`
-	Cells  []Cell   `json:"cells"`
+	// ShardStates says, for a merged report, what each shard the run should have had
+	// reported: its cells, and which of them fail.
+	ShardStates []ShardState `json:"shardStates,omitempty"`
+	Cells       []Cell       `json:"cells"`
 	// Missing lists cells that should have run and did not (or ran incompletely).
 	Missing []string `json:"missing,omitempty"`
 }

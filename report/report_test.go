@@ -43,27 +43,67 @@ func cell(id string, outcomes ...Outcome) Cell {
 	return c
 }
 
+// want lists cells, all of shard "s" but those named "shard/cell".
+func want(ids ...string) []Expected {
+	var out []Expected
+	for _, id := range ids {
+		shard, cell, ok := strings.Cut(id, "/")
+		if !ok {
+			shard, cell = "s", id
+		}
+		out = append(out, Expected{Cell: cell, Shard: shard})
+	}
+	return out
+}
+
 func TestMerge(t *testing.T) {
 	g := NewWithT(t)
 	a := &Report{Format: FormatVersion, Cells: []Cell{cell("x", Pass, Pass), cell("y", Pass, ExpectedFail)}}
 	b := &Report{Format: FormatVersion, Cells: []Cell{cell("y", Pass, ExpectedFail), cell("z", Pass, Fail)}, Missing: []string{"w: ran no spec"}}
 	c := &Report{Format: FormatVersion, Cells: []Cell{cell("x", Fail, Pass)}}
 
-	agree := Merge([]string{"x", "y", "z"}, map[string]*Report{"a": a, "b": b})
+	agree := Merge(want("x", "y", "z"), map[string]*Report{"a": a, "b": b})
 	g.Expect(agree.Cells).To(HaveLen(3), "overlapping cells are kept once")
 	g.Expect(agree.Shards).To(Equal([]string{"a", "b"}))
 	g.Expect(agree.Missing).To(Equal([]string{"w: ran no spec"}))
 	g.Expect(agree.Failing()).To(BeTrue(), "z fails")
 
-	disagree := Merge([]string{"x", "y", "z", "v"}, map[string]*Report{"a": a, "c": c})
+	disagree := Merge(want("x", "y", "z", "t/v"), map[string]*Report{"a": a, "c": c})
 	x := disagree.Cells[indexOf(disagree.Cells, "x")]
 	g.Expect(x.Requirements[0].Outcome).To(Equal(Fail))
 	g.Expect(x.Requirements[0].Reason).To(Equal("shards-disagree"))
 	g.Expect(x.Requirements[0].Detail).To(ContainSubstring("shard a found pass"))
-	g.Expect(disagree.Missing).To(ContainElements("v: no shard reported it", "z: no shard reported it"))
+	g.Expect(disagree.Missing).To(ContainElements("v: no shard reported it (its shard: t)", "z: no shard reported it (its shard: s)"))
 
-	ok := Merge([]string{"x"}, map[string]*Report{"a": {Format: FormatVersion, Cells: []Cell{cell("x", Pass, Skip)}}})
+	ok := Merge(want("x"), map[string]*Report{"a": {Format: FormatVersion, Cells: []Cell{cell("x", Pass, Skip)}}})
 	g.Expect(ok.Failing()).To(BeFalse())
+	g.Expect(ok.ShardStates).To(Equal([]ShardState{{Name: "s", Cells: 1, Reported: 1}}))
+}
+
+func TestMergeSaysWhatEachShardReported(t *testing.T) {
+	g := NewWithT(t)
+	shards := map[string]*Report{
+		"conformance-good":   {Format: FormatVersion, Cells: []Cell{cell("x", Pass, Pass)}},
+		"conformance-broken": {Format: FormatVersion, Cells: []Cell{cell("y", Pass, Fail), cell("z", Pass, Pass)}},
+		"conformance-part":   {Format: FormatVersion, Cells: []Cell{cell("u", Pass, Pass)}},
+	}
+	merged := Merge(want("good/x", "broken/y", "broken/z", "part/u", "part/t", "gone/v", "gone/w"), shards)
+	g.Expect(merged.ShardStates).To(Equal([]ShardState{
+		{Name: "good", Cells: 1, Reported: 1},
+		{Name: "broken", Cells: 2, Reported: 2, Failing: []string{"y"}},
+		{Name: "part", Cells: 2, Reported: 1},
+		{Name: "gone", Cells: 2},
+	}))
+	var problems []string
+	for _, s := range merged.ShardStates {
+		problems = append(problems, s.Problem())
+	}
+	g.Expect(problems).To(Equal([]string{"", "failing: y", "incomplete: 1 of its 2 cells reported",
+		"missing: none of its 2 cells was reported (no report of it among the merged ones)"}))
+	md := merged.Markdown()
+	g.Expect(md).To(ContainSubstring("| gone | 2 | ❌ missing: none of its 2 cells was reported"))
+	g.Expect(md).To(ContainSubstring("| broken | 2 | ❌ failing: y |"))
+	g.Expect(md).To(ContainSubstring("| good | 1 | ✅ reported, none failing |"))
 }
 
 func indexOf(cells []Cell, id string) int {

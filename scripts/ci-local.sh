@@ -7,6 +7,9 @@
 # never sees: checkout is the working tree (act copies it), setup-go the Go already here,
 # cache a no-op, upload/download-artifact a local artifact folder in GitHub's layout.
 #   CI_LOCAL_TIERS  the shards' tiers, comma-separated (default: fake); "all" runs every shard
+#   CI_LOCAL_SHARDS only these shards' jobs, by name, comma-separated (act --matrix name:…);
+#                   the report job expects every shard of CI_LOCAL_TIERS and names the
+#                   others missing, as it would on GitHub if their artifacts were
 #   ARTIFACTS       where it all goes (default _artifacts): ci-local/artifacts/<name>/ per
 #                   artifact, ci-local/summaries/<job>.md (each job's step summary),
 #                   ci-local/act.log; the merged report.md is printed at the end
@@ -38,6 +41,10 @@ main() {
   local tiers="${CI_LOCAL_TIERS:-fake}"
   [[ "${tiers}" == "all" ]] && tiers=""
   args+=(--var "OPCONFORM_SHARD_TIERS=${tiers}" --var OPCONFORM_DOWNLOAD=0)
+  local shard only="${CI_LOCAL_SHARDS:-}"
+  for shard in ${only//,/ }; do
+    args+=(--matrix "name:${shard}")
+  done
   echo "ci-local: running ${WORKFLOW} with act ${ACT_VERSION} (shards of tiers: ${tiers:-all}); log: ${out}/act.log"
   local status=0 actlog="${out}/actlog"
   go build -o "${actlog}" ./hack/actlog

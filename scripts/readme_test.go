@@ -80,13 +80,14 @@ func TestEveryReadmeCommandRuns(t *testing.T) {
 			t.Cleanup(func() { _ = os.RemoveAll("/tmp/opconform-out") })
 			conformanceHoldsIn(t, cmd, "/tmp/opconform-out", func(g Gomega, r *report.Report) { g.Expect(r.Cells).To(HaveLen(1)) })
 		}},
-		"make add-client VERSION=3.251.0":            {run: inACopy("added client mirrord-3.251.0", "recorded ")},
-		"make add-client VERSION=3.251.0 RELEASED=1": {run: inACopy("added client mirrord-3.251.0", "added client mirrord-cli-3.251.0")},
-		"make add-operator VERSION=3.251.0":          {run: inACopy("added operator current-3.251.0 (profile current)")},
-		"make conformance TIER=apiserver":            {coveredBy: ".ci/run, and the apiserver tier's specs in suites/apiserver_test.go"},
-		"make conformance TIER=kind":                 {coveredBy: ".ci/run, and the kind tier's specs in suites/"},
-		"make docker-up":                             {coveredBy: ".ci/run, before the kind tier"},
-		"make ci-local":                              {coveredBy: ".ci/run"},
+		"make add-client VERSION=3.251.0":                    {run: inACopy("added client mirrord-3.251.0", "recorded ")},
+		"make add-client VERSION=3.251.0 RELEASED=1":         {run: inACopy("added client mirrord-3.251.0", "added client mirrord-cli-3.251.0")},
+		"make add-operator VERSION=3.251.0":                  {run: inACopy("added operator current-3.251.0 (profile current)")},
+		"make conformance TIER=apiserver":                    {coveredBy: ".ci/run, and the apiserver tier's specs in suites/apiserver_test.go"},
+		"make conformance TIER=kind":                         {coveredBy: ".ci/run, and the kind tier's specs in suites/"},
+		"make docker-up":                                     {coveredBy: ".ci/run, before the kind tier"},
+		"make ci-local":                                      {coveredBy: ".ci/run"},
+		"make ci-local CI_LOCAL_SHARDS=fake-current-3.250.0": {coveredBy: "TestCILocalFailsWhereGitHubWould (CI_LOCAL_SHARDS on a copy of the repository)"},
 		"go run ./cmd/fakeoperator --listen 127.0.0.1:18443 --operator-version 3.250.0 --write-kubeconfig /tmp/fake.kubeconfig": {run: func(t *testing.T, cmd string) {
 			runFakeOperatorWithKubectl(t, cmd, "kubectl --kubeconfig /tmp/fake.kubeconfig get mirrordoperators.operator.metalbear.co operator")
 		}},

@@ -72,6 +72,59 @@ func TestReportMerge(t *testing.T) {
 	g.Expect(merged.Missing).NotTo(BeEmpty())
 	md, _ := os.ReadFile(filepath.Join(out, "report.md"))
 	g.Expect(string(md)).To(ContainSubstring("no shard reported it"))
+	g.Expect(stdout.String()).To(MatchRegexp(`shard fake-[a-z0-9.-]+: missing: none of its \d+ cells was reported`), "the missing shard is named")
+}
+
+// TestKindShardsRunOnlyTheirKubernetes: with two Kubernetes versions, each kind shard's
+// selection (its make conformance line, as the workflow passes it) expands to its own
+// version's cells only, and the shards' reports merge with no cell twice and none missing.
+func TestKindShardsRunOnlyTheirKubernetes(t *testing.T) {
+	g := NewWithT(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "matrix.yaml")
+	g.Expect(os.WriteFile(path, []byte("tiers: [fake, kind]\nkubernetes: [v1.37.0, v1.36.4]\n"+
+		"clients:\n  - {name: a, version: 3.250.0}\n  - {name: b, version: 3.109.0}\n"+
+		"operators:\n  - {name: o, version: 3.250.0}\n  - {name: p, version: 3.100.0}\n"), 0o644)).To(Succeed())
+	m := matrix.MustLoad(path)
+
+	var out bytes.Buffer
+	g.Expect(run([]string{"matrix", "--github", "--tiers", "kind", "--matrix", path}, &out, &out)).To(Succeed())
+	var jobs struct {
+		Include []shard `json:"include"`
+	}
+	g.Expect(json.Unmarshal(out.Bytes(), &jobs)).To(Succeed())
+	g.Expect(jobs.Include).To(HaveLen(4), "two versions × two operators")
+
+	seen := map[string]string{}
+	var files []string
+	for _, s := range jobs.Include {
+		// what make conformance TIER=… OPERATORS=… KUBERNETES=… hands the suites
+		f := matrix.Filter{Tiers: []string{s.Tier}, Operators: []string{s.Operator}, Kubernetes: []string{s.Kubernetes}}
+		g.Expect(m.CheckFilter(f)).To(Succeed())
+		var cells []report.Cell
+		for _, c := range m.Expand(f) {
+			g.Expect(c.Kubernetes).To(Equal(s.Kubernetes), "shard %s runs only its version", s.Name)
+			g.Expect(seen).NotTo(HaveKey(c.ID), "cell %s in shards %s and %s", c.ID, seen[c.ID], s.Name)
+			seen[c.ID] = s.Name
+			cells = append(cells, report.Cell{ID: c.ID, Tier: c.Tier, Kubernetes: c.Kubernetes, Client: c.Client.Name, Operator: c.Operator.Name,
+				Requirements: []report.Requirement{{ID: "HDR-VERSION", Outcome: report.Pass}}})
+		}
+		g.Expect(cells).NotTo(BeEmpty(), "shard %s has cells", s.Name)
+		files = append(files, writeShard(t, dir, "conformance-"+s.Name, cells))
+	}
+	g.Expect(seen).To(HaveLen(len(m.Expand(matrix.Filter{Tiers: []string{"kind"}}))), "the shards cover every kind cell")
+
+	out.Reset()
+	merged := filepath.Join(dir, "merged")
+	args := append([]string{"report", "merge", "--tiers", "kind", "--matrix", path, "--out", merged}, files...)
+	g.Expect(run(args, &out, &out)).To(Succeed(), out.String())
+	r, err := report.ReadJSON(filepath.Join(merged, "report.json"))
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(r.Cells).To(HaveLen(len(seen)), "no cell twice")
+	g.Expect(r.Missing).To(BeEmpty())
+	for _, s := range r.ShardStates {
+		g.Expect(s.Problem()).To(BeEmpty(), "shard %s", s.Name)
+	}
 }
 
 func TestMatrixCheckNamesUnknownSelections(t *testing.T) {

@@ -93,9 +93,9 @@ func mergeCommand(args []string, stdout, stderr io.Writer) error {
 	if err := m.CheckFilter(f); err != nil {
 		return err
 	}
-	var want []string
+	var want []report.Expected
 	for _, c := range m.Expand(f) {
-		want = append(want, c.ID)
+		want = append(want, report.Expected{Cell: c.ID, Shard: shardOf(c).Name})
 	}
 	reports := map[string]*report.Report{}
 	for _, file := range fs.Args() {
@@ -119,7 +119,12 @@ func mergeCommand(args []string, stdout, stderr io.Writer) error {
 	if err := merged.WriteMarkdown(filepath.Join(*out, "report.md")); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "merged %d shards, %d cells, %d missing: %s\n", len(reports), len(merged.Cells), len(merged.Missing), filepath.Join(*out, "report.md"))
+	fmt.Fprintf(stdout, "merged %d shard reports, %d cells, %d missing: %s\n", len(reports), len(merged.Cells), len(merged.Missing), filepath.Join(*out, "report.md"))
+	for _, s := range merged.ShardStates {
+		if p := s.Problem(); p != "" {
+			fmt.Fprintf(stdout, "  shard %s: %s\n", s.Name, p)
+		}
+	}
 	if merged.Failing() {
 		return errFailing
 	}

@@ -21,14 +21,19 @@ type shard struct {
 	Operator   string `json:"operator"`
 }
 
+// shardOf is the CI job that runs a cell.
+func shardOf(c matrix.Cell) shard {
+	s := shard{Tier: c.Tier, Kubernetes: c.Kubernetes, Operator: c.Operator.Name}
+	s.Name = strings.Join(nonEmpty(s.Tier, s.Kubernetes, s.Operator), "-")
+	return s
+}
+
 // shards splits the matrix's cells into CI jobs.
 func shards(m *matrix.Matrix, f matrix.Filter) []shard {
 	var out []shard
 	seen := map[string]bool{}
 	for _, c := range m.Expand(f) {
-		s := shard{Tier: c.Tier, Kubernetes: c.Kubernetes, Operator: c.Operator.Name}
-		s.Name = strings.Join(nonEmpty(s.Tier, s.Kubernetes, s.Operator), "-")
-		if !seen[s.Name] {
+		if s := shardOf(c); !seen[s.Name] {
 			seen[s.Name] = true
 			out = append(out, s)
 		}
