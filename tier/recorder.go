@@ -2,6 +2,7 @@ package tier
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 
 	"github.com/opconform/opconform/contract"
@@ -88,10 +90,14 @@ func (r *Recorder) serve(w http.ResponseWriter, req *http.Request, proxy *httput
 	if e.Class.IsConnect() {
 		e.SessionID = req.Header.Get(r.headers.SessionID)
 	}
-	rec := &recordingWriter{ResponseWriter: w, record: func(code int) {
+	rec := &recordingWriter{ResponseWriter: w, record: func(code int, body []byte) {
 		e.Code, e.Duration = code, time.Since(start)
 		if code == http.StatusUnauthorized || code == http.StatusForbidden {
 			e.Decision = contract.DecisionRefused
+		}
+		var status metav1.Status
+		if code >= 400 && json.Unmarshal(body, &status) == nil && status.Kind == "Status" {
+			e.Reason, e.Message = string(status.Reason), status.Message
 		}
 		r.journal.Add(e)
 	}}
@@ -107,30 +113,77 @@ func fingerprintValue(v string) string {
 	return credentials.Fingerprint([]byte(v))
 }
 
-// recordingWriter calls record once, with the status code, when the head is written.
+// recordingWriter calls record once, with the status code: when the head is written, or
+// for an error answer, before any of it goes out, with its body (a Kubernetes Status names
+// the refusal's reason): the proxy holds an error answer back (up to maxErrorBody bytes)
+// until it is complete, so that a client that has read a refusal finds it journalled.
 type recordingWriter struct {
 	http.ResponseWriter
 	once   sync.Once
-	record func(code int)
+	record func(code int, body []byte)
+	// held is the code of an error answer being held back, and body what it wrote so far.
+	held int
+	body []byte
 }
 
+// maxErrorBody bounds what is held of an error answer; a longer one is journalled without
+// its reason and passed on as it comes.
+const maxErrorBody = 64 << 10
+
 func (w *recordingWriter) WriteHeader(code int) {
-	w.once.Do(func() { w.record(code) })
+	if code >= 400 && w.held == 0 {
+		w.held = code
+		return
+	}
+	w.once.Do(func() { w.record(code, nil) })
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *recordingWriter) Write(b []byte) (int, error) {
-	w.once.Do(func() { w.record(http.StatusOK) })
+	if w.held != 0 {
+		if len(w.body)+len(b) <= maxErrorBody {
+			w.body = append(w.body, b...)
+			return len(b), nil
+		}
+		if err := w.release(nil); err != nil {
+			return 0, err
+		}
+	}
+	w.once.Do(func() { w.record(http.StatusOK, nil) })
 	return w.ResponseWriter.Write(b)
 }
 
-// finish records a request that wrote no head (a dropped connection).
-func (w *recordingWriter) finish() { w.once.Do(func() { w.record(0) }) }
+// release journals the held error answer (with its body, when it is whole) and sends it.
+func (w *recordingWriter) release(whole []byte) error {
+	code, body := w.held, w.body
+	w.held, w.body = 0, nil
+	w.once.Do(func() { w.record(code, whole) })
+	w.ResponseWriter.WriteHeader(code)
+	_, err := w.ResponseWriter.Write(body)
+	return err
+}
+
+// Flush sends what was written, but nothing of an error answer held back.
+func (w *recordingWriter) Flush() {
+	if w.held == 0 {
+		_ = http.NewResponseController(w.ResponseWriter).Flush()
+	}
+}
+
+// finish sends a held error answer, or records a request that wrote no head (a dropped
+// connection).
+func (w *recordingWriter) finish() {
+	if w.held != 0 {
+		_ = w.release(w.body)
+		return
+	}
+	w.once.Do(func() { w.record(0, nil) })
+}
 
 // Hijack records the upgrade (the proxy hijacks only after the cluster answered 101) and
 // hands the connection to the proxy.
 func (w *recordingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	w.once.Do(func() { w.record(http.StatusSwitchingProtocols) })
+	w.once.Do(func() { w.record(http.StatusSwitchingProtocols, nil) })
 	return http.NewResponseController(w.ResponseWriter).Hijack()
 }
 
