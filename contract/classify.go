@@ -186,10 +186,11 @@ func operatorClass(method string, r Route, connect bool) Class {
 		}
 	case r.Resource == ResourceCredentials && !namespaced && !r.Proxy && r.Name == "" && method == "POST":
 		return ClassCredentialRequest
-	case r.Resource == ResourceTargets && namespaced && r.Subresource == "" && method == "GET":
+	case r.Resource == ResourceTargets && r.Subresource == "" && method == "GET":
 		switch {
 		case r.Name == "" && !r.Proxy:
-			return ClassTargetList
+			return ClassTargetList // in a namespace, or in every namespace
+		case !namespaced:
 		case r.Name != "" && connect:
 			return ClassTargetConnect
 		case r.Name != "" && !r.Proxy:

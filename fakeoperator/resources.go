@@ -36,21 +36,25 @@ func newList(kind string, items []object) objectList {
 	return objectList{TypeMeta: metav1.TypeMeta{Kind: kind + "List", APIVersion: contract.GroupVersion}, Items: items}
 }
 
-// targetNames lists the connectable targets of namespace from the inventory.
-func (s *Server) targetNames(namespace string) []string {
-	var names []string
+// target is a connectable target of the inventory.
+type target struct{ namespace, name string }
+
+// targets lists the connectable targets of namespace ("": of every namespace) from the
+// inventory.
+func (s *Server) targets(namespace string) []target {
+	var out []target
 	for _, group := range []struct {
 		typ       string
 		workloads []Workload
 	}{{"deployment", s.inventory.Deployments}, {"pod", s.inventory.Pods}} {
 		for _, w := range selectWorkloads(group.workloads, namespace, "") {
-			names = append(names, group.typ+"."+w.Name)
+			out = append(out, target{w.Namespace, group.typ + "." + w.Name})
 			for _, ctr := range w.Containers {
-				names = append(names, group.typ+"."+w.Name+".container."+ctr)
+				out = append(out, target{w.Namespace, group.typ + "." + w.Name + ".container." + ctr})
 			}
 		}
 	}
-	return names
+	return out
 }
 
 // resolveTarget reports whether a connect URL's target name exists in namespace.
@@ -59,7 +63,7 @@ func (s *Server) resolveTarget(namespace, name string) error {
 	if err != nil {
 		return err
 	}
-	if t.Type == "targetless" || slices.Contains(s.targetNames(namespace), name) {
+	if t.Type == "targetless" || slices.Contains(s.targets(namespace), target{namespace, name}) {
 		return nil
 	}
 	return fmt.Errorf("target %q not found in namespace %q", name, namespace)
@@ -77,8 +81,8 @@ func (s *Server) serveTargets(c *call) {
 	ns := c.route.Namespace
 	if c.route.Class == contract.ClassTargetList {
 		var items []object
-		for _, name := range s.targetNames(ns) {
-			items = append(items, targetObject(ns, name))
+		for _, t := range s.targets(ns) {
+			items = append(items, targetObject(t.namespace, t.name))
 		}
 		writeJSON(c.w, http.StatusOK, newList("Target", items))
 		return

@@ -154,6 +154,10 @@ func TestClientGoDiscoveryAndClients(t *testing.T) {
 	targets, err := dyn.Resource(gv.WithResource("targets")).Namespace("default").List(ctx, metav1.ListOptions{})
 	g.Expect(err).NotTo(HaveOccurred(), "dynamic list of targets")
 	g.Expect(targets.Items).NotTo(BeEmpty())
+	everywhere, err := dyn.Resource(gv.WithResource("targets")).List(ctx, metav1.ListOptions{})
+	g.Expect(err).NotTo(HaveOccurred(), "dynamic list of targets in every namespace (kubectl get targets -A)")
+	g.Expect(everywhere.Items).To(HaveLen(len(targets.Items)), "the inventory's targets are all in default")
+	g.Expect(everywhere.Items[0].GetNamespace()).To(Equal("default"), "each target names its namespace")
 
 	classes := map[string]int{}
 	for _, e := range s.Journal().Entries() {
