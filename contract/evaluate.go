@@ -2,6 +2,7 @@ package contract
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -473,4 +474,17 @@ func checkGolden(s Subject, observations []Observation) Finding {
 		return Finding{Status: Fail, Reason: "drift", Detail: strings.Join(diff, "; "), Scenario: "golden"}
 	}
 	return Finding{Status: Pass}
+}
+
+// refusalLine is how a client that follows the contract names a refusal in its error.
+var refusalLine = regexp.MustCompile(`header ([A-Za-z0-9-]+), reason (\w+)`)
+
+// RefusalIn reads a client's report of a refusal from its error message ("… header
+// x-client-der, reason CertificateExpired …"), or returns nil when the message names none.
+func RefusalIn(message string) *ClientRefusal {
+	m := refusalLine.FindStringSubmatch(message)
+	if m == nil {
+		return nil
+	}
+	return &ClientRefusal{Header: m[1], Reason: m[2]}
 }

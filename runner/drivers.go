@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"k8s.io/client-go/rest"
@@ -97,9 +96,6 @@ type external struct {
 func (d *external) can(command string) bool { return d.r.cell.Client.External.Commands[command] != "" }
 func (d *external) injects() bool           { return false }
 
-// refusalLine is how a client that follows the contract names a refusal on stderr.
-var refusalLine = regexp.MustCompile(`header ([A-Za-z0-9-]+), reason (\w+)`)
-
 func (d *external) run(ctx context.Context, s step) outcome {
 	line := strings.NewReplacer("{binary}", shellQuote(d.binary), "{namespace}", "default", "{target}", target).
 		Replace(d.r.cell.Client.External.Commands[s.command])
@@ -112,9 +108,7 @@ func (d *external) run(ctx context.Context, s step) outcome {
 	if err != nil {
 		last := lastLine(stderr.String())
 		out.err = fmt.Errorf("%s: %w: %s", line, err, last)
-		if m := refusalLine.FindStringSubmatch(last); m != nil {
-			out.refusal = &contract.ClientRefusal{Header: m[1], Reason: m[2]}
-		}
+		out.refusal = contract.RefusalIn(last)
 	}
 	return out
 }

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -23,8 +24,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	clocktesting "k8s.io/utils/clock/testing"
 
+	"github.com/opconform/opconform/check"
 	"github.com/opconform/opconform/fixtures/certs"
 	"github.com/opconform/opconform/matrix"
 	"github.com/opconform/opconform/tier"
@@ -108,6 +112,46 @@ var _ = Describe("apiserver tier", Label("tier:apiserver"), func() {
 		Expect(body).To(ContainSubstring(`cannot list resource \"targets\"`), "kube-apiserver's RBAC refusal")
 		Expect(ep.Journal()).To(HaveLen(before), "the request never reached the operator: the apiserver refused it")
 	})
+
+	It("lets opconform check judge a client through the aggregator, for a user with a token", func(ctx SpecContext) {
+		user, err := apiTier.TokenUserConfig(ctx, "opconform-check")
+		Expect(err).NotTo(HaveOccurred(), "a service account with the operator's RBAC and a token")
+		kubeconfig := filepath.Join(GinkgoT().TempDir(), "kubeconfig")
+		cfg := clientcmdapi.NewConfig()
+		cfg.Clusters["apiserver"] = &clientcmdapi.Cluster{Server: user.Host, CertificateAuthorityData: user.CAData}
+		cfg.AuthInfos["token-user"] = &clientcmdapi.AuthInfo{Token: user.BearerToken}
+		cfg.Contexts["token-user"] = &clientcmdapi.Context{Cluster: "apiserver", AuthInfo: "token-user", Namespace: "default"}
+		cfg.CurrentContext = "token-user"
+		Expect(clientcmd.WriteToFile(*cfg, kubeconfig)).To(Succeed())
+		// a client recent enough to send every header on every request
+		build := exec.CommandContext(ctx, filepath.Join(repoRoot, "scripts", "build-client.sh"), "3.250.0")
+		build.Dir = repoRoot
+		binary, err := build.Output()
+		Expect(err).NotTo(HaveOccurred(), "building the reference client 3.250.0")
+
+		const tokenUser = "system:serviceaccount:default:opconform-check"
+		var stderr strings.Builder
+		r, err := check.Run(ctx, check.Options{Kubeconfig: kubeconfig,
+			Command: []string{filepath.Join(repoRoot, strings.TrimSpace(string(binary))), "exec", "--target", "deployment.nginx"},
+			Stdout:  GinkgoWriter, Stderr: io.MultiWriter(GinkgoWriter, &stderr)})
+		Expect(err).NotTo(HaveOccurred(), "opconform check: %s", &stderr)
+		Expect(r.ExitCode).To(Equal(0), "the client's exec: %s", &stderr)
+		Expect(r.Scenario).To(Equal("exec"))
+		Expect(r.OperatorVersion).To(Equal(cell.Operator.Version), "read from the cluster's MirrordOperator")
+		Expect(r.Holds()).To(BeTrue(), "the contract holds: %s", &stderr)
+		Expect(stderr.String()).NotTo(ContainSubstring(user.BearerToken), "the token is never printed")
+		operatorSaw := 0
+		for _, e := range r.Journal {
+			if e.Class.IsOperator() {
+				operatorSaw++
+			}
+		}
+		// the check's own read of the operator's version first, then the client's requests
+		reached := ep.JournalOf(tokenUser)
+		Expect(reached).To(HaveLen(operatorSaw+1), "every operator request the check recorded reached the operator through the aggregator, as the token's user")
+		Expect(reached[0].Class).To(BeEquivalentTo("operator-get"), "the check read the operator's version")
+		Expect(reached[0].ClientVersion).To(BeEmpty(), "with no contract header of a client")
+	}, NodeTimeout(2*time.Minute))
 
 	It("answers /version with the Kubernetes version it was built as", func() {
 		want := pinnedVersion("KUBERNETES_VERSION")

@@ -1,7 +1,6 @@
 package suites
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -176,15 +175,7 @@ func journalPath(cell matrix.Cell) string {
 
 // writeJournal writes the cell's journal: fingerprints only, never certificates.
 func writeJournal(cell matrix.Cell, result *runner.Result) error {
-	data, err := json.MarshalIndent(struct {
-		Cell         string                 `json:"cell"`
-		Observations []contract.Observation `json:"scenarios"`
-		Journal      []contract.Entry       `json:"journal"`
-	}{cell.ID, result.Observations, result.Journal}, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(journalPath(cell), data, 0o644)
+	return report.WriteJournal(journalPath(cell), cell.ID, result.Observations, result.Journal)
 }
 
 // cellReport is the report's view of a cell.

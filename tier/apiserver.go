@@ -10,6 +10,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	appsv1 "k8s.io/api/apps/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -41,6 +42,8 @@ const (
 	apiServiceName      = "v1." + contract.Group
 	// UsersGroup is the group of the tier's users; the tier gives it the operator's RBAC.
 	UsersGroup = "opconform-users"
+	// userRole is the ClusterRole of what the operator's chart gives users.
+	userRole = "opconform-mirrord-user"
 	// availableWait bounds the wait for the APIService to be Available.
 	availableWait = 60 * time.Second
 )
@@ -162,7 +165,7 @@ func (a *APIServer) register(ctx context.Context, cs *kubernetes.Clientset, port
 // rbac gives UsersGroup what the operator's chart gives users.
 func (a *APIServer) rbac(ctx context.Context, cs *kubernetes.Clientset) error {
 	role := &rbacv1.ClusterRole{
-		ObjectMeta: metav1.ObjectMeta{Name: "opconform-mirrord-user"},
+		ObjectMeta: metav1.ObjectMeta{Name: userRole},
 		Rules: []rbacv1.PolicyRule{
 			{APIGroups: []string{contract.Group}, Resources: []string{contract.ResourceOperators}, Verbs: []string{"get", "list"}},
 			{APIGroups: []string{contract.Group}, Resources: []string{contract.ResourceOperators + "/certificate", contract.ResourceCredentials}, Verbs: []string{"create"}},
@@ -178,7 +181,7 @@ func (a *APIServer) rbac(ctx context.Context, cs *kubernetes.Clientset) error {
 		return err
 	}
 	binding := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "opconform-mirrord-user"},
+		ObjectMeta: metav1.ObjectMeta{Name: userRole},
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
 		Subjects:   []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: UsersGroup}},
 	}
@@ -266,19 +269,21 @@ func (a *APIServer) Start(ctx context.Context, cell matrix.Cell, clk clock.Passi
 		srv.Close()
 		return nil, err
 	}
+	journalOf := func(user string) []contract.Entry {
+		var out []contract.Entry
+		for _, e := range srv.Journal().Entries() {
+			if e.RemoteUser == user {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
 	ep := &Endpoint{
 		Config: cfg,
 		User:   user,
 		// the aggregator's own availability checks are not the client's requests
-		Journal: func() []contract.Entry {
-			var out []contract.Entry
-			for _, e := range srv.Journal().Entries() {
-				if e.RemoteUser == user {
-					out = append(out, e)
-				}
-			}
-			return out
-		},
+		Journal:   func() []contract.Entry { return journalOf(user) },
+		JournalOf: journalOf,
 		Authority: srv.Authority(), LicenseFingerprint: srv.License().Fingerprint, Close: srv.Close,
 	}
 	if cell.Operator.MinClientVersion != "" {
@@ -332,6 +337,37 @@ func (a *APIServer) OperatorAddr() string { return a.handoff.l.Addr().String() }
 // UserConfig returns a configuration for another user of the control plane (e.g. one
 // without RBAC).
 func (a *APIServer) UserConfig(user string) (*rest.Config, error) { return a.cp.UserConfig(user) }
+
+// TokenUserConfig returns a configuration for a user that authenticates with a bearer
+// token, as most users of real clusters do: a service account in the default namespace,
+// given the operator's user RBAC, and a token for it from the TokenRequest API.
+func (a *APIServer) TokenUserConfig(ctx context.Context, name string) (*rest.Config, error) {
+	cs, err := a.cp.Clientset()
+	if err != nil {
+		return nil, err
+	}
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"}}
+	_, err = cs.CoreV1().ServiceAccounts("default").Create(ctx, sa, metav1.CreateOptions{})
+	if err := created("service account default/"+name, err); err != nil {
+		return nil, err
+	}
+	binding := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "opconform-mirrord-user-" + name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: userRole},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: name, Namespace: "default"}},
+	}
+	_, err = cs.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{})
+	if err := created("clusterrolebinding "+binding.Name, err); err != nil {
+		return nil, err
+	}
+	expiry := int64(time.Hour / time.Second)
+	tr, err := cs.CoreV1().ServiceAccounts("default").CreateToken(ctx, name,
+		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &expiry}}, metav1.CreateOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("requesting a token for service account default/%s: %w", name, err)
+	}
+	return &rest.Config{Host: a.cp.URL, BearerToken: tr.Status.Token, TLSClientConfig: rest.TLSClientConfig{CAData: a.cp.Admin.CAData}, Timeout: 30 * time.Second}, nil
+}
 
 // ControlPlane returns the tier's control plane.
 func (a *APIServer) ControlPlane() *ControlPlane { return a.cp }

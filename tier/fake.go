@@ -22,6 +22,9 @@ type Endpoint struct {
 	User string
 	// Journal returns what reached the operator so far.
 	Journal func() []contract.Entry
+	// JournalOf returns what reached the operator so far as another user, on tiers with
+	// users (apiserver); nil elsewhere.
+	JournalOf func(user string) []contract.Entry
 	// Authority issues certificates of the operator's licence (probes); nil for a real
 	// operator.
 	Authority *credentials.Authority

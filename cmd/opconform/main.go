@@ -1,12 +1,13 @@
 // Command opconform is the harness's tool: it lists the contract's requirements, prints the
-// GitHub Actions job matrix, merges the reports of CI shards and regenerates the certificate
-// fixtures.
+// GitHub Actions job matrix, merges the reports of CI shards, regenerates the certificate
+// fixtures, and checks a real client against a real cluster.
 //
 //	go run ./cmd/opconform requirements
 //	go run ./cmd/opconform matrix --github
 //	go run ./cmd/opconform matrix check --matrix matrix.yaml --tier fake --clients mirrord-3.250.0
 //	go run ./cmd/opconform report merge --out _artifacts/merged shard-*/report.json
 //	go run ./cmd/opconform fixtures --out fixtures/certs
+//	go run ./cmd/opconform check --kubeconfig ~/.kube/config -- mirrord ls
 package main
 
 import (
@@ -31,6 +32,7 @@ Commands:
   report merge   merge shards' report.json files into one report.json and report.md
   report summary print a report's verdict, the cells that did not run here, and each failure once
   report compare FAKE.json OTHER.json: the same cells on another tier must come to the same outcomes
+  check          run a client command through a recording proxy in front of a cluster and judge it: check -- mirrord ls
   preflight      check that kind can make clusters here (for TIER=kind), one line if not
   add-client     add a client release: matrix line, golden journal, diff to the previous (--version)
   add-operator   add an operator release: matrix line, diff to the previous (--version)
@@ -42,6 +44,10 @@ func main() {
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		if errors.Is(err, errFailing) {
 			os.Exit(1) // the report said why
+		}
+		var code exitCode
+		if errors.As(err, &code) {
+			os.Exit(int(code)) // opconform check: the command's own code, or check.ExitBroken
 		}
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "opconform:", err)
@@ -60,7 +66,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return requirements(stdout)
 	case "matrix":
 		if len(args) > 1 && args[1] == "check" {
-			return checkCommand(args[2:], stdout, stderr)
+			return matrixCheckCommand(args[2:], stdout, stderr)
 		}
 		if len(args) > 1 && args[1] == "kubernetes" {
 			return kubernetesCommand(args[2:], stdout, stderr)
@@ -76,6 +82,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return mergeCommand(args[2:], stdout, stderr)
 		}
 		return errors.New("usage: opconform report merge [--matrix F] [--out DIR] REPORT.json… | opconform report summary REPORT.json")
+	case "check":
+		return checkCommand(args[1:], stdout, stderr)
 	case "preflight":
 		return preflightCommand(args[1:], stdout, stderr)
 	case "add-client":

@@ -112,9 +112,9 @@ func kubernetesCommand(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// checkCommand loads the matrix and checks a selection of it, as make conformance does
+// matrixCheckCommand loads the matrix and checks a selection of it, as make conformance does
 // before it runs anything: every problem once, each with its path and line.
-func checkCommand(args []string, stdout, stderr io.Writer) error {
+func matrixCheckCommand(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("opconform matrix check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	tiers := fs.String("tier", "", "tiers, comma-separated (default: fake)")

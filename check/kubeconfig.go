@@ -1,0 +1,88 @@
+package check
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/opconform/opconform/contract"
+)
+
+// loadCluster reads the cluster's client configuration with client-go's loading rules:
+// the explicit file, else $KUBECONFIG, else ~/.kube/config, else the in-cluster
+// configuration. It returns the configuration and the context's namespace.
+func loadCluster(kubeconfig, kubeContext string) (*rest.Config, string, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = kubeconfig
+	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: kubeContext})
+	cfg, err := cc.ClientConfig()
+	if err != nil {
+		return nil, "", fmt.Errorf("loading the cluster's kubeconfig: %w", err)
+	}
+	ns, _, err := cc.Namespace()
+	if err != nil {
+		return nil, "", fmt.Errorf("reading the kubeconfig context's namespace: %w", err)
+	}
+	return cfg, ns, nil
+}
+
+// placeholderToken is the client's token: no credential of the cluster's (the proxy holds
+// those and drops the client's Authorization header), but with no user at all kubectl
+// prompts for a password.
+const placeholderToken = "opconform-check-placeholder"
+
+// writeProxyKubeconfig writes a kubeconfig for the client: the proxy's URL and CA, the
+// context's namespace, and a placeholder token, none of the cluster's credentials.
+func writeProxyKubeconfig(path string, proxy *rest.Config, namespace string) error {
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["opconform-check"] = &clientcmdapi.Cluster{Server: proxy.Host, CertificateAuthorityData: proxy.CAData}
+	cfg.AuthInfos["opconform-check"] = &clientcmdapi.AuthInfo{Token: placeholderToken}
+	cfg.Contexts["opconform-check"] = &clientcmdapi.Context{Cluster: "opconform-check", AuthInfo: "opconform-check", Namespace: namespace}
+	cfg.CurrentContext = "opconform-check"
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		return fmt.Errorf("writing the proxy's kubeconfig: %w", err)
+	}
+	return nil
+}
+
+// operatorVersion reads operator_version from the cluster's MirrordOperator object, with
+// the cluster's own credentials (a request the client did not make, so not journalled).
+func operatorVersion(ctx context.Context, cluster *rest.Config) (string, error) {
+	hc, err := rest.HTTPClientFor(cluster)
+	if err != nil {
+		return "", fmt.Errorf("reading the operator's version: %w", err)
+	}
+	path := "/apis/" + contract.GroupVersion + "/mirrordoperators/" + contract.OperatorName
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(cluster.Host, "/")+path, nil)
+	if err != nil {
+		return "", fmt.Errorf("reading the operator's version: %w", err)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("reading the operator's version: GET %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return "", fmt.Errorf("reading the operator's version: GET %s: %w", path, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("reading the operator's version: GET %s answered %d: %s", path, resp.StatusCode, strings.TrimSpace(string(body)))
+	}
+	var op struct {
+		Spec struct {
+			OperatorVersion string `json:"operator_version"`
+		} `json:"spec"`
+	}
+	if err := json.Unmarshal(body, &op); err != nil || op.Spec.OperatorVersion == "" {
+		return "", fmt.Errorf("reading the operator's version: GET %s: no spec.operator_version in the answer", path)
+	}
+	return op.Spec.OperatorVersion, nil
+}

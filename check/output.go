@@ -1,0 +1,99 @@
+package check
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/opconform/opconform/contract"
+	"github.com/opconform/opconform/matrix"
+	"github.com/opconform/opconform/report"
+)
+
+// marks of the requirement lines.
+var marks = map[contract.Status]string{contract.Pass: "✅", contract.Fail: "❌", contract.Skip: "· "}
+
+// print writes what the check found: who was judged as what, each refusal the operator
+// answered, a line per requirement, and the verdict.
+func (r *Result) print(w io.Writer, headers contract.HeaderNames) {
+	operatorRequests := 0
+	for _, e := range r.Journal {
+		if e.Class.IsOperator() {
+			operatorRequests++
+		}
+	}
+	scenario := r.Scenario
+	if r.ScenarioInferred {
+		scenario += ", inferred from its requests (--scenario to say)"
+	}
+	fmt.Fprintf(w, "\nopconform check: %s as client %s (from %s) against operator %s; judged as %s; %s, %d of them to the operator\n",
+		r.Client, r.ClientVersion, r.VersionFrom, r.OperatorVersion, scenario, plural(len(r.Journal), "request"), operatorRequests)
+	for _, e := range r.Journal {
+		if e.Decision == contract.DecisionRefused {
+			fmt.Fprintf(w, "  refused: request %d, %s %s (%s), answered %d %s: %s\n", e.Seq, e.Method, e.Path, e.Class, e.Code, orUnknown(e.Reason), orUnknown(e.Message))
+		}
+	}
+	for _, f := range r.Findings {
+		line := fmt.Sprintf("  %s %-22s %s", marks[f.Status], f.Requirement, f.Status)
+		switch {
+		case f.Status == contract.Fail:
+			line += fmt.Sprintf(" (%s): %s", f.Reason, f.Detail)
+		case f.Status == contract.Skip && f.Reason == contract.NotObserved:
+			line = fmt.Sprintf("  %s %-22s not observed: this command's requests cannot show it", marks[f.Status], f.Requirement)
+		case f.Status == contract.Skip && f.Reason == contract.NotApplicable:
+			line = fmt.Sprintf("  %s %-22s not applicable: %s", marks[f.Status], f.Requirement, f.Detail)
+		case f.Status == contract.Skip:
+			line = fmt.Sprintf("  %s %-22s not judged (%s): %s", marks[f.Status], f.Requirement, f.Reason, f.Detail)
+		}
+		fmt.Fprintln(w, line)
+	}
+	if operatorRequests == 0 {
+		fmt.Fprintf(w, "  the command sent no request to the operator: there was nothing to judge\n")
+	}
+	if r.Holds() {
+		fmt.Fprintf(w, "✅ the contract holds for %s %s (it exited with %d)\n", r.Client, r.ClientVersion, r.ExitCode)
+		return
+	}
+	fmt.Fprintf(w, "❌ the contract does not hold for %s %s (it exited with %d; opconform check exits with %d)\n", r.Client, r.ClientVersion, r.ExitCode, ExitBroken)
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "(no Status)"
+	}
+	return s
+}
+
+// write puts report.json, report.md and the journal (certificates by fingerprint only) in
+// dir, as make conformance does.
+func (r *Result) write(dir string, o contract.Observation) error {
+	if err := os.MkdirAll(filepath.Join(dir, "journals"), 0o755); err != nil {
+		return fmt.Errorf("writing the check's reports: %w", err)
+	}
+	id := fmt.Sprintf("check/operator-%s/%s-%s", r.OperatorVersion, r.Client, r.ClientVersion)
+	journal := filepath.Join(dir, "journals", "check.json")
+	cell := report.Cell{ID: id, Tier: "check", Client: r.Client, ClientVersion: r.ClientVersion,
+		Operator: "operator-" + r.OperatorVersion, OperatorVersion: r.OperatorVersion, Journal: journal}
+	for _, f := range r.Findings {
+		outcome, detail := report.Judge(f, matrix.Expectation{}, false)
+		cell.Requirements = append(cell.Requirements, report.Requirement{ID: f.Requirement, Outcome: outcome, Reason: f.Reason, Detail: detail, Scenario: f.Scenario})
+	}
+	rep := &report.Report{Format: report.FormatVersion, GeneratedAt: time.Now().UTC(), Cells: []report.Cell{cell}}
+	rep.Sort()
+	if err := rep.WriteJSON(filepath.Join(dir, "report.json")); err != nil {
+		return err
+	}
+	if err := rep.WriteMarkdown(filepath.Join(dir, "report.md")); err != nil {
+		return err
+	}
+	return report.WriteJournal(journal, id, []contract.Observation{o}, r.Journal)
+}
