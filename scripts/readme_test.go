@@ -88,6 +88,12 @@ func TestEveryReadmeCommandRuns(t *testing.T) {
 		"make docker-up":                                     {coveredBy: ".ci/run, before the kind tier"},
 		"make ci-local":                                      {coveredBy: ".ci/run"},
 		"make ci-local CI_LOCAL_SHARDS=fake-current-3.250.0": {coveredBy: "TestCILocalFailsWhereGitHubWould (CI_LOCAL_SHARDS on a copy of the repository)"},
+		"go build -o bin/opconform ./cmd/opconform": {run: func(t *testing.T, cmd string) {
+			out, err := shell(t, "..", cmd+" && bin/opconform check --help")
+			NewWithT(t).Expect(out).To(ContainSubstring("Usage: opconform check"), "%v: %s", err, out)
+		}},
+		"bin/opconform check -- mirrord ls": {coveredBy: "needs the mirrord CLI and a cluster with its operator: cmd/opconform/check_test.go runs the check against the fake operator binary"},
+		"bin/opconform check --context staging --artifacts /tmp/check -- mirrord exec --target deployment/api -- curl -s localhost:8080": {coveredBy: "as above; --artifacts in TestCheckPassesTheReferenceClientsExec"},
 		"go run ./cmd/fakeoperator --listen 127.0.0.1:18443 --operator-version 3.250.0 --write-kubeconfig /tmp/fake.kubeconfig": {run: func(t *testing.T, cmd string) {
 			runFakeOperatorWithKubectl(t, cmd, "kubectl --kubeconfig /tmp/fake.kubeconfig get mirrordoperators.operator.metalbear.co operator")
 		}},
