@@ -94,6 +94,9 @@ func (c *Client) guard(err error, method, path string) error {
 	names := headerNames{version: c.layer.cfg.Headers.Version, certificate: c.layer.cfg.Headers.Certificate, sentCertificate: c.layer.certificate.Load() != nil}
 	if r := refusal(err, method+" "+path, names); r != nil {
 		c.refused = true
+		if c.opts.Build.Defect == DefectDropMinimumVersion {
+			r.MinimumVersion = ""
+		}
 		return r
 	}
 	return err

@@ -47,6 +47,8 @@ type Client struct {
 	refused bool
 	// userID is the identity of the prepared certificate's key.
 	userID string
+	// switchTo is the second certificate of the switch-certificate defect.
+	switchTo []byte
 }
 
 // UserID returns the user id (base64 of the public key) of the credential the client

@@ -30,6 +30,13 @@ const (
 	DefectPEMCertificate Defect = "pem-certificate"
 	// DefectUnstableSessionID gives the second connection another session id.
 	DefectUnstableSessionID Defect = "unstable-session-id"
+	// DefectOmitHostname leaves x-client-hostname off every request.
+	DefectOmitHostname Defect = "omit-hostname"
+	// DefectSwitchCertificate opens the second connection of a session under a second
+	// certificate of its own key.
+	DefectSwitchCertificate Defect = "switch-certificate"
+	// DefectDropMinimumVersion does not pass on the version an operator's refusal names.
+	DefectDropMinimumVersion Defect = "drop-minimum-version"
 )
 
 // DefectInfo documents one defect.
@@ -49,6 +56,9 @@ var Defects = []DefectInfo{
 	{DefectOmitSessionID, contract.ReqSessionID, "leaves x-session-id off target connects"},
 	{DefectPEMCertificate, contract.ReqCertificateValid, "sends base64 of the PEM instead of the DER"},
 	{DefectUnstableSessionID, contract.ReqSessionStable, "opens the second connection under another session id"},
+	{DefectOmitHostname, contract.ReqIdentityClean, "leaves x-client-hostname off every request"},
+	{DefectSwitchCertificate, contract.ReqSessionCertificate, "continues its session under a second certificate"},
+	{DefectDropMinimumVersion, contract.ReqMinimumVersionNamed, "does not pass on the minimum version an operator's refusal names"},
 }
 
 // Validate reports an unknown defect name.

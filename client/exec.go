@@ -81,6 +81,9 @@ func (c *Client) Exec(ctx context.Context, eo ExecOptions) error {
 	if c.opts.Build.Defect == DefectUnstableSessionID {
 		session++
 	}
+	if c.switchTo != nil {
+		c.layer.SetCertificate(c.switchTo)
+	}
 	second, err2 := c.connect(ctx, path, header, session, eo.Timeout)
 	if err == nil {
 		err = err2

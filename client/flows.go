@@ -83,6 +83,12 @@ func (c *Client) prepareCertificate(ctx context.Context, op *Operator) (*Credent
 	if err != nil {
 		return nil, err
 	}
+	if c.opts.Build.Defect == DefectSwitchCertificate && c.opts.CertificateHeader == nil {
+		// asked for before any certificate is set, so the request carries none
+		if c.switchTo, err = c.requestCertificate(op)(ctx, cred.Key); err != nil {
+			return nil, err
+		}
+	}
 	c.layer.SetCertificate(cred.DER)
 	if c.opts.CertificateHeader != nil {
 		c.layer.SetCertificateHeader(*c.opts.CertificateHeader)

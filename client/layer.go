@@ -55,7 +55,11 @@ func NewLayer(cfg LayerConfig) *Layer {
 	l.every, l.identityOnConnect, l.certificateOnConnect = l.behaviours[EveryRequest], l.behaviours[IdentityOnConnect], l.behaviours[CertificateOnConnect]
 	k := l.keys
 	l.fixed = headerValues(headerValue{k.version, one(version)}, headerValue{k.info, one("version=" + version + ";platform=" + runtime.GOOS + "/" + runtime.GOARCH)})
-	l.identity = headerValues(headerValue{k.name, one(cfg.Identity.Name)}, headerValue{k.hostname, one(cfg.Identity.Hostname)})
+	hostname := cfg.Identity.Hostname
+	if cfg.Defect == DefectOmitHostname {
+		hostname = ""
+	}
+	l.identity = headerValues(headerValue{k.name, one(cfg.Identity.Name)}, headerValue{k.hostname, one(hostname)})
 	return l
 }
 

@@ -70,6 +70,21 @@ func (e Entry) Header(name string) string {
 	return ""
 }
 
+// wellFormedRefusal reports whether a refusal came as a Kubernetes Status with a reason
+// whose message names one of the headers.
+func (e Entry) wellFormedRefusal(headers ...string) bool {
+	if e.Reason == "" {
+		return false
+	}
+	message := strings.ToLower(e.Message)
+	for _, h := range headers {
+		if h != "" && strings.Contains(message, strings.ToLower(h)) {
+			return true
+		}
+	}
+	return false
+}
+
 // Filter selects entries by client; empty fields match anything.
 type Filter struct {
 	// Fingerprint matches the certificate fingerprint.

@@ -347,14 +347,38 @@ func checkSessionCertificate(s Subject, o Observation) (bool, *violation) {
 	return false, nil
 }
 
+// Client versions the identity headers changed at (PROTOCOL.md, "Headers").
+var (
+	identityOnConnects = semver.MustParse("3.85.0-0")
+	identityCleaned    = semver.MustParse("3.104.0-0")
+	everyRequest       = semver.MustParse("3.109.0-0")
+)
+
 func checkIdentity(s Subject, o Observation) (bool, *violation) {
+	if o.Kind == ScenarioTakeover {
+		return false, nil // the harness's probe, not the client
+	}
+	every := !s.ClientVersion.LessThan(everyRequest)
+	cleaned := !s.ClientVersion.LessThan(identityCleaned)
 	observed := false
 	for _, e := range o.Entries {
+		// presence is judged on what reaches the operator, cleanliness on every request
+		must := e.Class.IsOperator() && (every || (!s.ClientVersion.LessThan(identityOnConnects) && e.Class.IsConnect()))
 		for _, name := range []string{s.Headers.Name, s.Headers.Hostname} {
 			if name == "" {
 				continue
 			}
-			for _, v := range values(e, name) {
+			vs := values(e, name)
+			if must {
+				observed = true
+				if len(vs) == 0 {
+					return true, &violation{"missing", fmt.Sprintf("%s %s (%s) carries no %s", e.Method, e.Path, e.Class, name)}
+				}
+			}
+			for _, v := range vs {
+				if !cleaned {
+					continue
+				}
 				observed = true
 				if v != strings.TrimSpace(v) || !printableASCII(v) {
 					return true, &violation{"not-cleaned", fmt.Sprintf("%s %q on %s is not cleaned", name, v, e.Class)}
@@ -393,6 +417,9 @@ func checkEarlyRefusal(s Subject, o Observation) (bool, *violation) {
 		if e.Decision != DecisionRefused || (e.Code != 401 && e.Code != 403) {
 			return true, &violation{"not-refused", fmt.Sprintf("%s %s carried an invalid certificate (%s) and was answered %d", e.Method, e.Path, e.Certificate.Verdict, e.Code)}
 		}
+		if !e.wellFormedRefusal(s.Headers.Certificate) {
+			return true, &violation{"refusal-not-status", fmt.Sprintf("%s %s was refused with %d, but not with a Status naming %s and a reason (reason %q, message %q)", e.Method, e.Path, e.Code, s.Headers.Certificate, e.Reason, e.Message)}
+		}
 		for _, later := range o.Entries {
 			if later.Code == 101 {
 				return true, &violation{"websocket-established", "a WebSocket was established with an invalid certificate"}
@@ -408,7 +435,9 @@ func checkStopAfterRefusal(s Subject, o Observation) (bool, *violation) {
 		return false, nil
 	}
 	for i, e := range o.Entries {
-		if e.Decision != DecisionRefused {
+		// a client is judged against well-formed refusals only: a malformed one is the
+		// operator's failure (EARLY-REFUSAL), and gives the client nothing to name
+		if e.Decision != DecisionRefused || !e.wellFormedRefusal(s.Headers.Contract()...) {
 			continue
 		}
 		if rest := len(o.Entries) - i - 1; rest > 0 {

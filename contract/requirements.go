@@ -38,12 +38,23 @@ const (
 	ReqGoldenJournal         RequirementID = "GOLDEN-JOURNAL"
 )
 
+// Side is a party to the contract that a requirement binds.
+type Side string
+
+// Sides.
+const (
+	SideClient   Side = "client"
+	SideOperator Side = "operator"
+)
+
 // Requirement is one checkable sentence of the contract, gated by client and operator
 // versions (Masterminds/semver constraints; empty means every version).
 type Requirement struct {
 	ID       RequirementID `json:"id"`
 	Level    Level         `json:"level"`
 	Sentence string        `json:"sentence"`
+	// Sides are the parties that can break it: each needs a negative control of its own.
+	Sides []Side `json:"sides"`
 	// Clients and Operators are the version constraints the requirement applies to.
 	Clients   string `json:"clients,omitempty"`
 	Operators string `json:"operators,omitempty"`
@@ -58,38 +69,40 @@ type Requirement struct {
 // follow PROTOCOL.md's history; "-0" keeps pre-releases of a version inside its range.
 func Requirements() []Requirement {
 	return []Requirement{
-		{ID: ReqVersionHeader, Level: Must, Clients: ">= 3.109.0-0",
+		{ID: ReqVersionHeader, Sides: sides(SideClient), Level: Must, Clients: ">= 3.109.0-0",
 			Sentence: "Every operator request carries the version header, once, equal to the client's own SemVer."},
-		{ID: ReqCertificateHeader, Level: Must, Clients: ">= 3.46.0-0",
+		{ID: ReqCertificateHeader, Sides: sides(SideClient), Level: Must, Clients: ">= 3.46.0-0",
 			Sentence: "Once the certificate is ready, every operator request carries it (target connects only before 3.109.0), except the exempt classes."},
-		{ID: ReqCertificateExempt, Level: Should, Clients: ">= 3.46.0-0",
+		{ID: ReqCertificateExempt, Sides: sides(SideClient), Level: Should, Clients: ">= 3.46.0-0",
 			Sentence: "The operator GET before the certificate, the certificate request itself and `status` carry no certificate."},
-		{ID: ReqCertificateValid, Level: Must, Clients: ">= 3.46.0-0",
+		{ID: ReqCertificateValid, Sides: sides(SideClient), Level: Must, Clients: ">= 3.46.0-0",
 			Sentence: "Every certificate a client sends of its own accord is valid for the operator's licence and clock, padded base64 DER, and matches the client's key; an expired one is refreshed, never sent."},
-		{ID: ReqSessionID, Level: Must, Clients: ">= 3.41.0-0",
+		{ID: ReqSessionID, Sides: sides(SideClient), Level: Must, Clients: ">= 3.41.0-0",
 			Sentence: "Every target connect carries one x-session-id, a decimal u64."},
-		{ID: ReqSessionStable, Level: Must, Clients: ">= 3.41.0-0",
+		{ID: ReqSessionStable, Sides: sides(SideClient), Level: Must, Clients: ">= 3.41.0-0",
 			Sentence: "Both connections of a session (the client's and its proxy's) carry the same session id."},
-		{ID: ReqSessionCertificate, Level: Must, Clients: ">= 3.46.0-0", Operators: ">= 3.46.0-0",
+		{ID: ReqSessionCertificate, Sides: sides(SideClient, SideOperator), Level: Must, Clients: ">= 3.46.0-0", Operators: ">= 3.46.0-0",
 			Sentence: "A session is never continued under another certificate: the client keeps its certificate, and the operator refuses a connect that reuses a session id with another one."},
-		{ID: ReqIdentityClean, Level: Must, Clients: ">= 3.104.0-0",
-			Sentence: "Name and hostname headers are cleaned: ASCII only, trimmed, legal header values (left out otherwise)."},
-		{ID: ReqEarlyRefusal, Level: Must, Clients: ">= 3.46.0-0", Operators: ">= 3.46.0-0",
-			Sentence: "An invalid certificate is refused on the first operator request that carries it, with a Status, before any WebSocket is established; a valid one is served."},
-		{ID: ReqStopAfterRefusal, Level: Must,
-			Sentence: "After a refusal the client sends no further request and stops with an error naming the header and the reason."},
-		{ID: ReqMinimumVersionNamed, Level: Must, WithMinimumClientVersion: true,
+		{ID: ReqIdentityClean, Sides: sides(SideClient), Level: Must, Clients: ">= 3.85.0-0",
+			Sentence: "Name and hostname headers are sent where the version sends them (target connects from 3.85.0, every operator request from 3.109.0), and cleaned from 3.104.0: ASCII only, trimmed, legal header values."},
+		{ID: ReqEarlyRefusal, Sides: sides(SideOperator), Level: Must, Clients: ">= 3.46.0-0", Operators: ">= 3.46.0-0",
+			Sentence: "An invalid certificate is refused on the first operator request that carries it, before any WebSocket is established, with 401 or 403 and a Kubernetes Status naming the header and a reason; a valid one is served."},
+		{ID: ReqStopAfterRefusal, Sides: sides(SideClient), Level: Must,
+			Sentence: "After a well-formed refusal (a Status naming the header and a reason) the client sends no further request and stops with an error naming the header and the reason."},
+		{ID: ReqMinimumVersionNamed, Sides: sides(SideClient, SideOperator), Level: Must, WithMinimumClientVersion: true,
 			Sentence: "An operator that refuses a client for its version names the minimum version, and the client passes it on."},
-		{ID: ReqOldOperatorCompat, Level: Must, ServedClientsOnly: true, Clients: ">= 3.109.0-0", Operators: "< 3.109.0-0",
+		{ID: ReqOldOperatorCompat, Sides: sides(SideOperator), Level: Must, ServedClientsOnly: true, Clients: ">= 3.109.0-0", Operators: "< 3.109.0-0",
 			Sentence: "Old operators serve new clients: status and ls succeed, and exec too where the operator issues certificates."},
-		{ID: ReqNewOperatorCompat, Level: Must, ServedClientsOnly: true, Clients: ">= 3.46.0-0, < 3.109.0-0", Operators: ">= 3.109.0-0",
+		{ID: ReqNewOperatorCompat, Sides: sides(SideOperator), Level: Must, ServedClientsOnly: true, Clients: ">= 3.46.0-0, < 3.109.0-0", Operators: ">= 3.109.0-0",
 			Sentence: "New operators serve old clients (since client certificates) under the old rules: status, ls and exec succeed."},
-		{ID: ReqUnknownHeadersIgnored, Level: Must, ServedClientsOnly: true,
+		{ID: ReqUnknownHeadersIgnored, Sides: sides(SideOperator), Level: Must, ServedClientsOnly: true,
 			Sentence: "Operators ignore headers they do not know: no request is refused for carrying one."},
-		{ID: ReqGoldenJournal, Level: Should,
+		{ID: ReqGoldenJournal, Sides: sides(SideClient), Level: Should,
 			Sentence: "Against the current fake operator, a client version sends what its golden journal (fixtures/clients) recorded: no drift."},
 	}
 }
+
+func sides(s ...Side) []Side { return s }
 
 // RequirementByID returns the requirement with id.
 func RequirementByID(id RequirementID) (Requirement, bool) {

@@ -96,7 +96,16 @@ func (s *Server) checkVersion(c *call) bool {
 	}
 	// discovery stays open to every caller: kube-apiserver's availability checks of the
 	// APIService carry no client version, and an unavailable APIService refuses everyone
-	if s.minClient != nil && c.route.Class != contract.ClassOperatorDiscovery && (version == nil || version.LessThan(s.minClient)) {
+	discovery := c.route.Class == contract.ClassOperatorDiscovery
+	if s.profile.RequiresVersionHeader && !discovery && len(values) == 0 {
+		s.refuse(c, http.StatusBadRequest, ReasonClientVersionInvalid, "header %s is required and was not sent", name)
+		return false
+	}
+	if s.minClient != nil && !discovery && (version == nil || version.LessThan(s.minClient)) {
+		if s.profile.SilentMinimumVersion {
+			s.refuse(c, http.StatusForbidden, ReasonClientVersionTooOld, "header %s: this client is too old for this operator", name)
+			return false
+		}
 		have := "sent no " + name + " header"
 		if version != nil {
 			have = "is version " + version.String()

@@ -142,6 +142,11 @@ func (s *Server) refuse(c *call, code int, reason metav1.StatusReason, format st
 	msg := fmt.Sprintf(format, args...)
 	c.entry.Decision, c.entry.Reason, c.entry.Message = contract.DecisionRefused, string(reason), msg
 	s.opts.Logger.V(1).Info("refused", "path", c.entry.Path, "class", c.entry.Class, "reason", reason, "message", msg)
+	if s.profile.RefusesWithoutStatus {
+		c.entry.Reason = "" // what was sent: no Status, so no reason
+		http.Error(c.w, msg, code)
+		return
+	}
 	writeStatus(c.w, code, reason, msg)
 }
 

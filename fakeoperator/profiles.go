@@ -92,6 +92,15 @@ type Profile struct {
 	KnownHeaders []string
 	// MinClientVersion, when set, refuses clients below it (no version header counts as older).
 	MinClientVersion string
+	// RequiresVersionHeader refuses operator requests without the version header, so that
+	// clients from before it cannot work: a broken new operator.
+	RequiresVersionHeader bool
+	// SilentMinimumVersion refuses clients below the minimum version without saying which
+	// version to install: a broken operator.
+	SilentMinimumVersion bool
+	// RefusesWithoutStatus answers its refusals with a plain-text body, not a Kubernetes
+	// Status: a broken operator.
+	RefusesWithoutStatus bool
 	// DefaultVersion is the operator version used when a profile is chosen by name alone.
 	DefaultVersion string
 }
@@ -103,10 +112,13 @@ const (
 	ProfileCurrent         = "current"
 	ProfileBrokenOpen      = "broken-accepts-any-certificate"
 	ProfileBrokenStrict    = "broken-refuses-unknown-headers"
+	ProfileBrokenPlain     = "broken-refuses-without-status"
+	ProfileBrokenSilent    = "broken-silent-minimum-version"
+	ProfileBrokenExclusive = "broken-requires-version-header"
 	DefaultOperatorVersion = "3.250.0"
 )
 
-// Profiles returns the built-in profiles: the three by version, then the two broken ones.
+// Profiles returns the built-in profiles: the three by version, then the broken ones.
 func Profiles() []Profile {
 	return []Profile{
 		{
@@ -145,6 +157,33 @@ func Profiles() []Profile {
 			LegacyCredentials:    true,
 			RejectUnknownHeaders: true,
 			KnownHeaders:         []string{RoleCertificate, RoleSessionID},
+		},
+		{
+			Name: ProfileBrokenPlain, DefaultVersion: DefaultOperatorVersion,
+			Description:          "negative control: a current operator that refuses with a plain-text body, not a Status",
+			Certificates:         CertEveryRequest,
+			ChecksVersion:        true,
+			ChecksSession:        true,
+			LegacyCredentials:    true,
+			RefusesWithoutStatus: true,
+		},
+		{
+			Name: ProfileBrokenSilent, DefaultVersion: DefaultOperatorVersion,
+			Description:          "negative control: a current operator that refuses old clients without naming the version to install",
+			Certificates:         CertEveryRequest,
+			ChecksVersion:        true,
+			ChecksSession:        true,
+			LegacyCredentials:    true,
+			SilentMinimumVersion: true,
+		},
+		{
+			Name: ProfileBrokenExclusive, DefaultVersion: DefaultOperatorVersion,
+			Description:           "negative control: a current operator that refuses requests without the version header, so old clients cannot work",
+			Certificates:          CertEveryRequest,
+			ChecksVersion:         true,
+			ChecksSession:         true,
+			LegacyCredentials:     true,
+			RequiresVersionHeader: true,
 		},
 	}
 }

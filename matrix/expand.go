@@ -137,3 +137,18 @@ func (c Cell) Expects(id contract.RequirementID) (Expectation, bool) {
 	}
 	return Expectation{}, false
 }
+
+// ControlSide says which side of the cell is the negative control that must fail id: the
+// client, the operator, or "" when neither expects it to fail.
+func (c Cell) ControlSide(id contract.RequirementID) contract.Side {
+	expects := func(list []Expectation) bool {
+		return slices.ContainsFunc(list, func(e Expectation) bool { return e.Requirement == id })
+	}
+	switch {
+	case expects(c.Client.ExpectFail):
+		return contract.SideClient
+	case expects(c.Operator.ExpectFail):
+		return contract.SideOperator
+	}
+	return ""
+}

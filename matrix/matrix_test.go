@@ -1,12 +1,15 @@
 package matrix
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
 	. "github.com/onsi/gomega"
 
+	"github.com/opconform/opconform/client"
 	"github.com/opconform/opconform/contract"
+	"github.com/opconform/opconform/fakeoperator"
 )
 
 func TestLoadMinimalDefaults(t *testing.T) {
@@ -89,7 +92,7 @@ func TestDefaultMatrixCoversTheContractHistory(t *testing.T) {
 	for _, v := range []string{"3.41.0", "3.46.0", "3.85.0", "3.108.0", "3.109.0", "3.164.0", "3.224.0", "3.250.0"} {
 		g.Expect(versions).To(HaveKey(v))
 	}
-	g.Expect(defects).To(HaveLen(7), "every defect of the reference client is a negative control")
+	g.Expect(defects).To(HaveLen(len(client.Defects)), "every defect of the reference client is a negative control")
 	cells := m.Expand(Filter{Tiers: []string{TierFake}})
 	g.Expect(len(cells)).To(BeNumerically(">=", 40))
 	broken := 0
@@ -99,8 +102,23 @@ func TestDefaultMatrixCoversTheContractHistory(t *testing.T) {
 			g.Expect(c.Expect).NotTo(BeEmpty())
 		}
 	}
-	g.Expect(broken).To(Equal(2))
+	g.Expect(broken).To(Equal(len(fakeoperator.Profiles())-3), "every broken profile is a negative control")
 	g.Expect(m.Expand(Filter{Clients: []string{"mirrord-3.250.0"}, Operators: []string{"current-3.250.0"}})).To(HaveLen(3), "one per tier")
+}
+
+// TestEveryMustRequirementCanFail: every side of every MUST requirement has a negative
+// control in the repository's matrix.
+func TestEveryMustRequirementCanFail(t *testing.T) {
+	g := NewWithT(t)
+	m, err := Load("../matrix.yaml")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(m.Uncovered()).To(BeEmpty())
+
+	// without its operator-side control, EARLY-REFUSAL is reported uncovered
+	for i := range m.Operators {
+		m.Operators[i].ExpectFail = slices.DeleteFunc(m.Operators[i].ExpectFail, func(e Expectation) bool { return e.Requirement == contract.ReqEarlyRefusal })
+	}
+	g.Expect(m.Uncovered()).To(Equal([]string{"EARLY-REFUSAL: no operator-side negative control"}))
 }
 
 func TestKubernetesSelectsTheKindTiersVersions(t *testing.T) {

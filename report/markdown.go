@@ -28,6 +28,9 @@ func (r *Report) Markdown() string {
 		}
 		b.WriteString("\n")
 	}
+	if len(r.Cells) > 0 {
+		b.WriteString(r.requirementTable())
+	}
 	if len(r.ShardStates) > 0 {
 		b.WriteString("## Shards\n\n| shard | cells | state |\n|---|---|---|\n")
 		for _, s := range r.ShardStates {

@@ -59,6 +59,9 @@ type Requirement struct {
 	Reason   string                 `json:"reason,omitempty"`
 	Detail   string                 `json:"detail,omitempty"`
 	Scenario string                 `json:"scenario,omitempty"`
+	// Control is the side of the cell that is a negative control for this requirement
+	// (client or operator), empty when the cell is none for it.
+	Control contract.Side `json:"control,omitempty"`
 }
 
 // Cell is one cell's results.

@@ -19,6 +19,7 @@ cd "${REPO_ROOT}"
 
 ACT_VERSION="v0.2.89"
 WORKFLOW=".github/workflows/conformance.yml"
+work="" # act's workspaces of this run (a global: the EXIT trap names it)
 
 main() {
   local out="${ARTIFACTS:-_artifacts}/ci-local"
@@ -30,8 +31,12 @@ main() {
     echo "ci-local: building act ${ACT_VERSION} from the Go module proxy" >&2
     GOBIN="$(dirname "${act}")" go install "github.com/nektos/act@${ACT_VERSION}"
   fi
+  # each job's copy of the tree (act's host workspace) goes here, removed at the end: act
+  # leaves them behind, a copy of the repository and its build outputs per job and run
+  work="$(mktemp -d)"
+  trap 'rm -rf "${work}"' EXIT
   local args=(-W "${WORKFLOW}" -P ubuntu-24.04=-self-hosted --no-cache-server --action-offline-mode
-    --env "OPCONFORM_ACT_ARTIFACTS=${out}/artifacts")
+    --action-cache-path "${work}" --env "OPCONFORM_ACT_ARTIFACTS=${out}/artifacts")
   local ref action
   while read -r ref; do
     action="${ref%@*}"

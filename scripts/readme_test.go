@@ -118,6 +118,21 @@ func TestEveryReadmeCommandRuns(t *testing.T) {
 	}
 }
 
+// TestReadmeListsTheRequirementsAndTheirNegativeControls: README.md's requirement table is
+// what the tool prints from the contract and matrix.yaml today.
+func TestReadmeListsTheRequirementsAndTheirNegativeControls(t *testing.T) {
+	g := NewWithT(t)
+	data, err := os.ReadFile("../README.md")
+	g.Expect(err).NotTo(HaveOccurred())
+	_, rest, ok := strings.Cut(string(data), "<!-- requirements:begin -->\n")
+	g.Expect(ok).To(BeTrue(), "README.md marks its requirement table")
+	shown, _, ok := strings.Cut(rest, "<!-- requirements:end -->")
+	g.Expect(ok).To(BeTrue(), "README.md marks its requirement table's end")
+	out, err := shell(t, "..", "go run ./cmd/opconform requirements --markdown")
+	g.Expect(err).NotTo(HaveOccurred(), out)
+	g.Expect(strings.TrimSpace(shown)).To(Equal(strings.TrimSpace(out)), "README.md's table is current: paste go run ./cmd/opconform requirements --markdown")
+}
+
 // shell runs a command line in dir with bash, bounded, and returns its output.
 func shell(t *testing.T, dir, cmd string, env ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)

@@ -64,7 +64,7 @@ func describeCell(index int, cell matrix.Cell) {
 				Expect(ok).To(BeTrue(), "cell %s has a finding for %s", cell.ID, req.ID)
 				exp, expected := cell.Expects(req.ID)
 				outcome, detail := report.Judge(f, exp, expected)
-				entry := specFinding{Cell: cellReport(index, cell, result), Requirement: report.Requirement{ID: req.ID, Outcome: outcome, Reason: f.Reason, Detail: detail, Scenario: f.Scenario}}
+				entry := specFinding{Cell: cellReport(index, cell, result), Requirement: report.Requirement{ID: req.ID, Outcome: outcome, Reason: f.Reason, Detail: detail, Scenario: f.Scenario, Control: cell.ControlSide(req.ID)}}
 				AddReportEntry(findingEntry, entry, ReportEntryVisibilityNever)
 				tally[outcome]++
 				switch outcome {

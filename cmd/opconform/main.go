@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/opconform/opconform/contract"
@@ -63,7 +65,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	switch args[0] {
 	case "requirements":
-		return requirements(stdout)
+		return requirementsCommand(args[1:], stdout, stderr)
 	case "matrix":
 		if len(args) > 1 && args[1] == "check" {
 			return matrixCheckCommand(args[2:], stdout, stderr)
@@ -112,18 +114,51 @@ func run(args []string, stdout, stderr io.Writer) error {
 	return fmt.Errorf("unknown command %q", args[0])
 }
 
-// requirements prints the requirement table.
-func requirements(w io.Writer) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+// requirementsCommand prints the requirement table, with the matrix's negative controls of
+// each side; --markdown prints it as README.md shows it.
+func requirementsCommand(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("opconform requirements", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	markdown := fs.Bool("markdown", false, "a Markdown table, as README.md shows it")
+	m, _, err := parseLoading(fs, args, "matrix file whose negative controls are listed")
+	if err != nil {
+		return err
+	}
+	controls := m.NegativeControls()
+	sideText := func(r contract.Requirement, side contract.Side) string {
+		if !slices.Contains(r.Sides, side) {
+			return "—"
+		}
+		if names := controls[r.ID][side]; len(names) > 0 {
+			return strings.Join(names, ", ")
+		}
+		return "none"
+	}
+	if *markdown {
+		fmt.Fprintln(stdout, "| requirement | level | clients | operators | client-side negative controls | operator-side negative controls |")
+		fmt.Fprintln(stdout, "|---|---|---|---|---|---|")
+		for _, r := range contract.Requirements() {
+			clients, operators := gates(r)
+			fmt.Fprintf(stdout, "| `%s` | %s | %s | %s | %s | %s |\n", r.ID, r.Level, clients, operators, sideText(r, contract.SideClient), sideText(r, contract.SideOperator))
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tLEVEL\tCLIENTS\tOPERATORS\tREQUIREMENT")
 	for _, r := range contract.Requirements() {
-		clients, operators := orAll(r.Clients), orAll(r.Operators)
-		if r.WithMinimumClientVersion {
-			clients = "below the operator's minimum"
-		}
+		clients, operators := gates(r)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Level, clients, operators, r.Sentence)
 	}
 	return tw.Flush()
+}
+
+// gates are a requirement's client and operator version gates, as a listing shows them.
+func gates(r contract.Requirement) (clients, operators string) {
+	clients, operators = orAll(r.Clients), orAll(r.Operators)
+	if r.WithMinimumClientVersion {
+		clients = "below the operator's minimum"
+	}
+	return clients, operators
 }
 
 func orAll(s string) string {
