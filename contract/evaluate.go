@@ -76,6 +76,11 @@ type Observation struct {
 	ExpectRefusal bool `json:"expectRefusal,omitempty"`
 	// ClientUserID is the user id of the client's own key, "" when unknown.
 	ClientUserID string `json:"clientUserID,omitempty"`
+	// Sent is the harness's own record of what the client sent, taken on the client's side
+	// of the wire; nil when the harness has none (its own probes).
+	Sent []Entry `json:"sent,omitempty"`
+	// Dropped is how many entries the operator's journal could not keep during the scenario.
+	Dropped uint64 `json:"dropped,omitempty"`
 }
 
 // ClientRefusal is the client's report of a refusal.
@@ -130,6 +135,7 @@ var checks = map[RequirementID]check{
 	ReqOldOperatorCompat:     checkCompat,
 	ReqNewOperatorCompat:     checkCompat,
 	ReqUnknownHeadersIgnored: checkUnknownHeaders,
+	ReqJournalComplete:       checkJournalComplete,
 }
 
 // cellChecks judge a whole cell rather than one scenario at a time.
@@ -516,4 +522,42 @@ func RefusalIn(message string) *ClientRefusal {
 		return nil
 	}
 	return &ClientRefusal{Header: m[1], Reason: m[2]}
+}
+
+// checkJournalComplete compares what the client sent, as the harness recorded it on the
+// client's side, with what the operator journalled: every operator request, in order, with
+// the same method, path and contract headers (certificates by fingerprint).
+func checkJournalComplete(s Subject, o Observation) (bool, *violation) {
+	if o.Sent == nil {
+		return false, nil
+	}
+	if o.Dropped > 0 {
+		return true, &violation{"journal-dropped", fmt.Sprintf("the operator's journal dropped %d entries during this scenario: it is not judged as if it were whole (raise the fake operator's --journal-capacity)", o.Dropped)}
+	}
+	var sent []Entry
+	for _, e := range o.Sent {
+		if e.Class.IsOperator() {
+			sent = append(sent, e)
+		}
+	}
+	seen := operatorEntries(o)
+	for i, want := range sent {
+		if i >= len(seen) || seen[i].Method != want.Method || seen[i].Path != want.Path {
+			got := "nothing"
+			if i < len(seen) {
+				got = seen[i].Method + " " + seen[i].Path
+			}
+			return true, &violation{"missing-request", fmt.Sprintf("the client's request %d of %d, %s %s (%s), is not in the operator's journal (it has %s there)", i+1, len(sent), want.Method, want.Path, want.Class, got)}
+		}
+		for _, name := range s.Headers.Contract() {
+			if a, b := strings.Join(values(want, name), ","), strings.Join(values(seen[i], name), ","); a != b {
+				return true, &violation{"altered", fmt.Sprintf("%s %s left the client with %s %q, the operator's journal has %q", want.Method, want.Path, name, a, b)}
+			}
+		}
+	}
+	if len(seen) > len(sent) {
+		extra := seen[len(sent)]
+		return true, &violation{"extra-request", fmt.Sprintf("the operator's journal has %d operator requests, the client sent %d; the first it did not send: %s %s", len(seen), len(sent), extra.Method, extra.Path)}
+	}
+	return len(sent) > 0, nil
 }

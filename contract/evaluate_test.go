@@ -115,3 +115,31 @@ func TestRequirementsAreWellFormed(t *testing.T) {
 	}
 	g.Expect(len(checks) + len(cellChecks)).To(Equal(len(seen)))
 }
+
+func TestJournalComplete(t *testing.T) {
+	cur := Subject{ClientVersion: v("3.250.0"), OperatorVersion: v("3.250.0")}
+	ver := map[string][]string{"x-mirrord-cli-version": {"3.250.0"}}
+	get, cred := entry(ClassOperatorGet, ver), entry(ClassCredentialRequest, ver)
+	core := entry(ClassCoreRead, nil)
+	for _, tc := range []struct {
+		name          string
+		sent, journal []Entry
+		dropped       uint64
+		status        Status
+		reason        string
+	}{
+		{"the same requests", []Entry{get, core, cred}, []Entry{get, cred}, 0, Pass, ""},
+		{"a request missing", []Entry{get, cred}, []Entry{get}, 0, Fail, "missing-request"},
+		{"a request the client did not send", []Entry{get}, []Entry{get, cred}, 0, Fail, "extra-request"},
+		{"a header altered", []Entry{get}, []Entry{entry(ClassOperatorGet, map[string][]string{"x-mirrord-cli-version": {"3.0.0"}})}, 0, Fail, "altered"},
+		{"a journal that dropped entries", []Entry{get}, []Entry{get}, 3, Fail, "journal-dropped"},
+		{"nothing recorded by the harness", nil, []Entry{get}, 0, Skip, "not-observed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := Observation{Kind: ScenarioLs, Name: "ls", Sent: tc.sent, Entries: tc.journal, Dropped: tc.dropped}
+			f := find(t, cur, []Observation{o}, ReqJournalComplete)
+			NewWithT(t).Expect(f.Status).To(Equal(tc.status), "%+v", f)
+			NewWithT(t).Expect(f.Reason).To(Equal(tc.reason), "%+v", f)
+		})
+	}
+}

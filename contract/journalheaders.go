@@ -2,7 +2,9 @@ package contract
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
+	"time"
 )
 
 // redactedHeaders never reach a journal.
@@ -48,3 +50,29 @@ var lowerNames = func() map[string]string {
 	}
 	return m
 }()
+
+// RequestEntry is the journal entry of a request as it leaves a client (a recording transport)
+// or passes a recording proxy: method, path, class, query, headers (the certificate by
+// fingerprint), version and session headers. Its answer is not known yet.
+func RequestEntry(req *http.Request, h HeaderNames, fingerprint func(string) string) Entry {
+	q, _ := url.ParseQuery(req.URL.RawQuery)
+	upgrade := req.Header.Get("Upgrade") != ""
+	e := Entry{
+		Time: time.Now(), Method: req.Method, Path: req.URL.Path,
+		Class:         Classify(req.Method, req.URL.Path, q.Get("connect") == "true", upgrade).Class,
+		Upgrade:       upgrade,
+		Headers:       JournalHeaders(req.Header.Clone(), h.Certificate, fingerprint),
+		ClientVersion: req.Header.Get(h.Version),
+		Decision:      DecisionServed,
+	}
+	if len(q) > 0 {
+		e.Query = q
+	}
+	if vs := req.Header.Values(h.Certificate); len(vs) > 0 {
+		e.Certificate = &CertificateVerdict{Fingerprint: fingerprint(vs[0]), Verdict: Unjudged, Values: len(vs)}
+	}
+	if e.Class.IsConnect() {
+		e.SessionID = req.Header.Get(h.SessionID)
+	}
+	return e
+}

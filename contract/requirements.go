@@ -36,6 +36,7 @@ const (
 	ReqNewOperatorCompat     RequirementID = "COMPAT-NEW-OPERATOR"
 	ReqUnknownHeadersIgnored RequirementID = "COMPAT-UNKNOWN-HEADERS"
 	ReqGoldenJournal         RequirementID = "GOLDEN-JOURNAL"
+	ReqJournalComplete       RequirementID = "JOURNAL-COMPLETE"
 )
 
 // Side is a party to the contract that a requirement binds.
@@ -97,6 +98,8 @@ func Requirements() []Requirement {
 			Sentence: "New operators serve old clients (since client certificates) under the old rules: status, ls and exec succeed."},
 		{ID: ReqUnknownHeadersIgnored, Sides: sides(SideOperator), Level: Must, ServedClientsOnly: true,
 			Sentence: "Operators ignore headers they do not know: no request is refused for carrying one."},
+		{ID: ReqJournalComplete, Sides: sides(SideOperator), Level: Must,
+			Sentence: "The operator's journal holds every operator request the client sent, in order, with the same contract headers (certificates by fingerprint), and dropped none: the journal the other requirements are judged on is checked, not trusted."},
 		{ID: ReqGoldenJournal, Sides: sides(SideClient), Level: Should,
 			Sentence: "Against the current fake operator, a client version sends what its golden journal (fixtures/clients) recorded: no drift."},
 	}

@@ -109,3 +109,15 @@ func Fingerprint(der []byte) string {
 	sum := sha256.Sum256(der)
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
+
+// HeaderFingerprint names a certificate header value without repeating it: the Fingerprint
+// of the DER it decodes to, or, for a value that is no padded base64, "sha256-raw:" and the
+// SHA-256 of the value itself. Journals on both sides of the wire name values this way, so
+// that they can be compared.
+func HeaderFingerprint(value string) string {
+	if der, err := DecodeHeader(value); err == nil {
+		return Fingerprint(der)
+	}
+	sum := sha256.Sum256([]byte(value))
+	return "sha256-raw:" + hex.EncodeToString(sum[:])
+}

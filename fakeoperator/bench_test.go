@@ -5,7 +5,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"testing"
+	"time"
+
+	"github.com/opconform/opconform/contract"
 )
 
 // benchmarkGets sends GETs of url with h through a client on transport, in parallel, and
@@ -73,5 +77,46 @@ func BenchmarkCertificateCheck(b *testing.B) {
 		if reason, _ := p.check(s.clock.Now()); reason != "" {
 			b.Fatal(reason)
 		}
+	}
+}
+
+// BenchmarkOperatorGetJournal is the operator GET with the journal on (default capacity)
+// and off (capacity -1), in one run, reporting requests per second.
+func BenchmarkOperatorGetJournal(b *testing.B) {
+	for _, tc := range []struct {
+		name     string
+		capacity int
+	}{{"on", 0}, {"off", -1}} {
+		b.Run(tc.name, func(b *testing.B) {
+			s := newTestServer(b, Options{JournalCapacity: tc.capacity})
+			h := headers(hdr.Certificate, b64(validCert(b, s)), hdr.Version, "3.250.0", hdr.Name, "Jos Prez", hdr.Hostname, "laptop")
+			start := time.Now()
+			benchmarkGets(b, s.Client().Transport, s.URL+operatorPath, h)
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "requests/s")
+		})
+	}
+}
+
+// BenchmarkJournalMemory adds a million operator GET entries, as a long-running fake records
+// them, to a journal of the default capacity, and reports the heap in use afterwards.
+func BenchmarkJournalMemory(b *testing.B) {
+	s := newTestServer(b, Options{})
+	h := headers(hdr.Certificate, b64(validCert(b, s)), hdr.Version, "3.250.0", hdr.Name, "Jos Prez", hdr.Hostname, "laptop")
+	e := contract.Entry{Method: http.MethodGet, Path: operatorPath, Class: contract.ClassOperatorGet, Headers: s.journalHeaders(h),
+		ClientVersion: "3.250.0", Decision: contract.DecisionServed, Code: http.StatusOK}
+	const requests = 1_000_000
+	for b.Loop() {
+		j := NewJournal(0)
+		for i := 0; i < requests; i++ {
+			e.Time = time.Now()
+			e.Headers = s.journalHeaders(h) // each request's own header map, as the server journals it
+			j.Add(e)
+		}
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		b.ReportMetric(float64(m.HeapInuse)/(1<<20), "MiB-heap-after-1M")
+		b.ReportMetric(float64(j.Dropped()), "dropped")
+		runtime.KeepAlive(j)
 	}
 }

@@ -1,8 +1,6 @@
 package fakeoperator
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
@@ -100,7 +98,7 @@ func (vc *verdictCache) lookup(value string, ca *credentials.Authority) verdict 
 // judge decodes and checks one header value.
 func judge(value string, ca *credentials.Authority) verdict {
 	if len(value) > maxCertificateHeader {
-		return verdict{fingerprint: rawFingerprint(value), reason: ReasonCertificateTooLarge,
+		return verdict{fingerprint: credentials.HeaderFingerprint(value), reason: ReasonCertificateTooLarge,
 			problem: fmt.Sprintf("%d bytes, more than the %d a certificate needs", len(value), maxCertificateHeader)}
 	}
 	der, err := credentials.DecodeHeader(value)
@@ -109,7 +107,7 @@ func judge(value string, ca *credentials.Authority) verdict {
 		if errors.Is(err, credentials.ErrEmpty) {
 			reason = ReasonCertificateEmpty
 		}
-		return verdict{fingerprint: rawFingerprint(value), reason: reason, problem: err.Error()}
+		return verdict{fingerprint: credentials.HeaderFingerprint(value), reason: reason, problem: err.Error()}
 	}
 	cert, err := ca.Check(der)
 	if err != nil {
@@ -130,10 +128,4 @@ func checkReason(err error) metav1.StatusReason {
 	default:
 		return ReasonCertificateMalformed
 	}
-}
-
-// rawFingerprint names a header value that is not a certificate, without repeating it.
-func rawFingerprint(value string) string {
-	sum := sha256.Sum256([]byte(value))
-	return "sha256-raw:" + hex.EncodeToString(sum[:])
 }

@@ -3,18 +3,37 @@ package fakeoperator
 import (
 	"encoding/json"
 	"net/http"
+	"sort"
+	"strconv"
 	"sync"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/opconform/opconform/contract"
 )
 
-// Journal records entries; it is safe for concurrent use and loses nothing.
+// DefaultJournalCapacity is how many entries a journal keeps by default: far more than a
+// cell of a run sends, a bound for a fake operator that runs for long (the binary, or the kind
+// tier's pod, which the aggregator keeps checking).
+const DefaultJournalCapacity = 50_000
+
+// Journal records entries; it is safe for concurrent use. It keeps at most its capacity, the
+// newest; what it had to drop it counts, so that a reader knows its journal is not whole.
+// The zero value keeps DefaultJournalCapacity entries.
 type Journal struct {
 	mu  sync.Mutex
 	seq uint64
-	// entries holds pointers so that growing the slice copies words, not entries.
+	// capacity is the most entries kept; 0 means DefaultJournalCapacity, < 0 none.
+	capacity int
+	// entries holds pointers so that growing the slice copies words, not entries; the
+	// oldest is first.
 	entries []*contract.Entry
+	dropped uint64
 }
+
+// NewJournal returns a journal that keeps at most capacity entries (0: the default; a
+// negative capacity keeps none and counts every entry as dropped).
+func NewJournal(capacity int) *Journal { return &Journal{capacity: capacity} }
 
 // Add records e, giving it the next sequence number, which it returns. The server records
 // its requests itself; a recording proxy records what it forwards.
@@ -23,6 +42,22 @@ func (j *Journal) Add(e contract.Entry) uint64 {
 	defer j.mu.Unlock()
 	j.seq++
 	e.Seq = j.seq
+	limit := j.capacity
+	if limit == 0 {
+		limit = DefaultJournalCapacity
+	}
+	if limit < 0 {
+		j.dropped++
+		return e.Seq
+	}
+	if len(j.entries) >= limit {
+		// drop the oldest; the array is reallocated (and the dropped entries freed) when
+		// append runs out of room
+		n := len(j.entries) - limit + 1
+		clear(j.entries[:n])
+		j.entries = j.entries[n:]
+		j.dropped += uint64(n)
+	}
 	j.entries = append(j.entries, &e)
 	return e.Seq
 }
@@ -39,15 +74,27 @@ func (j *Journal) amend(seq uint64, change func(*contract.Entry)) {
 	}
 }
 
-// Entries returns a copy of every entry, in arrival order.
-func (j *Journal) Entries() []contract.Entry {
+// Entries returns a copy of every entry kept, in arrival order.
+func (j *Journal) Entries() []contract.Entry { return j.Since(0) }
+
+// Since returns a copy of the entries kept whose sequence number is above seq, in arrival
+// order: a reader pages with the last sequence number it has read.
+func (j *Journal) Since(seq uint64) []contract.Entry {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	out := make([]contract.Entry, len(j.entries))
-	for i, e := range j.entries {
-		out[i] = *e
+	i := sort.Search(len(j.entries), func(i int) bool { return j.entries[i].Seq > seq })
+	out := make([]contract.Entry, len(j.entries)-i)
+	for k, e := range j.entries[i:] {
+		out[k] = *e
 	}
 	return out
+}
+
+// Dropped is how many entries the journal could not keep, since it started.
+func (j *Journal) Dropped() uint64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.dropped
 }
 
 // Reset forgets every entry; sequence numbers keep counting.
@@ -68,19 +115,37 @@ func (j *Journal) Select(f contract.Filter) []contract.Entry {
 	return out
 }
 
-// serveJournal answers GET /_opconform/journal (filters fingerprint, hostname, class as query
-// parameters) and DELETE /_opconform/journal (reset).
+// JournalDroppedHeader is the answer header of GET /_opconform/journal that says how many
+// entries the journal had to drop since it started: a reader that sees it above zero knows
+// that what it reads is not the whole journal.
+const JournalDroppedHeader = "Opconform-Journal-Dropped"
+
+// serveJournal answers GET /_opconform/journal (filters fingerprint, hostname, class and the
+// cursor since=SEQ as query parameters; the count of dropped entries in JournalDroppedHeader)
+// and DELETE /_opconform/journal (reset).
 func (s *Server) serveJournal(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet:
 		q := r.URL.Query()
-		entries := s.journal.Select(contract.Filter{
+		var since uint64
+		if v := q.Get("since"); v != "" {
+			var err error
+			if since, err = strconv.ParseUint(v, 10, 64); err != nil {
+				writeStatus(w, http.StatusBadRequest, metav1.StatusReasonBadRequest, "query parameter since="+strconv.Quote(v)+" is not a sequence number (a decimal u64)")
+				return
+			}
+		}
+		f := contract.Filter{
 			Fingerprint: q.Get("fingerprint"), Hostname: q.Get("hostname"),
 			HostnameHeader: s.headers.Hostname, Class: contract.Class(q.Get("class")),
-		})
-		if entries == nil {
-			entries = []contract.Entry{}
 		}
+		entries := []contract.Entry{}
+		for _, e := range s.journal.Since(since) {
+			if f.Match(e) {
+				entries = append(entries, e)
+			}
+		}
+		w.Header().Set(JournalDroppedHeader, strconv.FormatUint(s.journal.Dropped(), 10))
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(entries)
 	case http.MethodDelete:

@@ -3,6 +3,7 @@ package fakeoperator
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -88,4 +89,56 @@ func TestJournalFilterResetAndHTTP(t *testing.T) {
 	g.Expect(s.Journal().Entries()).To(BeEmpty())
 	_, body, _ = do(t, s, request{path: contract.HarnessPrefix + "journal?hostname=nobody"})
 	g.Expect(strings.TrimSpace(string(body))).To(Equal("[]"))
+}
+
+func TestJournalKeepsTheNewestAndCountsWhatItDrops(t *testing.T) {
+	g := NewWithT(t)
+	j := NewJournal(3)
+	for i := 0; i < 5; i++ {
+		j.Add(contract.Entry{Path: "/" + string(rune('a'+i))})
+	}
+	var paths []string
+	for _, e := range j.Entries() {
+		paths = append(paths, e.Path)
+	}
+	g.Expect(paths).To(Equal([]string{"/c", "/d", "/e"}), "the newest three")
+	g.Expect(j.Dropped()).To(BeEquivalentTo(2))
+	g.Expect(j.Since(4)).To(HaveLen(1), "since is a cursor over sequence numbers")
+	g.Expect(j.Since(4)[0].Seq).To(BeEquivalentTo(5))
+	g.Expect(j.Since(1)).To(HaveLen(3), "a cursor older than what is kept gets what is kept")
+	g.Expect(j.Since(5)).To(BeEmpty())
+
+	off := NewJournal(-1)
+	off.Add(contract.Entry{})
+	g.Expect(off.Entries()).To(BeEmpty())
+	g.Expect(off.Dropped()).To(BeEquivalentTo(1), "a journal that keeps nothing counts everything dropped")
+	g.Expect((&Journal{}).Add(contract.Entry{})).To(BeEquivalentTo(1), "the zero value works")
+}
+
+func TestJournalEndpointPagesAndSaysWhatWasDropped(t *testing.T) {
+	g := NewWithT(t)
+	s := newTestServer(t, Options{JournalCapacity: 2})
+	for i := 0; i < 3; i++ {
+		do(t, s, request{path: operatorPath})
+	}
+	get := func(query string) (*http.Response, []contract.Entry) {
+		resp, err := s.Client().Get(s.URL + contract.HarnessPrefix + "journal" + query)
+		g.Expect(err).NotTo(HaveOccurred())
+		defer resp.Body.Close()
+		var entries []contract.Entry
+		if resp.StatusCode == http.StatusOK {
+			g.Expect(json.NewDecoder(resp.Body).Decode(&entries)).To(Succeed())
+		}
+		return resp, entries
+	}
+	resp, entries := get("")
+	g.Expect(entries).To(HaveLen(2))
+	g.Expect(resp.Header.Get(JournalDroppedHeader)).To(Equal("1"), "one of three dropped")
+	g.Expect(entries[1].Seq).To(BeEquivalentTo(3))
+	_, entries = get("?since=" + strconv.FormatUint(entries[1].Seq, 10))
+	g.Expect(entries).To(HaveLen(1), "what came after the cursor: the first read of the journal")
+	g.Expect(entries[0].Seq).To(BeEquivalentTo(4))
+	g.Expect(entries[0].Class).To(Equal(contract.ClassHarness))
+	resp, _ = get("?since=last")
+	g.Expect(resp.StatusCode).To(Equal(http.StatusBadRequest), "a cursor that is not a sequence number")
 }

@@ -53,6 +53,9 @@ type Options struct {
 	Hosts []string
 	// Logger receives the server's log lines; the zero value discards them.
 	Logger logr.Logger
+	// JournalCapacity bounds the journal: the newest entries it keeps; 0 is
+	// DefaultJournalCapacity, a negative value keeps none (what is dropped is counted).
+	JournalCapacity int
 }
 
 // License is the licence the operator reports and issues certificates for.

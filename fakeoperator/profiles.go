@@ -101,6 +101,9 @@ type Profile struct {
 	// RefusesWithoutStatus answers its refusals with a plain-text body, not a Kubernetes
 	// Status: a broken operator.
 	RefusesWithoutStatus bool
+	// LosesCredentialRequests serves certificate requests but leaves them out of its
+	// journal: a broken operator whose journal cannot be trusted.
+	LosesCredentialRequests bool
 	// DefaultVersion is the operator version used when a profile is chosen by name alone.
 	DefaultVersion string
 }
@@ -115,6 +118,7 @@ const (
 	ProfileBrokenPlain     = "broken-refuses-without-status"
 	ProfileBrokenSilent    = "broken-silent-minimum-version"
 	ProfileBrokenExclusive = "broken-requires-version-header"
+	ProfileBrokenJournal   = "broken-loses-journal-entries"
 	DefaultOperatorVersion = "3.250.0"
 )
 
@@ -184,6 +188,15 @@ func Profiles() []Profile {
 			ChecksSession:         true,
 			LegacyCredentials:     true,
 			RequiresVersionHeader: true,
+		},
+		{
+			Name: ProfileBrokenJournal, DefaultVersion: DefaultOperatorVersion,
+			Description:             "negative control: a current operator whose journal leaves out the certificate requests it served",
+			Certificates:            CertEveryRequest,
+			ChecksVersion:           true,
+			ChecksSession:           true,
+			LegacyCredentials:       true,
+			LosesCredentialRequests: true,
 		},
 	}
 }

@@ -67,7 +67,7 @@ func NewServer(opts Options) (*Server, error) {
 
 // NewUnstartedServer returns a new server that listens but does not serve until Start.
 func NewUnstartedServer(opts Options) (*Server, error) {
-	s := &Server{opts: opts, conns: map[net.Conn]struct{}{}, journal: &Journal{}, verdicts: newVerdictCache(), state: newState()}
+	s := &Server{opts: opts, conns: map[net.Conn]struct{}{}, journal: NewJournal(opts.JournalCapacity), verdicts: newVerdictCache(), state: newState()}
 	if err := s.configure(); err != nil {
 		return nil, err
 	}

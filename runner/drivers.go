@@ -19,13 +19,14 @@ import (
 	"github.com/opconform/opconform/contract"
 	"github.com/opconform/opconform/credentials"
 	"github.com/opconform/opconform/matrix"
+	"github.com/opconform/opconform/tier"
 )
 
 // driver returns the cell's client driver, or nil (with Result.Unavailable set) when an
 // external client cannot run on this machine.
 func (r *run) driver(ctx context.Context, home string) (driver, error) {
 	if r.cell.Client.Driver != matrix.DriverExternal {
-		return &reference{r: r}, nil
+		return &reference{r: r, sent: newSentRecorder(r.cell.Contract.Headers)}, nil
 	}
 	ext := r.cell.Client.External
 	for _, env := range ext.Requires {
@@ -43,15 +44,28 @@ func (r *run) driver(ctx context.Context, home string) (driver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("installing client %s: %w", r.cell.Client.Name, err)
 	}
-	kubeconfig := filepath.Join(r.opts.WorkDir, "kubeconfig")
-	if err := writeKubeconfig(kubeconfig, r.ep.Config); err != nil {
+	// the recording proxy in front of the operator: the harness's own record of what the
+	// binary sent, on its side of the operator
+	rec, err := tier.NewRecorder(r.ep.Config, r.cell.Contract.Headers)
+	if err != nil {
 		return nil, err
 	}
-	return &external{r: r, binary: binary, home: home, kubeconfig: kubeconfig}, nil
+	r.closers = append(r.closers, rec.Close)
+	kubeconfig := filepath.Join(r.opts.WorkDir, "kubeconfig")
+	if err := writeKubeconfig(kubeconfig, rec.Config); err != nil {
+		return nil, err
+	}
+	return &external{r: r, binary: binary, home: home, kubeconfig: kubeconfig, sent: rec}, nil
 }
 
-// reference runs the reference client in process, as a fresh client per command.
-type reference struct{ r *run }
+// reference runs the reference client in process, as a fresh client per command, its
+// requests recorded as they leave it.
+type reference struct {
+	r    *run
+	sent *sentRecorder
+}
+
+func (d *reference) record() func() []contract.Entry { return d.sent.journal.Entries }
 
 func (d *reference) can(string) bool { return true }
 func (d *reference) injects() bool   { return true }
@@ -59,7 +73,7 @@ func (d *reference) injects() bool   { return true }
 func (d *reference) run(ctx context.Context, s step) outcome {
 	r := d.r
 	c, err := client.New(client.Options{
-		Config: r.ep.Config, Build: client.BuildInfo{Version: r.version, Defect: client.Defect(r.cell.Client.Defect)},
+		Config: d.sent.config(r.ep.Config), Build: client.BuildInfo{Version: r.version, Defect: client.Defect(r.cell.Client.Defect)},
 		Headers: r.cell.Contract.Headers, Identity: &client.Identity{Name: "Zoë Tester", Hostname: "Laptop-7"},
 		Store: r.store, Now: r.now, CertificateHeader: s.header,
 	})
@@ -85,13 +99,17 @@ func (d *reference) run(ctx context.Context, s step) outcome {
 // target is the target every exec connects to.
 const target = "deployment.nginx"
 
-// external runs a binary from command templates, with its own HOME and KUBECONFIG.
+// external runs a binary from command templates, with its own HOME and KUBECONFIG, through
+// a recording proxy.
 type external struct {
 	r          *run
 	binary     string
 	home       string
 	kubeconfig string
+	sent       *tier.Recorder
 }
+
+func (d *external) record() func() []contract.Entry { return d.sent.Journal }
 
 func (d *external) can(command string) bool { return d.r.cell.Client.External.Commands[command] != "" }
 func (d *external) injects() bool           { return false }

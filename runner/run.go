@@ -90,6 +90,11 @@ func Run(ctx context.Context, cell matrix.Cell, opts Options) (*Result, error) {
 	}
 	r.store = &client.Store{Path: filepath.Join(home, ".mirrord", "credentials")}
 	d, err := r.driver(ctx, home)
+	defer func() {
+		for _, c := range r.closers {
+			c()
+		}
+	}()
 	if err != nil {
 		return nil, fmt.Errorf("cell %s: %w", cell.ID, err)
 	}
@@ -148,6 +153,8 @@ type run struct {
 	version *semver.Version
 	store   *client.Store
 	result  *Result
+	// closers stop what the cell's driver started.
+	closers []func()
 }
 
 // step is one client scenario.
@@ -176,6 +183,8 @@ type driver interface {
 	can(command string) bool
 	injects() bool
 	run(ctx context.Context, s step) outcome
+	// record returns what the harness recorded of the client's requests so far.
+	record() func() []contract.Entry
 }
 
 // scenarios runs the cell's scenarios in order: status, ls, exec, then for clients with
@@ -222,6 +231,14 @@ func (r *run) scenarios(ctx context.Context, d driver) error {
 	return nil
 }
 
+// dropped is how many entries the operator's journal has dropped so far.
+func (r *run) dropped() uint64 {
+	if r.ep.Dropped == nil {
+		return 0
+	}
+	return r.ep.Dropped()
+}
+
 // scenario runs one client command and records what the operator saw of it.
 func (r *run) scenario(ctx context.Context, d driver, s step) error {
 	if s.setup != nil {
@@ -229,13 +246,14 @@ func (r *run) scenario(ctx context.Context, d driver, s step) error {
 			return fmt.Errorf("setting up %s: %w", s.name, err)
 		}
 	}
-	mark := len(r.ep.Journal())
+	mark, sentMark, droppedMark := len(r.ep.Journal()), len(d.record()()), r.dropped()
 	ctx, cancel := context.WithTimeout(ctx, r.opts.ScenarioTimeout)
 	defer cancel()
 	out := d.run(ctx, s)
 	returned := time.Now()
 	entries := r.ep.Journal()[mark:]
-	o := contract.Observation{Kind: s.kind, Name: s.name, Entries: entries, Injected: s.header != nil, ExpectRefusal: s.refuse, ClientUserID: out.userID, Refusal: out.refusal}
+	o := contract.Observation{Kind: s.kind, Name: s.name, Entries: entries, Injected: s.header != nil, ExpectRefusal: s.refuse, ClientUserID: out.userID, Refusal: out.refusal,
+		Sent: append([]contract.Entry{}, d.record()()[sentMark:]...), Dropped: r.dropped() - droppedMark}
 	if out.err != nil {
 		o.Err = out.err.Error()
 	}

@@ -284,6 +284,7 @@ func (a *APIServer) Start(ctx context.Context, cell matrix.Cell, clk clock.Passi
 		// the aggregator's own availability checks are not the client's requests
 		Journal:   func() []contract.Entry { return journalOf(user) },
 		JournalOf: journalOf,
+		Dropped:   srv.Journal().Dropped,
 		Authority: srv.Authority(), LicenseFingerprint: srv.License().Fingerprint, Close: srv.Close,
 	}
 	if cell.Operator.MinClientVersion != "" {

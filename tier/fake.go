@@ -25,6 +25,9 @@ type Endpoint struct {
 	// JournalOf returns what reached the operator so far as another user, on tiers with
 	// users (apiserver); nil elsewhere.
 	JournalOf func(user string) []contract.Entry
+	// Dropped returns how many entries the operator's journal could not keep so far: a
+	// journal that dropped any is not judged as if it were whole. Nil where none can be.
+	Dropped func() uint64
 	// Authority issues certificates of the operator's licence (probes); nil for a real
 	// operator.
 	Authority *credentials.Authority
@@ -75,6 +78,7 @@ func StartFake(cell matrix.Cell, clk clock.PassiveClock) (*Endpoint, error) {
 	ep := &Endpoint{
 		Config:             srv.RESTConfig(),
 		Journal:            srv.Journal().Entries,
+		Dropped:            srv.Journal().Dropped,
 		Authority:          srv.Authority(),
 		LicenseFingerprint: srv.License().Fingerprint,
 		Close:              srv.Close,

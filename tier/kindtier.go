@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
@@ -29,6 +31,7 @@ import (
 
 	"github.com/opconform/opconform/contract"
 	"github.com/opconform/opconform/credentials"
+	"github.com/opconform/opconform/fakeoperator"
 	"github.com/opconform/opconform/fixtures/certs"
 	"github.com/opconform/opconform/matrix"
 )
@@ -251,7 +254,7 @@ func (k *KindTier) Start(ctx context.Context, cell matrix.Cell, clk clock.Passiv
 	if err != nil {
 		return nil, err
 	}
-	if err := k.journalRequest(ctx, hc, http.MethodDelete, nil); err != nil {
+	if _, err := k.journalRequest(ctx, hc, http.MethodDelete, nil); err != nil {
 		return nil, err
 	}
 	key, err := certs.LicenseKey()
@@ -262,13 +265,17 @@ func (k *KindTier) Start(ctx context.Context, cell matrix.Cell, clk clock.Passiv
 	if err != nil {
 		return nil, err
 	}
+	var dropped atomic.Uint64 // as the operator's last journal answer said
 	ep := &Endpoint{
 		Config: rest.CopyConfig(k.admin), User: kindAdmin,
+		Dropped: dropped.Load,
 		Journal: func() []contract.Entry {
 			var all []contract.Entry
-			if err := k.journalRequest(context.Background(), hc, http.MethodGet, &all); err != nil {
+			n, err := k.journalRequest(context.Background(), hc, http.MethodGet, &all)
+			if err != nil {
 				return nil
 			}
+			dropped.Store(n)
 			// only the clients' requests: not the aggregator's availability checks, nor the
 			// harness's own journal reads
 			var out []contract.Entry
@@ -287,26 +294,28 @@ func (k *KindTier) Start(ctx context.Context, cell matrix.Cell, clk clock.Passiv
 	return ep, nil
 }
 
-// journalRequest reads (into out) or resets the operator's journal through the service proxy.
-func (k *KindTier) journalRequest(ctx context.Context, hc *http.Client, method string, out any) error {
+// journalRequest reads (into out) or resets the operator's journal through the service proxy;
+// a read also returns how many entries the journal had to drop.
+func (k *KindTier) journalRequest(ctx context.Context, hc *http.Client, method string, out any) (uint64, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, k.admin.Host+journalPath, nil)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("operator journal: %w", err)
+		return 0, fmt.Errorf("operator journal: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("operator journal: %s %s: %s", method, journalPath, resp.Status)
+		return 0, fmt.Errorf("operator journal: %s %s: %s", method, journalPath, resp.Status)
 	}
 	if out == nil {
-		return nil
+		return 0, nil
 	}
-	return json.NewDecoder(resp.Body).Decode(out)
+	dropped, _ := strconv.ParseUint(resp.Header.Get(fakeoperator.JournalDroppedHeader), 10, 64)
+	return dropped, json.NewDecoder(resp.Body).Decode(out)
 }
 
 // Stop deletes the cluster, or with Keep says how to reach it and leaves it.

@@ -122,5 +122,5 @@ func (k *KindTier) StartReal(ctx context.Context, cell matrix.Cell) (*Endpoint, 
 	if err != nil {
 		return nil, err
 	}
-	return &Endpoint{Config: rest.CopyConfig(rec.Config), User: kindAdmin, Journal: rec.Journal, Close: rec.Close}, nil
+	return &Endpoint{Config: rest.CopyConfig(rec.Config), User: kindAdmin, Journal: rec.Journal, Dropped: rec.Dropped, Close: rec.Close}, nil
 }

@@ -71,25 +71,7 @@ func (r *Recorder) caPEM() []byte {
 // written (for upgrades, before the connection turns into a WebSocket).
 func (r *Recorder) serve(w http.ResponseWriter, req *http.Request, proxy *httputil.ReverseProxy) {
 	start := time.Now()
-	q, _ := url.ParseQuery(req.URL.RawQuery)
-	upgrade := req.Header.Get("Upgrade") != ""
-	e := contract.Entry{
-		Time: start, Method: req.Method, Path: req.URL.Path,
-		Class:         contract.Classify(req.Method, req.URL.Path, q.Get("connect") == "true", upgrade).Class,
-		Upgrade:       upgrade,
-		Headers:       contract.JournalHeaders(req.Header.Clone(), r.headers.Certificate, fingerprintValue),
-		ClientVersion: req.Header.Get(r.headers.Version),
-		Decision:      contract.DecisionServed,
-	}
-	if len(q) > 0 {
-		e.Query = q
-	}
-	if vs := req.Header.Values(r.headers.Certificate); len(vs) > 0 {
-		e.Certificate = &contract.CertificateVerdict{Fingerprint: fingerprintValue(vs[0]), Verdict: contract.Unjudged, Values: len(vs)}
-	}
-	if e.Class.IsConnect() {
-		e.SessionID = req.Header.Get(r.headers.SessionID)
-	}
+	e := contract.RequestEntry(req, r.headers, credentials.HeaderFingerprint)
 	rec := &recordingWriter{ResponseWriter: w, record: func(code int, body []byte) {
 		e.Code, e.Duration = code, time.Since(start)
 		if code == http.StatusUnauthorized || code == http.StatusForbidden {
@@ -103,14 +85,6 @@ func (r *Recorder) serve(w http.ResponseWriter, req *http.Request, proxy *httput
 	}}
 	proxy.ServeHTTP(rec, req)
 	rec.finish()
-}
-
-// fingerprintValue names a certificate header value without repeating it.
-func fingerprintValue(v string) string {
-	if der, err := credentials.DecodeHeader(v); err == nil {
-		return credentials.Fingerprint(der)
-	}
-	return credentials.Fingerprint([]byte(v))
 }
 
 // recordingWriter calls record once, with the status code: when the head is written, or
@@ -192,6 +166,9 @@ func (w *recordingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter
 
 // Journal returns the recorded entries.
 func (r *Recorder) Journal() []contract.Entry { return r.journal.Entries() }
+
+// Dropped is how many entries the recorder's journal could not keep.
+func (r *Recorder) Dropped() uint64 { return r.journal.Dropped() }
 
 // Close stops the proxy.
 func (r *Recorder) Close() { r.srv.Close() }
