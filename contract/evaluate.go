@@ -3,6 +3,7 @@ package contract
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -109,6 +110,9 @@ type Finding struct {
 	// Detail is one human sentence; Scenario names where it was found.
 	Detail   string `json:"detail,omitempty"`
 	Scenario string `json:"scenario,omitempty"`
+	// PreventedBy is, for a requirement not observed because a scenario ended early, the
+	// requirement that failed first: the root cause the report groups it under.
+	PreventedBy RequirementID `json:"preventedBy,omitempty"`
 }
 
 // violation is what a check found wrong in one scenario.
@@ -166,7 +170,38 @@ func Evaluate(s Subject, observations []Observation) ([]Finding, error) {
 		}
 		out = append(out, f)
 	}
+	rootCauseFirst(out, observations)
 	return out, nil
+}
+
+// rootCauseFirst marks the requirements that were not observed in a cell where a scenario
+// ended early with an unexpected error and another requirement failed: they were kept from
+// being judged, and are reported under the first failure, not as passes or failures of
+// their own.
+func rootCauseFirst(findings []Finding, observations []Observation) {
+	first := slices.IndexFunc(findings, func(f Finding) bool { return f.Status == Fail })
+	ended := slices.IndexFunc(observations, func(o Observation) bool {
+		return o.Err != "" && !o.ExpectRefusal && o.Kind != ScenarioTakeover
+	})
+	if first < 0 || ended < 0 {
+		return
+	}
+	cause, o := findings[first], observations[ended]
+	for i, f := range findings {
+		if f.Status == Skip && f.Reason == NotObserved {
+			findings[i].PreventedBy = cause.Requirement
+			findings[i].Detail = fmt.Sprintf("not observed: scenario %s ended early (%s) after %s failed", o.Name, firstLine(o.Err), cause.Requirement)
+		}
+	}
+}
+
+// firstLine is the first line of s, at most 160 bytes of it.
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if len(s) > 160 {
+		s = s[:160] + "…"
+	}
+	return s
 }
 
 func judge(c check, s Subject, observations []Observation) Finding {

@@ -143,3 +143,34 @@ func TestJournalComplete(t *testing.T) {
 		})
 	}
 }
+
+// TestRootCauseFirst: a refused first connect keeps the session checks from being judged;
+// they are not observed, under the failure that came first.
+func TestRootCauseFirst(t *testing.T) {
+	g := NewWithT(t)
+	cur := Subject{ClientVersion: v("3.250.0"), OperatorVersion: v("3.250.0")}
+	ver := map[string][]string{"x-mirrord-cli-version": {"3.250.0"}, "x-client-name": {"Jose"}, "x-client-hostname": {"laptop"}}
+	connect := map[string][]string{"x-mirrord-cli-version": {"3.250.0"}, "x-client-name": {"Jose"}, "x-client-hostname": {"laptop"}, "x-session-id": {"1"}}
+	exec := Observation{Kind: ScenarioExec, Name: "exec", Err: "connect refused: header x-client-der, reason CertificateMissing",
+		Refusal: &ClientRefusal{Header: "x-client-der", Reason: "CertificateMissing"},
+		Entries: []Entry{entry(ClassOperatorGet, ver), entry(ClassTargetConnect, connect, refused("CertificateMissing", "header x-client-der is required", 401))}}
+	fs, err := Evaluate(cur, []Observation{exec})
+	g.Expect(err).NotTo(HaveOccurred())
+	byID := map[RequirementID]Finding{}
+	for _, f := range fs {
+		byID[f.Requirement] = f
+	}
+	g.Expect(byID[ReqCertificateHeader].Status).To(Equal(Fail), "the root cause")
+	stable := byID[ReqSessionStable]
+	g.Expect(stable.Status).To(Equal(Skip), "never a pass, never a failure of its own")
+	g.Expect(stable.Reason).To(Equal(NotObserved))
+	g.Expect(stable.PreventedBy).To(Equal(ReqCertificateHeader))
+	g.Expect(stable.Detail).To(Equal("not observed: scenario exec ended early (connect refused: header x-client-der, reason CertificateMissing) after HDR-CERTIFICATE failed"))
+	g.Expect(byID[ReqStopAfterRefusal].Status).To(Equal(Pass), "what could be judged is judged")
+
+	exec.Err, exec.Refusal = "", nil
+	fs, _ = Evaluate(cur, []Observation{exec})
+	for _, f := range fs {
+		g.Expect(f.PreventedBy).To(BeEmpty(), "no scenario ended early: nothing was prevented (%s)", f.Requirement)
+	}
+}

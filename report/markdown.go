@@ -88,25 +88,6 @@ func (r *Report) Verdict() string {
 		verdict, cells, counts[Pass], counts[Fail], counts[ExpectedFail], counts[UnexpectedPass], counts[Skip])
 }
 
-// Failures are the failing requirements, each once: what failed where, then its cell's
-// journal and the command that re-runs the cell, on lines of their own.
-func (r *Report) Failures() []string {
-	var out []string
-	for _, c := range r.Cells {
-		for _, req := range c.Requirements {
-			if !req.Outcome.Failing() {
-				continue
-			}
-			where := "`" + c.ID + "`"
-			if req.Scenario != "" {
-				where += " (scenario " + req.Scenario + ")"
-			}
-			out = append(out, fmt.Sprintf("%s **%s** %s in %s: %s\njournal: `%s`\nre-run: `%s`", symbols[req.Outcome], req.ID, req.Outcome, where, req.Detail, c.Journal, c.Rerun))
-		}
-	}
-	return out
-}
-
 // notRunHere lists the cells that could not run on this machine, each with why.
 func (r *Report) notRunHere() []string {
 	var out []string

@@ -62,6 +62,8 @@ type Requirement struct {
 	// Control is the side of the cell that is a negative control for this requirement
 	// (client or operator), empty when the cell is none for it.
 	Control contract.Side `json:"control,omitempty"`
+	// PreventedBy is the requirement whose failure kept this one from being observed.
+	PreventedBy contract.RequirementID `json:"preventedBy,omitempty"`
 }
 
 // Cell is one cell's results.

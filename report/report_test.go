@@ -189,3 +189,38 @@ func TestCompareTiers(t *testing.T) {
 		ContainSubstring("kind/v1/o/a HDR-VERSION: pass on the fake tier, fail here"),
 		ContainSubstring("kind/v1/o/b HDR-CERTIFICATE: expected-fail on the fake tier, unexpected-pass here")))
 }
+
+func TestFailuresGroupOneDefectAcrossCells(t *testing.T) {
+	g := NewWithT(t)
+	failing := func(id, client, operator, reason, detail string) Cell {
+		return Cell{ID: id, Tier: "fake", Client: client, Operator: operator, Journal: "journals/" + id + ".json",
+			Rerun:        "make conformance MATRIX=m.yaml TIER=fake CLIENTS=" + client + " OPERATORS=" + operator + " ARTIFACTS=out/rerun",
+			Requirements: []Requirement{{ID: "HDR-VERSION", Outcome: Fail, Reason: reason, Detail: detail, Scenario: "status"}}}
+	}
+	r := &Report{Format: FormatVersion, Cells: []Cell{
+		failing("fake/o1/c1", "c1", "o1", "missing", "GET / carries no x-mirrord-cli-version"),
+		failing("fake/o2/c1", "c1", "o2", "missing", "GET /x carries no x-mirrord-cli-version"),
+		failing("fake/o2/c2", "c2", "o2", "missing", "GET /y carries no x-mirrord-cli-version"),
+		failing("fake/o1/c3", "c3", "o1", "not-semver", "v3 is not SemVer"),
+	}}
+	f := r.Failures()
+	g.Expect(f).To(HaveLen(2), "one entry per defect: %v", f)
+	g.Expect(f[0]).To(HavePrefix("❌ **HDR-VERSION** fail (missing) in 3 cells: `fake/o1/c1`, `fake/o2/c1`, `fake/o2/c2`\nfirst, `fake/o1/c1` (scenario status): GET / carries no x-mirrord-cli-version\njournal: `journals/fake/o1/c1.json`\n"))
+	g.Expect(f[0]).To(ContainSubstring("\nre-run one: `make conformance MATRIX=m.yaml TIER=fake CLIENTS=c1 OPERATORS=o1 ARTIFACTS=out/rerun`"))
+	g.Expect(f[0]).To(HaveSuffix("\nre-run all: `make conformance MATRIX=m.yaml TIER=fake CLIENTS=c1,c2 OPERATORS=o1,o2 ARTIFACTS=out/rerun`"))
+	g.Expect(f[1]).To(Equal("❌ **HDR-VERSION** fail in `fake/o1/c3` (scenario status): v3 is not SemVer\njournal: `journals/fake/o1/c3.json`\nre-run: `make conformance MATRIX=m.yaml TIER=fake CLIENTS=c3 OPERATORS=o1 ARTIFACTS=out/rerun`"))
+}
+
+func TestFailuresNameWhatTheyKeptFromBeingJudged(t *testing.T) {
+	g := NewWithT(t)
+	r := &Report{Format: FormatVersion, Cells: []Cell{{ID: "fake/o/c", Journal: "j.json", Rerun: "make conformance TIER=fake CLIENTS=c OPERATORS=o",
+		Requirements: []Requirement{
+			{ID: "HDR-CERTIFICATE", Outcome: Fail, Reason: "missing", Detail: "the connect carries no x-client-der", Scenario: "exec"},
+			{ID: "SESSION-STABLE", Outcome: Skip, Reason: "not-observed", PreventedBy: "HDR-CERTIFICATE"},
+			{ID: "SESSION-CERTIFICATE", Outcome: Skip, Reason: "not-observed", PreventedBy: "HDR-CERTIFICATE"},
+		}}}}
+	g.Expect(r.Failures()).To(Equal([]string{"❌ **HDR-CERTIFICATE** fail in `fake/o/c` (scenario exec): the connect carries no x-client-der\n" +
+		"kept from being judged (not observed): SESSION-STABLE, SESSION-CERTIFICATE\njournal: `j.json`\nre-run: `make conformance TIER=fake CLIENTS=c OPERATORS=o`"}))
+	g.Expect(r.Failing()).To(BeTrue())
+	g.Expect(r.Counts()[Fail]).To(Equal(1), "one failure: the prevented checks are not failures of their own")
+}

@@ -64,7 +64,7 @@ func describeCell(index int, cell matrix.Cell) {
 				Expect(ok).To(BeTrue(), "cell %s has a finding for %s", cell.ID, req.ID)
 				exp, expected := cell.Expects(req.ID)
 				outcome, detail := report.Judge(f, exp, expected)
-				entry := specFinding{Cell: cellReport(index, cell, result), Requirement: report.Requirement{ID: req.ID, Outcome: outcome, Reason: f.Reason, Detail: detail, Scenario: f.Scenario, Control: cell.ControlSide(req.ID)}}
+				entry := specFinding{Cell: cellReport(index, cell, result), Requirement: report.Requirement{ID: req.ID, Outcome: outcome, Reason: f.Reason, Detail: detail, Scenario: f.Scenario, Control: cell.ControlSide(req.ID), PreventedBy: f.PreventedBy}}
 				AddReportEntry(findingEntry, entry, ReportEntryVisibilityNever)
 				tally[outcome]++
 				switch outcome {
@@ -145,27 +145,19 @@ func labelSafe(s string) string {
 func rerun(cell matrix.Cell) string {
 	cmd := "make conformance"
 	if matrixFile != filepath.Join(repoRoot, "matrix.yaml") {
-		cmd += " MATRIX=" + shellQuote(matrixFile)
+		cmd += " MATRIX=" + report.ShellQuote(matrixFile)
 	}
-	cmd += fmt.Sprintf(" TIER=%s CLIENTS=%s OPERATORS=%s", cell.Tier, shellQuote(cell.Client.Name), shellQuote(cell.Operator.Name))
+	cmd += fmt.Sprintf(" TIER=%s CLIENTS=%s OPERATORS=%s", cell.Tier, report.ShellQuote(cell.Client.Name), report.ShellQuote(cell.Operator.Name))
 	if cell.Kubernetes != "" {
 		// the focus matches the cell's container text followed by the space before each
 		// requirement's name
-		cmd += " GINKGO_FOCUS=" + shellQuote(regexp.QuoteMeta(cell.ID)+" ")
+		cmd += " GINKGO_FOCUS=" + report.ShellQuote(regexp.QuoteMeta(cell.ID)+" ")
 	}
 	dir := artifacts
 	if filepath.Base(dir) != "rerun" { // a re-run of a re-run writes where it is
 		dir = filepath.Join(dir, "rerun")
 	}
-	return cmd + " ARTIFACTS=" + shellQuote(dir)
-}
-
-// shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
-	if regexp.MustCompile(`^[A-Za-z0-9_./:=,+-]+$`).MatchString(s) {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	return cmd + " ARTIFACTS=" + report.ShellQuote(dir)
 }
 
 // journalPath is where a cell's journal goes.
