@@ -57,6 +57,8 @@ const (
 	ScenarioExecStale = "exec-stale"
 	ScenarioFixture   = "fixture"
 	ScenarioTakeover  = "takeover"
+	// ScenarioProbe is the harness's probe of the operator, independent of any client.
+	ScenarioProbe = "probe"
 )
 
 // Observation is one scenario of a cell: what reached the operator, and how the client
@@ -82,6 +84,22 @@ type Observation struct {
 	Sent []Entry `json:"sent,omitempty"`
 	// Dropped is how many entries the operator's journal could not keep during the scenario.
 	Dropped uint64 `json:"dropped,omitempty"`
+	// Probes are the operator probe's answers (ScenarioProbe only).
+	Probes []ProbeAnswer `json:"probes,omitempty"`
+}
+
+// ProbeAnswer is how the operator answered one request of the probe: bare (Codes[0]), and
+// with every contract header and one it cannot know (Codes[1]); 0 is no readable answer.
+type ProbeAnswer struct {
+	Path    string `json:"path"`
+	Connect bool   `json:"connect,omitempty"`
+	Codes   [2]int `json:"codes"`
+}
+
+// refusedForHeaders reports whether the request was served bare and not with the headers.
+func (p ProbeAnswer) refusedForHeaders() bool {
+	served := func(code int) bool { return code/100 == 2 || code == 101 }
+	return served(p.Codes[0]) && !served(p.Codes[1])
 }
 
 // ClientRefusal is the client's report of a refusal.
@@ -136,7 +154,7 @@ var checks = map[RequirementID]check{
 	ReqEarlyRefusal:          checkEarlyRefusal,
 	ReqStopAfterRefusal:      checkStopAfterRefusal,
 	ReqMinimumVersionNamed:   checkMinimumVersion,
-	ReqOldOperatorCompat:     checkCompat,
+	ReqOldOperatorCompat:     checkOldOperator,
 	ReqNewOperatorCompat:     checkCompat,
 	ReqUnknownHeadersIgnored: checkUnknownHeaders,
 	ReqJournalComplete:       checkJournalComplete,
@@ -164,7 +182,7 @@ func Evaluate(s Subject, observations []Observation) ([]Finding, error) {
 			if cc, ok := cellChecks[r.ID]; ok {
 				f = cc(s, observations)
 			} else {
-				f = judge(checks[r.ID], s, observations)
+				f = judge(checks[r.ID], s, clientsOnly(r.ID, observations))
 			}
 			f.Requirement = r.ID
 		}
@@ -202,6 +220,19 @@ func firstLine(s string) string {
 		s = s[:160] + "…"
 	}
 	return s
+}
+
+// probeJudges are the requirements the operator probe is judged for; every other one judges
+// clients, and does not see it.
+var probeJudges = map[RequirementID]bool{ReqUnknownHeadersIgnored: true, ReqOldOperatorCompat: true}
+
+// clientsOnly leaves the operator probe out of the observations of requirements it is not
+// judged for.
+func clientsOnly(id RequirementID, observations []Observation) []Observation {
+	if probeJudges[id] {
+		return observations
+	}
+	return slices.DeleteFunc(slices.Clone(observations), func(o Observation) bool { return o.Kind == ScenarioProbe })
 }
 
 func judge(c check, s Subject, observations []Observation) Finding {
@@ -526,13 +557,32 @@ func checkCompat(s Subject, o Observation) (bool, *violation) {
 	return true, nil
 }
 
-func checkUnknownHeaders(s Subject, o Observation) (bool, *violation) {
-	for _, e := range o.Entries {
-		if e.Reason == "UnknownHeader" {
-			return true, &violation{"refused-unknown-header", fmt.Sprintf("%s %s refused: %s", e.Method, e.Path, e.Message)}
+// checkProbe judges the operator probe: a request served bare must be served with the
+// contract's headers and an unknown one too.
+func checkProbe(o Observation, reason string) (bool, *violation) {
+	for _, p := range o.Probes {
+		if p.refusedForHeaders() {
+			return true, &violation{reason, fmt.Sprintf("GET %s was answered %d without the contract's headers, %d with them and one the operator cannot know", p.Path, p.Codes[0], p.Codes[1])}
 		}
 	}
-	return len(o.Entries) > 0 && o.Kind != ScenarioTakeover, nil
+	return len(o.Probes) > 0, nil
+}
+
+// checkOldOperator judges the clients' scenarios and the operator probe.
+func checkOldOperator(s Subject, o Observation) (bool, *violation) {
+	if o.Kind == ScenarioProbe {
+		return checkProbe(o, "failed")
+	}
+	return checkCompat(s, o)
+}
+
+// checkUnknownHeaders is judged by the operator probe alone: how the operator answers with
+// and without headers it does not know, whatever it says in its refusal.
+func checkUnknownHeaders(s Subject, o Observation) (bool, *violation) {
+	if o.Kind != ScenarioProbe {
+		return false, nil
+	}
+	return checkProbe(o, "refused-unknown-header")
 }
 
 func checkGolden(s Subject, observations []Observation) Finding {

@@ -89,7 +89,12 @@ func TestEvaluate(t *testing.T) {
 		{"identity on connects only before 3.109.0", Subject{ClientVersion: v("3.85.0"), OperatorVersion: v("3.250.0")}, Observation{Kind: ScenarioExec, Entries: []Entry{entry(ClassOperatorGet, nil), entry(ClassTargetConnect, map[string][]string{"x-client-name": {"José"}, "x-client-hostname": {"laptop"}})}}, ReqIdentityClean, Pass, ""},
 		{"identity missing on a connect", Subject{ClientVersion: v("3.85.0"), OperatorVersion: v("3.250.0")}, Observation{Kind: ScenarioExec, Entries: []Entry{entry(ClassTargetConnect, map[string][]string{"x-client-name": {"Jose"}})}}, ReqIdentityClean, Fail, "missing"},
 		{"identity not judged before 3.85.0", Subject{ClientVersion: v("3.46.0"), OperatorVersion: v("3.250.0")}, Observation{Kind: ScenarioExec, Entries: []Entry{entry(ClassTargetConnect, nil)}}, ReqIdentityClean, Skip, "not-applicable"},
-		{"unknown header refused", cur, Observation{Kind: ScenarioStatus, Entries: []Entry{entry(ClassOperatorGet, ver, refused("UnknownHeader", "header x", 400))}}, ReqUnknownHeadersIgnored, Fail, "refused-unknown-header"},
+		{"probe: refused with the headers", cur, Observation{Kind: ScenarioProbe, Probes: []ProbeAnswer{{Path: "/a", Codes: [2]int{200, 200}}, {Path: "/b", Codes: [2]int{200, 400}}}}, ReqUnknownHeadersIgnored, Fail, "refused-unknown-header"},
+		{"probe: served alike", cur, Observation{Kind: ScenarioProbe, Probes: []ProbeAnswer{{Path: "/a", Codes: [2]int{200, 200}}, {Path: "/c", Connect: true, Codes: [2]int{401, 101}}}}, ReqUnknownHeadersIgnored, Pass, ""},
+		{"probe: refused alike", cur, Observation{Kind: ScenarioProbe, Probes: []ProbeAnswer{{Path: "/a", Codes: [2]int{403, 403}}}}, ReqUnknownHeadersIgnored, Pass, ""},
+		{"a refusal's reason string is not the judge", cur, Observation{Kind: ScenarioStatus, Entries: []Entry{entry(ClassOperatorGet, ver, refused("UnknownHeader", "header x", 400))}}, ReqUnknownHeadersIgnored, Skip, "not-observed"},
+		{"probe: an old operator refuses new headers", Subject{ClientVersion: v("3.250.0"), OperatorVersion: v("3.100.0")}, Observation{Kind: ScenarioProbe, Probes: []ProbeAnswer{{Path: "/a", Codes: [2]int{200, 400}}}}, ReqOldOperatorCompat, Fail, "failed"},
+		{"the probe is no client", cur, Observation{Kind: ScenarioProbe, Entries: []Entry{entry(ClassOperatorGet, nil)}, Probes: []ProbeAnswer{{Path: "/a", Codes: [2]int{200, 200}}}}, ReqVersionHeader, Skip, "not-observed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.obs.Name = tc.obs.Kind

@@ -189,15 +189,21 @@ type driver interface {
 
 // scenarios runs the cell's scenarios in order: status, ls, exec, then for clients with
 // certificates exec with an expired certificate in the store, the takeover probe, and exec
-// with every certificate fixture (drivers that can inject a certificate). A client failing
-// is an observation, not an error: only the harness failing is.
-func (r *run) scenarios(ctx context.Context, d driver) error {
+// with every certificate fixture (drivers that can inject a certificate); last, whatever the
+// client, the operator probe. A client failing is an observation, not an error: only the
+// harness failing is.
+func (r *run) scenarios(ctx context.Context, d driver) (err error) {
 	steps := []step{
 		{kind: contract.ScenarioStatus, name: "status", command: "status"},
 		{kind: contract.ScenarioLs, name: "ls", command: "ls"},
 		{kind: contract.ScenarioExec, name: "exec", command: "exec"},
 	}
 	certified := client.BehavioursAt(r.version)[client.CertificateOnConnect]
+	defer func() {
+		if err == nil {
+			err = r.probeOperator(ctx)
+		}
+	}()
 	if certified {
 		steps = append(steps, step{kind: contract.ScenarioExecStale, name: "exec-stale", command: "exec", setup: r.seedExpired})
 	}
