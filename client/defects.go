@@ -37,6 +37,9 @@ const (
 	DefectSwitchCertificate Defect = "switch-certificate"
 	// DefectDropMinimumVersion does not pass on the version an operator's refusal names.
 	DefectDropMinimumVersion Defect = "drop-minimum-version"
+	// DefectExitZeroOnRefusal reports a refused certificate but exits with 0, so that a
+	// script running it cannot tell.
+	DefectExitZeroOnRefusal Defect = "exit-zero-on-refusal"
 )
 
 // DefectInfo documents one defect.
@@ -59,6 +62,7 @@ var Defects = []DefectInfo{
 	{DefectOmitHostname, contract.ReqIdentityClean, "leaves x-client-hostname off every request"},
 	{DefectSwitchCertificate, contract.ReqSessionCertificate, "continues its session under a second certificate"},
 	{DefectDropMinimumVersion, contract.ReqMinimumVersionNamed, "does not pass on the minimum version an operator's refusal names"},
+	{DefectExitZeroOnRefusal, contract.ReqStopAfterRefusal, "exits with 0 after the operator refused its certificate"},
 }
 
 // Validate reports an unknown defect name.

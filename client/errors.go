@@ -53,6 +53,31 @@ func (e *RefusalError) ExitCode() int {
 	return ExitHeaderRefused
 }
 
+// ExitCode is the exit code the client's command line ends with after err (ExitCodeOf),
+// but for the exit-zero-on-refusal defect.
+func (c *Client) ExitCode(err error) int {
+	code := ExitCodeOf(err)
+	if c.opts.Build.Defect == DefectExitZeroOnRefusal && code == ExitCertificateRefused {
+		return ExitOK
+	}
+	return code
+}
+
+// ExitCodeOf is the exit code of a command that ended with err: a refusal's own, 5 when
+// the operator is not installed, 1 for any other failure, 0 for none.
+func ExitCodeOf(err error) int {
+	var refused *RefusalError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &refused):
+		return refused.ExitCode()
+	case errors.Is(err, ErrOperatorNotInstalled):
+		return ExitOperatorNotInstalled
+	}
+	return ExitFailure
+}
+
 // Error is one line naming the header, the operator's reason and what to do.
 func (e *RefusalError) Error() string {
 	switch {

@@ -23,6 +23,9 @@ type Subject struct {
 	// Golden is the client version's golden journal, when the cell's operator is the one it
 	// was recorded against; nil otherwise.
 	Golden *GoldenJournal
+	// FailEarlyExitCode is the exit code the client must stop with after a refusal; 0 is
+	// not checked.
+	FailEarlyExitCode int
 }
 
 // Reasons of a requirement that was not judged in a cell.
@@ -84,6 +87,8 @@ type Observation struct {
 	Sent []Entry `json:"sent,omitempty"`
 	// Dropped is how many entries the operator's journal could not keep during the scenario.
 	Dropped uint64 `json:"dropped,omitempty"`
+	// ExitCode is the client's exit code, nil when it ran no process of its own.
+	ExitCode *int `json:"exitCode,omitempty"`
 	// Probes are the operator probe's answers (ScenarioProbe only).
 	Probes []ProbeAnswer `json:"probes,omitempty"`
 }
@@ -518,6 +523,9 @@ func checkStopAfterRefusal(s Subject, o Observation) (bool, *violation) {
 		}
 		if o.Refusal == nil || o.Refusal.Header == "" || o.Refusal.Reason == "" {
 			return true, &violation{"unclear-error", fmt.Sprintf("the client did not report the refusal (%s) naming the header and the reason: %q", e.Reason, o.Err)}
+		}
+		if want := s.FailEarlyExitCode; want != 0 && o.ExitCode != nil && *o.ExitCode != want && e.Class.IsOperator() && strings.HasPrefix(e.Reason, "Certificate") {
+			return true, &violation{"wrong-exit-code", fmt.Sprintf("after the refusal of its certificate (%s) the client exited with %d, not the %d it declares", e.Reason, *o.ExitCode, want)}
 		}
 		return true, nil
 	}

@@ -74,6 +74,12 @@ func NewAuthority(license License, key ed25519.PrivateKey) (*Authority, error) {
 	return &Authority{license: license, key: key, cert: cert}, nil
 }
 
+// ForLicense returns an authority with the same key for another licence: its certificates
+// are signed as this one's, but for the wrong licence.
+func (a *Authority) ForLicense(license License) (*Authority, error) {
+	return NewAuthority(license, a.key)
+}
+
 // License returns the licence the authority issues for.
 func (a *Authority) License() License { return a.license }
 

@@ -10,6 +10,7 @@ import (
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/opconform/opconform/contract"
 	"github.com/opconform/opconform/credentials"
 )
 
@@ -128,4 +129,50 @@ func TestLegacyCertificateEndpoint(t *testing.T) {
 	code, _, st := do(t, s, request{method: http.MethodPost, path: credentialsPath, body: credentialBody(t, pemCSR, "regular")})
 	g.Expect(code).To(Equal(http.StatusNotFound), "no ExtendableUserCredentials before 3.164.0")
 	g.Expect(st.Reason).To(Equal(metav1.StatusReasonNotFound))
+}
+
+// TestIssuingCertificatesTheOperatorRefuses: the operator can be told to issue certificates
+// it refuses when they come back, each for its reason.
+func TestIssuingCertificatesTheOperatorRefuses(t *testing.T) {
+	g := NewWithT(t)
+	s := newTestServer(t, Options{})
+	key, err := credentials.GenerateKey()
+	g.Expect(err).NotTo(HaveOccurred())
+	csr, err := credentials.NewCSR(key, "laptop", credentials.CSROptions{})
+	g.Expect(err).NotTo(HaveOccurred())
+	parsed, err := credentials.ParseCSR(csr)
+	g.Expect(err).NotTo(HaveOccurred())
+	for _, tc := range []struct {
+		as   Issuing
+		want error
+	}{
+		{IssueValid, nil},
+		{IssueExpired, nil},
+		{IssueForeignAuthority, credentials.ErrUnknownAuthority},
+		{IssueOtherLicence, credentials.ErrWrongLicense},
+	} {
+		g.Expect(s.SetIssuing(tc.as)).To(Succeed())
+		der, err := s.issue(parsed)
+		g.Expect(err).NotTo(HaveOccurred())
+		cert, err := s.authority.Check(der)
+		if tc.want != nil {
+			g.Expect(err).To(MatchError(tc.want), "%s", tc.as)
+			continue
+		}
+		g.Expect(err).NotTo(HaveOccurred(), "%s", tc.as)
+		g.Expect(cert.NotAfter.Before(s.clock.Now())).To(Equal(tc.as == IssueExpired), "%s", tc.as)
+	}
+	g.Expect(s.SetIssuing("forged")).To(MatchError(ContainSubstring(`unknown way of issuing "forged"`)))
+
+	req, _ := http.NewRequest(http.MethodPut, s.URL+contract.HarnessPrefix+"issuing?as=foreign-authority", nil)
+	resp, err := s.Client().Do(req)
+	g.Expect(err).NotTo(HaveOccurred())
+	resp.Body.Close()
+	g.Expect(resp.StatusCode).To(Equal(http.StatusNoContent))
+	g.Expect(s.issuing.Load()).To(Equal("foreign-authority"))
+	req, _ = http.NewRequest(http.MethodPut, s.URL+contract.HarnessPrefix+"issuing?as=forged", nil)
+	resp, err = s.Client().Do(req)
+	g.Expect(err).NotTo(HaveOccurred())
+	resp.Body.Close()
+	g.Expect(resp.StatusCode).To(Equal(http.StatusBadRequest))
 }

@@ -33,15 +33,19 @@ type call struct {
 	recorded  bool
 }
 
-// recorder remembers the status code a handler wrote.
+// recorder remembers the status code a handler wrote, and calls head once, before the head
+// goes out: a request is journalled before its client can see any of its answer, so that a
+// client that has read a refusal (and exited) finds it in the journal.
 type recorder struct {
 	http.ResponseWriter
 	code int
+	head func()
 }
 
 func (r *recorder) WriteHeader(code int) {
 	if r.code == 0 {
 		r.code = code
+		r.head()
 	}
 	r.ResponseWriter.WriteHeader(code)
 }
@@ -49,6 +53,7 @@ func (r *recorder) WriteHeader(code int) {
 func (r *recorder) Write(b []byte) (int, error) {
 	if r.code == 0 {
 		r.code = http.StatusOK
+		r.head()
 	}
 	return r.ResponseWriter.Write(b)
 }
@@ -67,7 +72,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.inflight.Add(1)
 	defer s.inflight.Done()
 	c := s.newCall(w, r)
-	defer s.record(c)
+	defer s.record(c) // a request that wrote no answer
 	if c.route.Class == contract.ClassHarness {
 		s.serveHarness(c)
 		return
@@ -80,6 +85,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) newCall(w http.ResponseWriter, r *http.Request) *call {
 	c := &call{w: &recorder{ResponseWriter: w}, r: r, start: time.Now()}
+	c.w.head = func() { s.record(c) }
 	if r.URL.RawQuery != "" {
 		c.query, c.queryErr = url.ParseQuery(r.URL.RawQuery)
 	}
@@ -192,8 +198,12 @@ func (s *Server) dispatch(c *call) {
 
 // serveHarness answers the harness's own endpoints.
 func (s *Server) serveHarness(c *call) {
-	if c.r.URL.Path == contract.HarnessPrefix+"journal" {
+	switch c.r.URL.Path {
+	case contract.HarnessPrefix + "journal":
 		s.serveJournal(c.w, c.r)
+		return
+	case contract.HarnessPrefix + "issuing":
+		s.serveIssuing(c.w, c.r)
 		return
 	}
 	s.notFound(c, "harness endpoint "+c.r.URL.Path)

@@ -209,8 +209,7 @@ func (s *Server) sign(c *call, field string, csrPEM []byte) (string, bool) {
 		s.fail(c, http.StatusBadRequest, metav1.StatusReasonBadRequest, "%s: %v", field, err)
 		return "", false
 	}
-	now := s.clock.Now()
-	der, err := s.authority.Issue(csr, now.Add(-s.opts.Backdate), now.Add(s.opts.CertificateValidity))
+	der, err := s.issue(csr)
 	if err != nil {
 		s.fail(c, http.StatusInternalServerError, metav1.StatusReasonInternalError, "issuing certificate: %v", err)
 		return "", false

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
@@ -27,24 +28,28 @@ type Server struct {
 	// Listener is the server's listener; it may be replaced before Start.
 	Listener net.Listener
 
-	opts       Options
-	version    *semver.Version
-	minClient  *semver.Version
-	profile    Profile
-	features   []Feature
-	headers    contract.HeaderNames
-	license    License
-	authority  *credentials.Authority
-	inventory  *Inventory
-	clock      clock.PassiveClock
-	caPEM      []byte
-	tlsConfig  *tls.Config
-	frontProxy authenticator.Request
-	journal    *Journal
-	verdicts   *verdictCache
-	faults     *faultSet
-	state      *state
-	httpServer *http.Server
+	opts      Options
+	version   *semver.Version
+	minClient *semver.Version
+	profile   Profile
+	features  []Feature
+	headers   contract.HeaderNames
+	license   License
+	authority *credentials.Authority
+	// foreign and otherLicence sign the certificates of IssueForeignAuthority and
+	// IssueOtherLicence; issuing holds the current Issuing.
+	foreign, otherLicence *credentials.Authority
+	issuing               atomic.Value
+	inventory             *Inventory
+	clock                 clock.PassiveClock
+	caPEM                 []byte
+	tlsConfig             *tls.Config
+	frontProxy            authenticator.Request
+	journal               *Journal
+	verdicts              *verdictCache
+	faults                *faultSet
+	state                 *state
+	httpServer            *http.Server
 	// operatorHead is the MirrordOperator object's fixed part, as JSON up to its status.
 	operatorHead []byte
 
@@ -121,6 +126,14 @@ func (s *Server) configure() error {
 	s.license = defaultLicense(o.License, s.clock.Now())
 	if s.authority, err = credentials.NewAuthority(s.license.authorityLicense(), o.LicenseKey); err != nil {
 		return fmt.Errorf("options: licence authority: %w", err)
+	}
+	if s.foreign, err = credentials.NewAuthority(s.license.authorityLicense(), nil); err != nil {
+		return fmt.Errorf("options: a foreign authority: %w", err)
+	}
+	other := s.license.authorityLicense()
+	other.SubscriptionID += "-another"
+	if s.otherLicence, err = s.authority.ForLicense(other); err != nil {
+		return fmt.Errorf("options: another licence's authority: %w", err)
 	}
 	s.inventory = o.Inventory
 	if s.inventory == nil {

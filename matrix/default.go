@@ -3,11 +3,12 @@ package matrix
 import (
 	"time"
 
+	"github.com/opconform/opconform/client"
 	"github.com/opconform/opconform/contract"
 )
 
 // Default fills what the matrix leaves out: the mirrord contract, tier fake, the reference
-// driver, the fake operator kind, and the timeouts.
+// driver (and its fail-early exit code), the fake operator kind, and the timeouts.
 func (m *Matrix) Default() {
 	if !m.hasContract(DefaultContract) {
 		// appended, so that the file's contracts keep their indices in problems' paths
@@ -23,6 +24,10 @@ func (m *Matrix) Default() {
 		}
 		if c.Contract == "" {
 			c.Contract = DefaultContract
+		}
+		if c.Driver == DriverReference && c.FailEarlyExitCode == nil {
+			code := client.ExitCertificateRefused
+			c.FailEarlyExitCode = &code
 		}
 	}
 	for i := range m.Operators {

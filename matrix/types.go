@@ -57,6 +57,10 @@ type Client struct {
 	Operators []string `json:"operators,omitempty"`
 	// ExpectFail lists the requirements this client must be found failing.
 	ExpectFail []Expectation `json:"expectFail,omitempty"`
+	// FailEarlyExitCode is the exit code the client stops with after an operator refused its
+	// certificate; STOP-AFTER-REFUSAL checks it. Reference clients default to 3 (opclient's);
+	// unset for an external client, it is not checked.
+	FailEarlyExitCode *int `json:"failEarlyExitCode,omitempty"`
 	// External describes how to install and run a client of driver external.
 	External *External `json:"external,omitempty"`
 }

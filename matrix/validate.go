@@ -76,6 +76,9 @@ func (m *Matrix) Validate() error {
 			add(p+".contract", "unknown contract %q", c.Contract)
 		}
 		expectations(add, p+".expectFail", c.ExpectFail)
+		if code := c.FailEarlyExitCode; code != nil && (*code < 1 || *code > 255) {
+			add(p+".failEarlyExitCode", "%d: an exit code of a failure is 1 to 255", *code)
+		}
 	}
 	for i, o := range m.Operators {
 		p := fmt.Sprintf("operators[%d]", i)

@@ -88,7 +88,7 @@ func (d *reference) run(ctx context.Context, s step) outcome {
 	default:
 		err = c.Exec(ctx, client.ExecOptions{Target: target})
 	}
-	out := outcome{err: err, userID: c.UserID()}
+	out := outcome{err: err, userID: c.UserID(), exitCode: c.ExitCode(err)}
 	var refused *client.RefusalError
 	if errors.As(err, &refused) {
 		out.refusal = &contract.ClientRefusal{Header: refused.Header, Reason: string(refused.Status.Reason), MinimumVersion: refused.MinimumVersion}
@@ -122,7 +122,7 @@ func (d *external) run(ctx context.Context, s step) outcome {
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &bytes.Buffer{}, &stderr
 	err := cmd.Run()
-	out := outcome{userID: d.userID()}
+	out := outcome{userID: d.userID(), exitCode: cmd.ProcessState.ExitCode()}
 	if err != nil {
 		last := lastLine(stderr.String())
 		out.err = fmt.Errorf("%s: %w: %s", line, err, last)

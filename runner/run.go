@@ -2,7 +2,9 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/opconform/opconform/client"
 	"github.com/opconform/opconform/contract"
+	"github.com/opconform/opconform/fakeoperator"
 	"github.com/opconform/opconform/fixtures/certs"
 	"github.com/opconform/opconform/matrix"
 	"github.com/opconform/opconform/tier"
@@ -108,6 +111,9 @@ func Run(ctx context.Context, cell matrix.Cell, opts Options) (*Result, error) {
 		ClientVersion: r.version, OperatorVersion: semver.MustParse(cell.Operator.Version),
 		MinClientVersion: ep.MinClientVersion, Headers: cell.Contract.Headers, Gates: cell.Contract.Gates(),
 	}
+	if code := cell.Client.FailEarlyExitCode; code != nil {
+		subject.FailEarlyExitCode = *code
+	}
 	r.result.Golden = contract.Golden(cell.Client.Version, cell.Operator.Version, cell.Contract.Headers, r.result.Observations)
 	if subject.Golden, err = goldenFor(cell, opts.GoldenDir); err != nil {
 		return nil, fmt.Errorf("cell %s: %w", cell.ID, err)
@@ -168,6 +174,10 @@ type step struct {
 	header *string
 	// refuse says the operator must refuse the injected header.
 	refuse bool
+	// injected says the harness chose the certificate, through the operator (issued), where
+	// header is nil; teardown undoes what setup changed.
+	injected bool
+	teardown func(context.Context) error
 }
 
 // outcome is how a client command ended.
@@ -175,6 +185,9 @@ type outcome struct {
 	err     error
 	refusal *contract.ClientRefusal
 	userID  string
+	// exitCode is the client's exit code (for the reference client, the one its command line
+	// would exit with).
+	exitCode int
 }
 
 // driver runs client commands for a cell.
@@ -220,6 +233,17 @@ func (r *run) scenarios(ctx context.Context, d driver) (err error) {
 	if err := r.takeover(ctx); err != nil {
 		return err
 	}
+	if d.can("exec") && r.ep.SetIssuing != nil {
+		// refusals any client meets, a black box too: the operator issues a certificate it
+		// then refuses
+		for _, as := range fakeoperator.Issuings {
+			issued := step{kind: contract.ScenarioFixture, name: "issued/" + string(as), command: "exec", refuse: true, injected: true,
+				setup: r.issuing(as), teardown: r.issuing(fakeoperator.IssueValid)}
+			if err := r.scenario(ctx, d, issued); err != nil {
+				return err
+			}
+		}
+	}
 	if !d.injects() {
 		return nil
 	}
@@ -235,6 +259,17 @@ func (r *run) scenarios(ctx context.Context, d driver) (err error) {
 		}
 	}
 	return nil
+}
+
+// issuing makes the operator issue as, and empties the client's store, so that its next
+// command asks for a certificate.
+func (r *run) issuing(as fakeoperator.Issuing) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if err := os.Remove(r.store.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("emptying the client's credential store: %w", err)
+		}
+		return r.ep.SetIssuing(ctx, as)
+	}
 }
 
 // dropped is how many entries the operator's journal has dropped so far.
@@ -258,8 +293,8 @@ func (r *run) scenario(ctx context.Context, d driver, s step) error {
 	out := d.run(ctx, s)
 	returned := time.Now()
 	entries := r.ep.Journal()[mark:]
-	o := contract.Observation{Kind: s.kind, Name: s.name, Entries: entries, Injected: s.header != nil, ExpectRefusal: s.refuse, ClientUserID: out.userID, Refusal: out.refusal,
-		Sent: append([]contract.Entry{}, d.record()()[sentMark:]...), Dropped: r.dropped() - droppedMark}
+	o := contract.Observation{Kind: s.kind, Name: s.name, Entries: entries, Injected: s.header != nil || s.injected, ExpectRefusal: s.refuse, ClientUserID: out.userID, Refusal: out.refusal,
+		Sent: append([]contract.Entry{}, d.record()()[sentMark:]...), Dropped: r.dropped() - droppedMark, ExitCode: &out.exitCode}
 	if out.err != nil {
 		o.Err = out.err.Error()
 	}
@@ -270,5 +305,10 @@ func (r *run) scenario(ctx context.Context, d driver, s step) error {
 		}
 	}
 	r.result.Observations = append(r.result.Observations, o)
+	if s.teardown != nil {
+		if err := s.teardown(ctx); err != nil {
+			return fmt.Errorf("after %s: %w", s.name, err)
+		}
+	}
 	return nil
 }

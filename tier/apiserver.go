@@ -282,10 +282,11 @@ func (a *APIServer) Start(ctx context.Context, cell matrix.Cell, clk clock.Passi
 		Config: cfg,
 		User:   user,
 		// the aggregator's own availability checks are not the client's requests
-		Journal:   func() []contract.Entry { return journalOf(user) },
-		JournalOf: journalOf,
-		Dropped:   srv.Journal().Dropped,
-		Authority: srv.Authority(), LicenseFingerprint: srv.License().Fingerprint, Close: srv.Close,
+		Journal:    func() []contract.Entry { return journalOf(user) },
+		JournalOf:  journalOf,
+		Dropped:    srv.Journal().Dropped,
+		SetIssuing: func(_ context.Context, as fakeoperator.Issuing) error { return srv.SetIssuing(as) },
+		Authority:  srv.Authority(), LicenseFingerprint: srv.License().Fingerprint, Close: srv.Close,
 	}
 	if cell.Operator.MinClientVersion != "" {
 		ep.MinClientVersion = semver.MustParse(cell.Operator.MinClientVersion)

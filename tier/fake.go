@@ -1,6 +1,7 @@
 package tier
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/Masterminds/semver/v3"
@@ -28,6 +29,9 @@ type Endpoint struct {
 	// Dropped returns how many entries the operator's journal could not keep so far: a
 	// journal that dropped any is not judged as if it were whole. Nil where none can be.
 	Dropped func() uint64
+	// SetIssuing tells the fake operator what its credential endpoints issue (the harness's
+	// refusal scenarios); nil for a real operator.
+	SetIssuing func(ctx context.Context, as fakeoperator.Issuing) error
 	// Authority issues certificates of the operator's licence (probes); nil for a real
 	// operator.
 	Authority *credentials.Authority
@@ -79,6 +83,7 @@ func StartFake(cell matrix.Cell, clk clock.PassiveClock) (*Endpoint, error) {
 		Config:             srv.RESTConfig(),
 		Journal:            srv.Journal().Entries,
 		Dropped:            srv.Journal().Dropped,
+		SetIssuing:         func(_ context.Context, as fakeoperator.Issuing) error { return srv.SetIssuing(as) },
 		Authority:          srv.Authority(),
 		LicenseFingerprint: srv.License().Fingerprint,
 		Close:              srv.Close,

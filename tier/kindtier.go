@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -234,8 +235,13 @@ func OperatorArgs(cell matrix.Cell, clk clock.PassiveClock) []string {
 // kindAdmin is the user of kind's admin kubeconfig, which clients use.
 const kindAdmin = "kubernetes-admin"
 
-// journalPath reaches the operator's journal through kube-apiserver's service proxy.
-const journalPath = "/api/v1/namespaces/" + deployNamespace + "/services/https:" + deployName + ":443/proxy/_opconform/journal"
+// journalPath and issuingPath reach the operator's harness endpoints through kube-apiserver's
+// service proxy.
+const (
+	harnessPath = "/api/v1/namespaces/" + deployNamespace + "/services/https:" + deployName + ":443/proxy/_opconform/"
+	journalPath = harnessPath + "journal"
+	issuingPath = harnessPath + "issuing"
+)
 
 // Start deploys the cell's operator (a rollout when its flags differ from the last cell's),
 // waits for it, empties its journal and returns the endpoint clients use: the cluster, as
@@ -254,7 +260,7 @@ func (k *KindTier) Start(ctx context.Context, cell matrix.Cell, clk clock.Passiv
 	if err != nil {
 		return nil, err
 	}
-	if _, err := k.journalRequest(ctx, hc, http.MethodDelete, nil); err != nil {
+	if _, err := k.harnessRequest(ctx, hc, http.MethodDelete, journalPath, nil); err != nil {
 		return nil, err
 	}
 	key, err := certs.LicenseKey()
@@ -269,9 +275,13 @@ func (k *KindTier) Start(ctx context.Context, cell matrix.Cell, clk clock.Passiv
 	ep := &Endpoint{
 		Config: rest.CopyConfig(k.admin), User: kindAdmin,
 		Dropped: dropped.Load,
+		SetIssuing: func(ctx context.Context, as fakeoperator.Issuing) error {
+			_, err := k.harnessRequest(ctx, hc, http.MethodPut, issuingPath+"?as="+url.QueryEscape(string(as)), nil)
+			return err
+		},
 		Journal: func() []contract.Entry {
 			var all []contract.Entry
-			n, err := k.journalRequest(context.Background(), hc, http.MethodGet, &all)
+			n, err := k.harnessRequest(context.Background(), hc, http.MethodGet, journalPath, &all)
 			if err != nil {
 				return nil
 			}
@@ -294,22 +304,23 @@ func (k *KindTier) Start(ctx context.Context, cell matrix.Cell, clk clock.Passiv
 	return ep, nil
 }
 
-// journalRequest reads (into out) or resets the operator's journal through the service proxy;
-// a read also returns how many entries the journal had to drop.
-func (k *KindTier) journalRequest(ctx context.Context, hc *http.Client, method string, out any) (uint64, error) {
+// harnessRequest sends a request to one of the operator's harness endpoints through the
+// service proxy, and reads its answer into out; for the journal it also returns how many
+// entries the journal had to drop.
+func (k *KindTier) harnessRequest(ctx context.Context, hc *http.Client, method, path string, out any) (uint64, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, k.admin.Host+journalPath, nil)
+	req, err := http.NewRequestWithContext(ctx, method, k.admin.Host+path, nil)
 	if err != nil {
 		return 0, err
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("operator journal: %w", err)
+		return 0, fmt.Errorf("operator harness endpoint: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		return 0, fmt.Errorf("operator journal: %s %s: %s", method, journalPath, resp.Status)
+		return 0, fmt.Errorf("operator harness endpoint: %s %s: %s", method, path, resp.Status)
 	}
 	if out == nil {
 		return 0, nil

@@ -122,23 +122,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "opclient: unknown command %q\n%s", cmd, usage)
 		return client.ExitUsage
 	}
-	return report(err, stderr)
-}
-
-// report prints err as one line and returns the exit code for it.
-func report(err error, stderr io.Writer) int {
-	if err == nil {
-		return client.ExitOK
+	if err != nil {
+		fmt.Fprintf(stderr, "opclient: %v\n", err)
 	}
-	fmt.Fprintf(stderr, "opclient: %v\n", err)
-	var refused *client.RefusalError
-	switch {
-	case errors.As(err, &refused):
-		return refused.ExitCode()
-	case errors.Is(err, client.ErrOperatorNotInstalled):
-		return client.ExitOperatorNotInstalled
-	}
-	return client.ExitFailure
+	return c.ExitCode(err)
 }
 
 func orUnknown(s string) string {
