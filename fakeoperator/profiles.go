@@ -104,6 +104,9 @@ type Profile struct {
 	// LosesCredentialRequests serves certificate requests but leaves them out of its
 	// journal: a broken operator whose journal cannot be trusted.
 	LosesCredentialRequests bool
+	// JournalCapacity, when set, bounds the journal (unless Options.JournalCapacity does):
+	// a broken operator whose journal is too small to hold a cell.
+	JournalCapacity int
 	// DefaultVersion is the operator version used when a profile is chosen by name alone.
 	DefaultVersion string
 }
@@ -119,6 +122,7 @@ const (
 	ProfileBrokenSilent    = "broken-silent-minimum-version"
 	ProfileBrokenExclusive = "broken-requires-version-header"
 	ProfileBrokenJournal   = "broken-loses-journal-entries"
+	ProfileBrokenSmall     = "broken-journal-too-small"
 	DefaultOperatorVersion = "3.250.0"
 )
 
@@ -197,6 +201,15 @@ func Profiles() []Profile {
 			ChecksSession:           true,
 			LegacyCredentials:       true,
 			LosesCredentialRequests: true,
+		},
+		{
+			Name: ProfileBrokenSmall, DefaultVersion: DefaultOperatorVersion,
+			Description:       "negative control: a current operator whose journal keeps only its last two entries",
+			Certificates:      CertEveryRequest,
+			ChecksVersion:     true,
+			ChecksSession:     true,
+			LegacyCredentials: true,
+			JournalCapacity:   2,
 		},
 	}
 }

@@ -109,6 +109,9 @@ func (s *Server) configure() error {
 	if s.profile, err = SelectProfile(o.Profile, v); err != nil {
 		return fmt.Errorf("options: %w", err)
 	}
+	if o.JournalCapacity == 0 && s.profile.JournalCapacity != 0 {
+		s.journal = NewJournal(s.profile.JournalCapacity)
+	}
 	if o.MinClientVersion != "" {
 		s.profile.MinClientVersion = o.MinClientVersion
 	}

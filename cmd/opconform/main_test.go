@@ -25,7 +25,7 @@ func TestRequirementsAndGitHubMatrix(t *testing.T) {
 		Include []shard `json:"include"`
 	}
 	g.Expect(json.Unmarshal(out.Bytes(), &jobs)).To(Succeed())
-	g.Expect(jobs.Include).To(HaveLen(34), "one shard per operator on each of the fake, apiserver and kind tiers; the real operator on kind only")
+	g.Expect(jobs.Include).To(HaveLen(37), "one shard per operator on each of the fake, apiserver and kind tiers; the real operator on kind only")
 	g.Expect(jobs.Include).To(ContainElement(shard{Name: "kind-v1.37.0-current-3.250.0", Tier: "kind", Kubernetes: "v1.37.0", Operator: "current-3.250.0"}))
 	g.Expect(jobs.Include[0]).To(Equal(shard{Name: "fake-ancient-3.40.0", Tier: "fake", Operator: "ancient-3.40.0"}))
 	g.Expect(jobs.Include).To(ContainElement(shard{Name: "apiserver-current-3.250.0", Tier: "apiserver", Operator: "current-3.250.0"}))
@@ -131,7 +131,7 @@ func TestMatrixCheckNamesUnknownSelections(t *testing.T) {
 	g := NewWithT(t)
 	var out bytes.Buffer
 	g.Expect(run([]string{"matrix", "check", "--matrix", "../../matrix.yaml", "--clients", "mirrord-3.250.0"}, &out, &out)).To(Succeed())
-	g.Expect(out.String()).To(Equal("matrix ../../matrix.yaml: 9 cells selected\n"))
+	g.Expect(out.String()).To(Equal("matrix ../../matrix.yaml: 10 cells selected\n"))
 
 	err := run([]string{"matrix", "check", "--matrix", "../../matrix.yaml", "--tier", "fake,cloud", "--clients", "mirrord-3.100.0,mirrord-3.250.0"}, &out, &out)
 	g.Expect(err).To(MatchError(ContainSubstring(`TIER: the matrix has no "cloud"; it has: fake, apiserver, kind`)))
