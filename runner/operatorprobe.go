@@ -75,7 +75,7 @@ func (r *run) probeOperator(ctx context.Context) error {
 		}
 	}
 	o.Probes = append(o.Probes, connect)
-	o.Entries = r.ep.Journal()[mark:]
+	o.Entries = r.journalSince(mark)
 	r.result.Observations = append(r.result.Observations, o)
 	return nil
 }

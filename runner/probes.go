@@ -86,7 +86,7 @@ func (r *run) takeover(ctx context.Context) error {
 	req.Header.Set(h.Certificate, credentials.EncodeHeader(der))
 	req.Header.Set(h.SessionID, session)
 	conn, err := wsclient.Negotiate(rt, holder, req, contract.Subprotocol)
-	o := contract.Observation{Kind: contract.ScenarioTakeover, Name: "takeover", Entries: r.ep.Journal()[mark:], Injected: true}
+	o := contract.Observation{Kind: contract.ScenarioTakeover, Name: "takeover", Entries: r.journalSince(mark), Injected: true}
 	if err == nil {
 		_ = conn.Close()
 	} else {

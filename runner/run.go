@@ -272,6 +272,14 @@ func (r *run) issuing(as fakeoperator.Issuing) func(context.Context) error {
 	}
 }
 
+// journalSince is what the operator journalled after the first mark entries. A bounded
+// journal that dropped entries may hold fewer than mark by now: then nothing is new that
+// can be told apart, and JOURNAL-COMPLETE says the journal dropped entries.
+func (r *run) journalSince(mark int) []contract.Entry {
+	all := r.ep.Journal()
+	return all[min(mark, len(all)):]
+}
+
 // dropped is how many entries the operator's journal has dropped so far.
 func (r *run) dropped() uint64 {
 	if r.ep.Dropped == nil {
@@ -292,7 +300,7 @@ func (r *run) scenario(ctx context.Context, d driver, s step) error {
 	defer cancel()
 	out := d.run(ctx, s)
 	returned := time.Now()
-	entries := r.ep.Journal()[mark:]
+	entries := r.journalSince(mark)
 	o := contract.Observation{Kind: s.kind, Name: s.name, Entries: entries, Injected: s.header != nil || s.injected, ExpectRefusal: s.refuse, ClientUserID: out.userID, Refusal: out.refusal,
 		Sent: append([]contract.Entry{}, d.record()()[sentMark:]...), Dropped: r.dropped() - droppedMark, ExitCode: &out.exitCode}
 	if out.err != nil {
