@@ -83,7 +83,8 @@ type Observation struct {
 	// ClientUserID is the user id of the client's own key, "" when unknown.
 	ClientUserID string `json:"clientUserID,omitempty"`
 	// Sent is the harness's own record of what the client sent, taken on the client's side
-	// of the wire; nil when the harness has none (its own probes).
+	// of the wire, each with the code it was answered with (0: none came); nil when the
+	// harness has none (its own probes).
 	Sent []Entry `json:"sent,omitempty"`
 	// Dropped is how many entries the operator's journal could not keep during the scenario.
 	Dropped uint64 `json:"dropped,omitempty"`
@@ -627,9 +628,11 @@ func checkJournalComplete(s Subject, o Observation) (bool, *violation) {
 	if o.Dropped > 0 {
 		return true, &violation{"journal-dropped", fmt.Sprintf("the operator's journal dropped %d entries during this scenario: it is not judged as if it were whole (raise the fake operator's --journal-capacity)", o.Dropped)}
 	}
+	// a request that got no answer (a timeout, a broken connection) may never have
+	// reached the operator: the harness cannot hold its journal to it
 	var sent []Entry
 	for _, e := range o.Sent {
-		if e.Class.IsOperator() {
+		if e.Class.IsOperator() && e.Code != 0 {
 			sent = append(sent, e)
 		}
 	}

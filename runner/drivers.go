@@ -65,7 +65,7 @@ type reference struct {
 	sent *sentRecorder
 }
 
-func (d *reference) record() func() []contract.Entry { return d.sent.journal.Entries }
+func (d *reference) record() func() []contract.Entry { return d.sent.Entries }
 
 func (d *reference) can(string) bool { return true }
 func (d *reference) injects() bool   { return true }

@@ -53,6 +53,9 @@ func NewRecorder(target *rest.Config, headers contract.HeaderNames) (*Recorder, 
 		Transport:     rt,
 		FlushInterval: -1,
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+			if rec, ok := w.(*recordingWriter); ok {
+				rec.unanswered = true // journalled with code 0: the cluster gave no answer
+			}
 			http.Error(w, "recorder: forwarding to the cluster: "+err.Error(), http.StatusBadGateway)
 		},
 	}
@@ -72,7 +75,11 @@ func (r *Recorder) caPEM() []byte {
 func (r *Recorder) serve(w http.ResponseWriter, req *http.Request, proxy *httputil.ReverseProxy) {
 	start := time.Now()
 	e := contract.RequestEntry(req, r.headers, credentials.HeaderFingerprint)
-	rec := &recordingWriter{ResponseWriter: w, record: func(code int, body []byte) {
+	rec := &recordingWriter{ResponseWriter: w}
+	rec.record = func(code int, body []byte) {
+		if rec.unanswered {
+			code, body = 0, nil
+		}
 		e.Code, e.Duration = code, time.Since(start)
 		if code == http.StatusUnauthorized || code == http.StatusForbidden {
 			e.Decision = contract.DecisionRefused
@@ -82,7 +89,7 @@ func (r *Recorder) serve(w http.ResponseWriter, req *http.Request, proxy *httput
 			e.Reason, e.Message = string(status.Reason), status.Message
 		}
 		r.journal.Add(e)
-	}}
+	}
 	proxy.ServeHTTP(rec, req)
 	rec.finish()
 }
@@ -98,6 +105,8 @@ type recordingWriter struct {
 	// held is the code of an error answer being held back, and body what it wrote so far.
 	held int
 	body []byte
+	// unanswered is set when the cluster gave no answer: the proxy answers for it.
+	unanswered bool
 }
 
 // maxErrorBody bounds what is held of an error answer; a longer one is journalled without
