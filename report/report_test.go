@@ -188,6 +188,18 @@ func TestCompareTiers(t *testing.T) {
 	g.Expect(c.Differences).To(ConsistOf(
 		ContainSubstring("kind/v1/o/a HDR-VERSION: pass on the fake tier, fail here"),
 		ContainSubstring("kind/v1/o/b HDR-CERTIFICATE: expected-fail on the fake tier, unexpected-pass here")))
+
+	// a journal that dropped entries holds different ones on different tiers: only
+	// JOURNAL-COMPLETE is compared
+	dropped := Requirement{ID: contract.ReqJournalComplete, Outcome: ExpectedFail, Reason: "journal-dropped"}
+	fake.Cells[0].Requirements = append(fake.Cells[0].Requirements, dropped)
+	same.Cells[0].Requirements = append(same.Cells[0].Requirements, dropped)
+	c = CompareTiers(fake, same)
+	g.Expect(c.Differences).To(ConsistOf(ContainSubstring("kind/v1/o/b HDR-CERTIFICATE")))
+	g.Expect(c.Narrower).To(ContainElement(HaveSuffix("(its journal dropped entries)")))
+	same.Cells[0].Requirements[2].Outcome = UnexpectedPass
+	c = CompareTiers(fake, same)
+	g.Expect(c.Differences).To(ContainElement(ContainSubstring("kind/v1/o/a JOURNAL-COMPLETE")), "JOURNAL-COMPLETE itself is compared")
 }
 
 func TestFailuresGroupOneDefectAcrossCells(t *testing.T) {
