@@ -1,0 +1,361 @@
+package contract
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+)
+
+// The checks of the requirements, one a requirement (see checks and cellChecks), and what
+// they share.
+
+// operatorEntries are the entries that reached the operator.
+func operatorEntries(o Observation) []Entry {
+	var out []Entry
+	for _, e := range o.Entries {
+		if e.Class.IsOperator() {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func values(e Entry, name string) []string { return e.Headers[strings.ToLower(name)] }
+
+func checkVersionHeader(s Subject, o Observation) (bool, *violation) {
+	entries := operatorEntries(o)
+	for _, e := range entries {
+		vs := values(e, s.Headers.Version)
+		switch {
+		case len(vs) == 0:
+			return true, &violation{"missing", fmt.Sprintf("%s %s (%s) carries no %s", e.Method, e.Path, e.Class, s.Headers.Version)}
+		case len(vs) > 1:
+			return true, &violation{"repeated", fmt.Sprintf("%s %s carries %s %d times", e.Method, e.Path, s.Headers.Version, len(vs))}
+		}
+		if _, err := semver.StrictNewVersion(vs[0]); err != nil {
+			return true, &violation{"not-semver", fmt.Sprintf("%s %q on %s is not SemVer", s.Headers.Version, vs[0], e.Class)}
+		}
+		if vs[0] != s.ClientVersion.Original() && vs[0] != s.ClientVersion.String() {
+			return true, &violation{"mismatch", fmt.Sprintf("%s %q on %s, the client is %s", s.Headers.Version, vs[0], e.Class, s.ClientVersion)}
+		}
+	}
+	return len(entries) > 0, nil
+}
+
+// exempt classes never need a certificate.
+func exempt(c Class) bool {
+	return c == ClassOperatorGet || c == ClassOperatorDiscovery || c == ClassCredentialRequest
+}
+
+func checkCertificateHeader(s Subject, o Observation) (bool, *violation) {
+	if o.Kind != ScenarioExec && o.Kind != ScenarioExecStale && o.Kind != ScenarioFixture {
+		return false, nil
+	}
+	every := !s.ClientVersion.LessThan(semver.MustParse("3.109.0-0"))
+	ready, observed := false, false
+	for _, e := range operatorEntries(o) {
+		if e.Class == ClassOperatorGet {
+			ready = true // the certificate is prepared right after the operator GET
+			continue
+		}
+		if !ready || exempt(e.Class) || (!every && !e.Class.IsConnect()) {
+			continue
+		}
+		observed = true
+		if e.Certificate == nil {
+			return true, &violation{"missing", fmt.Sprintf("%s %s (%s) carries no %s after the certificate was ready", e.Method, e.Path, e.Class, s.Headers.Certificate)}
+		}
+	}
+	return observed, nil
+}
+
+func checkCertificateExempt(s Subject, o Observation) (bool, *violation) {
+	observed := false
+	for i, e := range operatorEntries(o) {
+		mustNot := e.Class == ClassCredentialRequest || o.Kind == ScenarioStatus || (i == 0 && e.Class == ClassOperatorGet)
+		if !mustNot || o.Injected {
+			continue
+		}
+		observed = true
+		if e.Certificate != nil {
+			return true, &violation{"sent-on-exempt", fmt.Sprintf("%s %s (%s) carries a certificate it needs not", e.Method, e.Path, e.Class)}
+		}
+	}
+	return observed, nil
+}
+
+func checkCertificateValid(s Subject, o Observation) (bool, *violation) {
+	if o.Injected {
+		return false, nil
+	}
+	observed := false
+	for _, e := range o.Entries {
+		if e.Certificate == nil || e.Certificate.Verdict == Unjudged {
+			continue // a recording proxy cannot judge a real operator's certificates
+		}
+		observed = true
+		if e.Certificate.Verdict != "valid" {
+			return true, &violation{e.Certificate.Verdict, fmt.Sprintf("%s %s carried certificate %s, judged %s", e.Method, e.Path, e.Certificate.Fingerprint, e.Certificate.Verdict)}
+		}
+		if o.ClientUserID != "" && e.Certificate.UserID != o.ClientUserID {
+			return true, &violation{"wrong-key", fmt.Sprintf("%s %s carried a certificate for user %s, the client's key is %s", e.Method, e.Path, e.Certificate.UserID, o.ClientUserID)}
+		}
+	}
+	return observed, nil
+}
+
+// connects are the scenario's connect entries the client sent (not the harness's probe).
+func connects(o Observation) []Entry {
+	var out []Entry
+	for _, e := range o.Entries {
+		if e.Class.IsConnect() {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func checkSessionID(s Subject, o Observation) (bool, *violation) {
+	if o.Kind == ScenarioTakeover {
+		return false, nil
+	}
+	cs := connects(o)
+	for _, e := range cs {
+		vs := values(e, s.Headers.SessionID)
+		if len(vs) == 0 {
+			return true, &violation{"missing", fmt.Sprintf("%s %s carries no %s", e.Method, e.Path, s.Headers.SessionID)}
+		}
+		if len(vs) > 1 {
+			return true, &violation{"repeated", fmt.Sprintf("%s %s carries %s %d times", e.Method, e.Path, s.Headers.SessionID, len(vs))}
+		}
+		if _, err := strconv.ParseUint(vs[0], 10, 64); err != nil || strings.HasPrefix(vs[0], "+") {
+			return true, &violation{"not-decimal-u64", fmt.Sprintf("%s %q is not a decimal u64", s.Headers.SessionID, vs[0])}
+		}
+	}
+	return len(cs) > 0, nil
+}
+
+func checkSessionStable(s Subject, o Observation) (bool, *violation) {
+	if o.Kind != ScenarioExec {
+		return false, nil
+	}
+	cs := connects(o)
+	if len(cs) < 2 {
+		return false, nil
+	}
+	first := strings.Join(values(cs[0], s.Headers.SessionID), ",")
+	for _, e := range cs[1:] {
+		if got := strings.Join(values(e, s.Headers.SessionID), ","); got != first {
+			return true, &violation{"changed", fmt.Sprintf("the session's connections carry %s %q and %q", s.Headers.SessionID, first, got)}
+		}
+	}
+	return true, nil
+}
+
+func checkSessionCertificate(s Subject, o Observation) (bool, *violation) {
+	cs := connects(o)
+	switch o.Kind {
+	case ScenarioExec:
+		if len(cs) < 2 || cs[0].Certificate == nil {
+			return false, nil
+		}
+		for _, e := range cs[1:] {
+			if e.Certificate == nil || e.Certificate.Fingerprint != cs[0].Certificate.Fingerprint {
+				return true, &violation{"client-switched", "the client continued its session under another certificate"}
+			}
+		}
+		return true, nil
+	case ScenarioTakeover:
+		if len(cs) == 0 {
+			return false, nil
+		}
+		probe := cs[len(cs)-1]
+		if probe.Decision != DecisionRefused {
+			return true, &violation{"takeover-accepted", fmt.Sprintf("the operator let another certificate continue session %s (answer %d)", probe.SessionID, probe.Code)}
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+// Client versions the identity headers changed at (PROTOCOL.md, "Headers").
+var (
+	identityOnConnects = semver.MustParse("3.85.0-0")
+	identityCleaned    = semver.MustParse("3.104.0-0")
+	everyRequest       = semver.MustParse("3.109.0-0")
+)
+
+func checkIdentity(s Subject, o Observation) (bool, *violation) {
+	if o.Kind == ScenarioTakeover {
+		return false, nil // the harness's probe, not the client
+	}
+	every := !s.ClientVersion.LessThan(everyRequest)
+	cleaned := !s.ClientVersion.LessThan(identityCleaned)
+	observed := false
+	for _, e := range o.Entries {
+		// presence is judged on what reaches the operator, cleanliness on every request
+		must := e.Class.IsOperator() && (every || (!s.ClientVersion.LessThan(identityOnConnects) && e.Class.IsConnect()))
+		for _, name := range []string{s.Headers.Name, s.Headers.Hostname} {
+			if name == "" {
+				continue
+			}
+			vs := values(e, name)
+			if must {
+				observed = true
+				if len(vs) == 0 {
+					return true, &violation{"missing", fmt.Sprintf("%s %s (%s) carries no %s", e.Method, e.Path, e.Class, name)}
+				}
+			}
+			for _, v := range vs {
+				if !cleaned {
+					continue
+				}
+				observed = true
+				if v != strings.TrimSpace(v) || !printableASCII(v) {
+					return true, &violation{"not-cleaned", fmt.Sprintf("%s %q on %s is not cleaned", name, v, e.Class)}
+				}
+			}
+		}
+	}
+	return observed, nil
+}
+
+func printableASCII(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if v[i] < 0x20 || v[i] > 0x7e {
+			return false
+		}
+	}
+	return v != ""
+}
+
+func checkEarlyRefusal(s Subject, o Observation) (bool, *violation) {
+	if o.Kind != ScenarioFixture {
+		return false, nil
+	}
+	for _, e := range operatorEntries(o) {
+		if e.Certificate == nil {
+			continue
+		}
+		// the first operator request that carries the certificate
+		if !o.ExpectRefusal {
+			aboutCertificate := strings.HasPrefix(e.Reason, "Certificate") || strings.Contains(e.Message, strings.ToLower(s.Headers.Certificate))
+			if e.Decision == DecisionRefused && aboutCertificate {
+				return true, &violation{"valid-refused", fmt.Sprintf("a valid certificate was refused on %s (%s)", e.Class, e.Reason)}
+			}
+			return true, nil
+		}
+		if e.Decision != DecisionRefused || (e.Code != 401 && e.Code != 403) {
+			return true, &violation{"not-refused", fmt.Sprintf("%s %s carried an invalid certificate (%s) and was answered %d", e.Method, e.Path, e.Certificate.Verdict, e.Code)}
+		}
+		if !e.wellFormedRefusal(s.Headers.Certificate) {
+			return true, &violation{"refusal-not-status", fmt.Sprintf("%s %s was refused with %d, but not with a Status naming %s and a reason (reason %q, message %q)", e.Method, e.Path, e.Code, s.Headers.Certificate, e.Reason, e.Message)}
+		}
+		for _, later := range o.Entries {
+			if later.Code == 101 {
+				return true, &violation{"websocket-established", "a WebSocket was established with an invalid certificate"}
+			}
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+func checkStopAfterRefusal(s Subject, o Observation) (bool, *violation) {
+	if o.Kind == ScenarioTakeover {
+		return false, nil
+	}
+	for i, e := range o.Entries {
+		// a client is judged against well-formed refusals only: a malformed one is the
+		// operator's failure (EARLY-REFUSAL), and gives the client nothing to name
+		if e.Decision != DecisionRefused || !e.wellFormedRefusal(s.Headers.Contract()...) {
+			continue
+		}
+		if rest := len(o.Entries) - i - 1; rest > 0 {
+			next := o.Entries[i+1]
+			return true, &violation{"requests-after-refusal", fmt.Sprintf("%d requests after the refusal of %s, first %s %s", rest, e.Class, next.Method, next.Path)}
+		}
+		if o.Refusal == nil || o.Refusal.Header == "" || o.Refusal.Reason == "" {
+			return true, &violation{"unclear-error", fmt.Sprintf("the client did not report the refusal (%s) naming the header and the reason: %q", e.Reason, o.Err)}
+		}
+		if want := s.FailEarlyExitCode; want != 0 && o.ExitCode != nil && *o.ExitCode != want && e.Class.IsOperator() && strings.HasPrefix(e.Reason, "Certificate") {
+			return true, &violation{"wrong-exit-code", fmt.Sprintf("after the refusal of its certificate (%s) the client exited with %d, not the %d it declares", e.Reason, *o.ExitCode, want)}
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+func checkMinimumVersion(s Subject, o Observation) (bool, *violation) {
+	for _, e := range o.Entries {
+		if e.Decision != DecisionRefused {
+			continue
+		}
+		min := s.MinClientVersion.String()
+		if !strings.Contains(e.Message, min) {
+			return true, &violation{"operator-silent", fmt.Sprintf("the operator's refusal does not name %s: %q", min, e.Message)}
+		}
+		if o.Refusal == nil || o.Refusal.MinimumVersion != min {
+			return true, &violation{"client-silent", fmt.Sprintf("the client did not pass on the minimum version %s: %q", min, o.Err)}
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+func checkCompat(s Subject, o Observation) (bool, *violation) {
+	switch o.Kind {
+	case ScenarioStatus, ScenarioLs:
+	case ScenarioExec:
+		if s.OperatorVersion.LessThan(semver.MustParse("3.46.0-0")) {
+			return false, nil // operators before client certificates cannot serve exec to new clients
+		}
+	default:
+		return false, nil
+	}
+	if o.Err != "" {
+		return true, &violation{"failed", fmt.Sprintf("%s failed: %s", o.Kind, o.Err)}
+	}
+	return true, nil
+}
+
+// checkProbe judges the operator probe: a request served bare must be served with the
+// contract's headers and an unknown one too.
+func checkProbe(o Observation, reason string) (bool, *violation) {
+	for _, p := range o.Probes {
+		if p.refusedForHeaders() {
+			return true, &violation{reason, fmt.Sprintf("GET %s was answered %d without the contract's headers, %d with them and one the operator cannot know", p.Path, p.Codes[0], p.Codes[1])}
+		}
+	}
+	return len(o.Probes) > 0, nil
+}
+
+// checkOldOperator judges the clients' scenarios and the operator probe.
+func checkOldOperator(s Subject, o Observation) (bool, *violation) {
+	if o.Kind == ScenarioProbe {
+		return checkProbe(o, "failed")
+	}
+	return checkCompat(s, o)
+}
+
+// checkUnknownHeaders is judged by the operator probe alone: how the operator answers with
+// and without headers it does not know, whatever it says in its refusal.
+func checkUnknownHeaders(s Subject, o Observation) (bool, *violation) {
+	if o.Kind != ScenarioProbe {
+		return false, nil
+	}
+	return checkProbe(o, "refused-unknown-header")
+}
+
+func checkGolden(s Subject, observations []Observation) Finding {
+	if s.Golden == nil {
+		return Finding{Status: Skip, Reason: NoGoldenJournal, Detail: "no golden journal for this client version against this operator; record one with make add-client"}
+	}
+	have := Golden(s.ClientVersion.Original(), s.OperatorVersion.Original(), s.Headers, observations)
+	if diff := have.Diff(*s.Golden); len(diff) > 0 {
+		return Finding{Status: Fail, Reason: "drift", Detail: strings.Join(diff, "; "), Scenario: "golden"}
+	}
+	return Finding{Status: Pass}
+}
