@@ -11,15 +11,20 @@ import (
 // The checks of the requirements, one a requirement (see checks and cellChecks), and what
 // they share.
 
-// operatorEntries are the entries that reached the operator.
-func operatorEntries(o Observation) []Entry {
+// where returns the entries that keep holds for, in order.
+func where(entries []Entry, keep func(Entry) bool) []Entry {
 	var out []Entry
-	for _, e := range o.Entries {
-		if e.Class.IsOperator() {
+	for _, e := range entries {
+		if keep(e) {
 			out = append(out, e)
 		}
 	}
 	return out
+}
+
+// operatorEntries are the entries that reached the operator.
+func operatorEntries(o Observation) []Entry {
+	return where(o.Entries, func(e Entry) bool { return e.Class.IsOperator() })
 }
 
 func values(e Entry, name string) []string { return e.Headers[strings.ToLower(name)] }
@@ -108,13 +113,7 @@ func checkCertificateValid(s Subject, o Observation) (bool, *violation) {
 
 // connects are the scenario's connect entries the client sent (not the harness's probe).
 func connects(o Observation) []Entry {
-	var out []Entry
-	for _, e := range o.Entries {
-		if e.Class.IsConnect() {
-			out = append(out, e)
-		}
-	}
-	return out
+	return where(o.Entries, func(e Entry) bool { return e.Class.IsConnect() })
 }
 
 func checkSessionID(s Subject, o Observation) (bool, *violation) {
@@ -358,4 +357,39 @@ func checkGolden(s Subject, observations []Observation) Finding {
 		return Finding{Status: Fail, Reason: "drift", Detail: strings.Join(diff, "; "), Scenario: "golden"}
 	}
 	return Finding{Status: Pass}
+}
+
+// checkJournalComplete compares what the client sent, as the harness recorded it on the
+// client's side, with what the operator journalled: every operator request, in order, with
+// the same method, path and contract headers (certificates by fingerprint).
+func checkJournalComplete(s Subject, o Observation) (bool, *violation) {
+	if o.Sent == nil {
+		return false, nil
+	}
+	if o.Dropped > 0 {
+		return true, &violation{"journal-dropped", fmt.Sprintf("the operator's journal dropped %d entries during this scenario: it is not judged as if it were whole (raise the fake operator's --journal-capacity)", o.Dropped)}
+	}
+	// a request that got no answer (a timeout, a broken connection) may never have
+	// reached the operator: the harness cannot hold its journal to it
+	sent := where(o.Sent, func(e Entry) bool { return e.Class.IsOperator() && e.Code != 0 })
+	seen := operatorEntries(o)
+	for i, want := range sent {
+		if i >= len(seen) || seen[i].Method != want.Method || seen[i].Path != want.Path {
+			got := "nothing"
+			if i < len(seen) {
+				got = seen[i].Method + " " + seen[i].Path
+			}
+			return true, &violation{"missing-request", fmt.Sprintf("the client's request %d of %d, %s %s (%s), is not in the operator's journal (it has %s there)", i+1, len(sent), want.Method, want.Path, want.Class, got)}
+		}
+		for _, name := range s.Headers.Contract() {
+			if a, b := strings.Join(values(want, name), ","), strings.Join(values(seen[i], name), ","); a != b {
+				return true, &violation{"altered", fmt.Sprintf("%s %s left the client with %s %q, the operator's journal has %q", want.Method, want.Path, name, a, b)}
+			}
+		}
+	}
+	if len(seen) > len(sent) {
+		extra := seen[len(sent)]
+		return true, &violation{"extra-request", fmt.Sprintf("the operator's journal has %d operator requests, the client sent %d; the first it did not send: %s %s", len(seen), len(sent), extra.Method, extra.Path)}
+	}
+	return len(sent) > 0, nil
 }
