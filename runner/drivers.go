@@ -65,7 +65,7 @@ type reference struct {
 	sent *sentRecorder
 }
 
-func (d *reference) record() func() []contract.Entry { return d.sent.Entries }
+func (d *reference) sentSoFar() []contract.Entry { return d.sent.Entries() }
 
 func (d *reference) can(string) bool { return true }
 func (d *reference) injects() bool   { return true }
@@ -109,7 +109,7 @@ type external struct {
 	sent       *tier.Recorder
 }
 
-func (d *external) record() func() []contract.Entry { return d.sent.Journal }
+func (d *external) sentSoFar() []contract.Entry { return d.sent.Journal() }
 
 func (d *external) can(command string) bool { return d.r.cell.Client.External.Commands[command] != "" }
 func (d *external) injects() bool           { return false }

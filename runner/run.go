@@ -196,8 +196,8 @@ type driver interface {
 	can(command string) bool
 	injects() bool
 	run(ctx context.Context, s step) outcome
-	// record returns what the harness recorded of the client's requests so far.
-	record() func() []contract.Entry
+	// sentSoFar returns what the harness recorded of the client's requests so far.
+	sentSoFar() []contract.Entry
 }
 
 // scenarios runs the cell's scenarios in order: status, ls, exec, then for clients with
@@ -205,18 +205,21 @@ type driver interface {
 // with every certificate fixture (drivers that can inject a certificate); last, whatever the
 // client, the operator probe. A client failing is an observation, not an error: only the
 // harness failing is.
-func (r *run) scenarios(ctx context.Context, d driver) (err error) {
+func (r *run) scenarios(ctx context.Context, d driver) error {
+	if err := r.clientScenarios(ctx, d); err != nil {
+		return err
+	}
+	return r.probeOperator(ctx)
+}
+
+// clientScenarios runs the scenarios of the client, in the order scenarios says.
+func (r *run) clientScenarios(ctx context.Context, d driver) error {
 	steps := []step{
 		{kind: contract.ScenarioStatus, name: "status", command: "status"},
 		{kind: contract.ScenarioLs, name: "ls", command: "ls"},
 		{kind: contract.ScenarioExec, name: "exec", command: "exec"},
 	}
 	certified := client.BehavioursAt(r.version)[client.CertificateOnConnect]
-	defer func() {
-		if err == nil {
-			err = r.probeOperator(ctx)
-		}
-	}()
 	if certified {
 		steps = append(steps, step{kind: contract.ScenarioExecStale, name: "exec-stale", command: "exec", setup: r.seedExpired})
 	}
@@ -295,14 +298,14 @@ func (r *run) scenario(ctx context.Context, d driver, s step) error {
 			return fmt.Errorf("setting up %s: %w", s.name, err)
 		}
 	}
-	mark, sentMark, droppedMark := len(r.ep.Journal()), len(d.record()()), r.dropped()
+	mark, sentMark, droppedMark := len(r.ep.Journal()), len(d.sentSoFar()), r.dropped()
 	ctx, cancel := context.WithTimeout(ctx, r.opts.ScenarioTimeout)
 	defer cancel()
 	out := d.run(ctx, s)
 	returned := time.Now()
 	entries := r.journalSince(mark)
 	o := contract.Observation{Kind: s.kind, Name: s.name, Entries: entries, Injected: s.header != nil || s.injected, ExpectRefusal: s.refuse, ClientUserID: out.userID, Refusal: out.refusal,
-		Sent: append([]contract.Entry{}, d.record()()[sentMark:]...), Dropped: r.dropped() - droppedMark, ExitCode: &out.exitCode}
+		Sent: append([]contract.Entry{}, d.sentSoFar()[sentMark:]...), Dropped: r.dropped() - droppedMark, ExitCode: &out.exitCode}
 	if out.err != nil {
 		o.Err = out.err.Error()
 	}
