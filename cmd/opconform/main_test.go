@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	. "github.com/onsi/gomega"
@@ -55,6 +56,7 @@ func TestReportMerge(t *testing.T) {
 	for name, cells := range byShard {
 		files = append(files, writeShard(t, dir, name, cells))
 	}
+	slices.Sort(files) // the shard left out below is the same in every run
 	out := filepath.Join(dir, "merged")
 	var stdout bytes.Buffer
 	args := append([]string{"report", "merge", "--matrix", "../../matrix.yaml", "--out", out}, files...)
@@ -72,7 +74,7 @@ func TestReportMerge(t *testing.T) {
 	g.Expect(merged.Missing).NotTo(BeEmpty())
 	md, _ := os.ReadFile(filepath.Join(out, "report.md"))
 	g.Expect(string(md)).To(ContainSubstring("no shard reported it"))
-	g.Expect(stdout.String()).To(MatchRegexp(`shard fake-[a-z0-9.-]+: missing: none of its \d+ cells was reported`), "the missing shard is named")
+	g.Expect(stdout.String()).To(MatchRegexp(`shard fake-ancient-3\.40\.0: missing: none of its \d+ cells was reported`), "the missing shard is named")
 }
 
 // TestKindShardsRunOnlyTheirKubernetes: with two Kubernetes versions, each kind shard's
