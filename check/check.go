@@ -56,7 +56,8 @@ type Result struct {
 	// Journal is every request the client sent through the proxy.
 	Journal  []contract.Entry
 	Findings []contract.Finding
-	// ExitCode is the command's own; LastError the last line it wrote to standard error.
+	// ExitCode is the command's own; LastError the line of its standard error that says what
+	// went wrong (contract.ErrorLine).
 	ExitCode  int
 	LastError string
 }
@@ -147,7 +148,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	o := contract.Observation{Kind: r.Scenario, Name: "command", Entries: r.Journal}
 	if r.ExitCode != 0 {
 		o.Err = fmt.Sprintf("%s exited with %d: %s", r.Client, r.ExitCode, r.LastError)
-		o.Refusal = contract.RefusalIn(r.LastError)
+		o.Output = ran.output
 	}
 	s := contract.Subject{ClientVersion: client, OperatorVersion: operator, Headers: headers}
 	if r.Findings, err = contract.Evaluate(s, []contract.Observation{o}); err != nil {

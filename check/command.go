@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/term"
+
+	"github.com/opconform/opconform/contract"
 )
 
 // outputGrace bounds the reading of the command's output after it exited.
@@ -21,20 +23,21 @@ const outputGrace = 3 * time.Second
 type commandRun struct {
 	// exitCode is the command's exit code, 128+N when signal N ended it.
 	exitCode int
-	// lastError is the last line the command wrote to standard error.
-	lastError string
+	// output is what the command wrote to standard error (its last contract.MaxOutput
+	// bytes), where a refusal it passes on is looked for; lastError its error line.
+	output, lastError string
 }
 
 // runCommand runs argv with KUBECONFIG set to kubeconfig (its environment otherwise the
 // caller's), standard input and output passed through and standard error copied through
-// (so that its last line, where a client names a refusal, can be read). Signals from sigs
+// (and kept: a client names a refusal there). Signals from sigs
 // are forwarded to it until it ends; SIGINT only when standard input is not a terminal,
 // since a terminal's Ctrl-C reaches the whole foreground process group, the command too.
 func runCommand(argv []string, kubeconfig string, stdin io.Reader, stdout, stderr io.Writer, sigs <-chan os.Signal) (commandRun, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(withoutVar(os.Environ(), "KUBECONFIG"), "KUBECONFIG="+kubeconfig)
-	tail := &lastLine{}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, io.MultiWriter(stderr, tail)
+	var output contract.Output
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, io.MultiWriter(stderr, &output)
 	// a child the command leaves behind may hold its output open: once the command has
 	// exited, its output is read for at most this long
 	cmd.WaitDelay = outputGrace
@@ -65,7 +68,8 @@ func runCommand(argv []string, kubeconfig string, stdin io.Reader, stdout, stder
 	err := cmd.Wait()
 	close(done)
 	forwarding.Wait()
-	run := commandRun{lastError: tail.String()}
+	run := commandRun{output: output.String()}
+	run.lastError = contract.ErrorLine(run.output)
 	var exit *exec.ExitError
 	switch {
 	case err == nil, errors.Is(err, exec.ErrWaitDelay): // exited 0; a child held its output
@@ -89,40 +93,4 @@ func withoutVar(env []string, name string) []string {
 		}
 	}
 	return out
-}
-
-// lastLine keeps the last non-empty line written to it (at most 4 KiB of it).
-type lastLine struct {
-	mu      sync.Mutex
-	partial []byte
-	last    string
-}
-
-func (l *lastLine) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.partial = append(l.partial, b...)
-	for {
-		i := strings.IndexByte(string(l.partial), '\n')
-		if i < 0 {
-			break
-		}
-		if line := strings.TrimSpace(string(l.partial[:i])); line != "" {
-			l.last = line
-		}
-		l.partial = l.partial[i+1:]
-	}
-	if len(l.partial) > 4<<10 {
-		l.partial = l.partial[len(l.partial)-4<<10:]
-	}
-	return len(b), nil
-}
-
-func (l *lastLine) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if line := strings.TrimSpace(string(l.partial)); line != "" {
-		return line
-	}
-	return l.last
 }

@@ -22,6 +22,34 @@ func where(entries []Entry, keep func(Entry) bool) []Entry {
 	return out
 }
 
+// clientSide is what the client sent and received, as the harness recorded it on the
+// client's side of the wire; without such a record (the harness's own probes), the journal.
+func (o Observation) clientSide() []Entry {
+	if o.Sent != nil {
+		return o.Sent
+	}
+	return o.Entries
+}
+
+// asReceived is the client's side of the journal's entry i: the recorded request with the
+// same method and path, as many of them before it. Without a client-side record, or when it
+// lacks the request (JOURNAL-COMPLETE's to say), it is the journal's entry.
+func (o Observation) asReceived(i int) Entry {
+	e := o.Entries[i]
+	if o.Sent == nil {
+		return e
+	}
+	same := func(x Entry) bool { return x.Method == e.Method && x.Path == e.Path }
+	k := len(where(o.Entries[:i], same))
+	for _, sent := range where(o.Sent, same) {
+		if k == 0 {
+			return sent
+		}
+		k--
+	}
+	return e
+}
+
 // operatorEntries are the entries that reached the operator.
 func operatorEntries(o Observation) []Entry {
 	return where(o.Entries, func(e Entry) bool { return e.Class.IsOperator() })
@@ -234,23 +262,26 @@ func checkEarlyRefusal(s Subject, o Observation) (bool, *violation) {
 	if o.Kind != ScenarioFixture {
 		return false, nil
 	}
-	for _, e := range operatorEntries(o) {
-		if e.Certificate == nil {
+	for i, e := range o.Entries {
+		if !e.Class.IsOperator() || e.Certificate == nil {
 			continue
 		}
-		// the first operator request that carries the certificate
+		// the first operator request that carries the certificate, as the operator decided
+		// it; what the client received of its answer is read on the client's side
+		received := o.asReceived(i)
+		refusal := received.ReceivedRefusal([]string{s.Headers.Certificate})
 		if !o.ExpectRefusal {
-			aboutCertificate := strings.HasPrefix(e.Reason, "Certificate") || strings.Contains(e.Message, strings.ToLower(s.Headers.Certificate))
-			if e.Decision == DecisionRefused && aboutCertificate {
+			aboutCertificate := strings.HasPrefix(e.Reason, "Certificate") || namedHeader(e.Message, []string{s.Headers.Certificate}) != ""
+			if refusal != nil || (e.Decision == DecisionRefused && aboutCertificate) {
 				return true, &violation{"valid-refused", fmt.Sprintf("a valid certificate was refused on %s (%s)", e.Class, e.Reason)}
 			}
 			return true, nil
 		}
-		if e.Decision != DecisionRefused || (e.Code != 401 && e.Code != 403) {
-			return true, &violation{"not-refused", fmt.Sprintf("%s %s carried an invalid certificate (%s) and was answered %d", e.Method, e.Path, e.Certificate.Verdict, e.Code)}
+		if e.Decision != DecisionRefused || (received.Code != 401 && received.Code != 403) {
+			return true, &violation{"not-refused", fmt.Sprintf("%s %s carried an invalid certificate (%s) and was answered %d", e.Method, e.Path, e.Certificate.Verdict, received.Code)}
 		}
-		if !e.wellFormedRefusal(s.Headers.Certificate) {
-			return true, &violation{"refusal-not-status", fmt.Sprintf("%s %s was refused with %d, but not with a Status naming %s and a reason (reason %q, message %q)", e.Method, e.Path, e.Code, s.Headers.Certificate, e.Reason, e.Message)}
+		if refusal == nil {
+			return true, &violation{"refusal-not-status", fmt.Sprintf("%s %s was refused with %d, but the client received no Kubernetes Status naming %s and a reason (%s)", e.Method, e.Path, received.Code, s.Headers.Certificate, received.Answer.describe())}
 		}
 		for _, later := range o.Entries {
 			if later.Code == 101 {
@@ -266,21 +297,26 @@ func checkStopAfterRefusal(s Subject, o Observation) (bool, *violation) {
 	if o.Kind == ScenarioTakeover {
 		return false, nil
 	}
-	for i, e := range o.Entries {
-		// a client is judged against well-formed refusals only: a malformed one is the
-		// operator's failure (EARLY-REFUSAL), and gives the client nothing to name
-		if e.Decision != DecisionRefused || !e.wellFormedRefusal(s.Headers.Contract()...) {
+	entries := o.clientSide()
+	for i, e := range entries {
+		// a client is judged against well-formed refusals, as it received them: a malformed
+		// one is the operator's failure (EARLY-REFUSAL), and gives the client nothing to name
+		refusal := e.ReceivedRefusal(s.Headers.Contract())
+		if refusal == nil {
 			continue
 		}
-		if rest := len(o.Entries) - i - 1; rest > 0 {
-			next := o.Entries[i+1]
-			return true, &violation{"requests-after-refusal", fmt.Sprintf("%d requests after the refusal of %s, first %s %s", rest, e.Class, next.Method, next.Path)}
+		rest := entries[i+1:]
+		if e.Class == ClassOperatorGet && len(rest) > 0 && rest[0].Class == ClassOperatorDiscovery {
+			rest = rest[1:] // the one discovery request the mirrord CLI sends before it fails
 		}
-		if o.Refusal == nil || o.Refusal.Header == "" || o.Refusal.Reason == "" {
-			return true, &violation{"unclear-error", fmt.Sprintf("the client did not report the refusal (%s) naming the header and the reason: %q", e.Reason, o.Err)}
+		if len(rest) > 0 {
+			return true, &violation{"requests-after-refusal", fmt.Sprintf("%d requests after the refusal of %s, first %s %s", len(rest), e.Class, rest[0].Method, rest[0].Path)}
 		}
-		if want := s.FailEarlyExitCode; want != 0 && o.ExitCode != nil && *o.ExitCode != want && e.Class.IsOperator() && strings.HasPrefix(e.Reason, "Certificate") {
-			return true, &violation{"wrong-exit-code", fmt.Sprintf("after the refusal of its certificate (%s) the client exited with %d, not the %d it declares", e.Reason, *o.ExitCode, want)}
+		if !refusal.NamedBy(o.Output) {
+			return true, &violation{"unclear-error", fmt.Sprintf("the client's error does not name the refusal (%s, reason %s): %q", refusal.Header, refusal.Reason, firstLine(o.Err))}
+		}
+		if want := s.FailEarlyExitCode; want != 0 && o.ExitCode != nil && *o.ExitCode != want && e.Class.IsOperator() && strings.HasPrefix(refusal.Reason, "Certificate") {
+			return true, &violation{"wrong-exit-code", fmt.Sprintf("after the refusal of its certificate (%s) the client exited with %d, not the %d it declares", refusal.Reason, *o.ExitCode, want)}
 		}
 		return true, nil
 	}
@@ -288,16 +324,17 @@ func checkStopAfterRefusal(s Subject, o Observation) (bool, *violation) {
 }
 
 func checkMinimumVersion(s Subject, o Observation) (bool, *violation) {
-	for _, e := range o.Entries {
-		if e.Decision != DecisionRefused {
+	for _, e := range o.clientSide() {
+		refusal := e.ReceivedRefusal(s.Headers.Contract())
+		if refusal == nil {
 			continue
 		}
 		min := s.MinClientVersion.String()
-		if !strings.Contains(e.Message, min) {
-			return true, &violation{"operator-silent", fmt.Sprintf("the operator's refusal does not name %s: %q", min, e.Message)}
+		if !strings.Contains(refusal.Message, min) {
+			return true, &violation{"operator-silent", fmt.Sprintf("the operator's refusal does not name %s: %q", min, refusal.Message)}
 		}
-		if o.Refusal == nil || o.Refusal.MinimumVersion != min {
-			return true, &violation{"client-silent", fmt.Sprintf("the client did not pass on the minimum version %s: %q", min, o.Err)}
+		if !NamesVersion(o.Output, min) {
+			return true, &violation{"client-silent", fmt.Sprintf("the client did not pass on the minimum version %s: %q", min, firstLine(o.Err))}
 		}
 		return true, nil
 	}

@@ -60,6 +60,9 @@ type Entry struct {
 	Message      string        `json:"message,omitempty"`
 	Code         int           `json:"code"`
 	Duration     time.Duration `json:"durationNanos"`
+	// Answer is an error answer as the client received it; only records taken on the client's
+	// side of the wire have it (see Answer).
+	Answer *Answer `json:"answer,omitempty"`
 }
 
 // Header returns the first journalled value of the named header.
@@ -68,21 +71,6 @@ func (e Entry) Header(name string) string {
 		return v[0]
 	}
 	return ""
-}
-
-// wellFormedRefusal reports whether a refusal came as a Kubernetes Status with a reason
-// whose message names one of the headers.
-func (e Entry) wellFormedRefusal(headers ...string) bool {
-	if e.Reason == "" {
-		return false
-	}
-	message := strings.ToLower(e.Message)
-	for _, h := range headers {
-		if h != "" && strings.Contains(message, strings.ToLower(h)) {
-			return true
-		}
-	}
-	return false
 }
 
 // Filter selects entries by client; empty fields match anything.

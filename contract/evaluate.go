@@ -2,7 +2,6 @@ package contract
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -73,8 +72,10 @@ type Observation struct {
 	Entries []Entry `json:"-"`
 	// Err is the client's error, "" when it succeeded.
 	Err string `json:"err,omitempty"`
-	// Refusal is what the client reported of an operator refusal, nil when it reported none.
-	Refusal *ClientRefusal `json:"refusal,omitempty"`
+	// Output is all the client wrote of its error (the whole of an external client's standard
+	// error, the reference client's error message), bounded: where a refusal it passes on is
+	// looked for. It stays out of reports.
+	Output string `json:"-"`
 	// Injected is true when the harness, not the client, chose the certificate (fixtures).
 	Injected bool `json:"injected,omitempty"`
 	// ExpectRefusal is true for fixtures an operator must refuse (all but "valid").
@@ -105,13 +106,6 @@ type ProbeAnswer struct {
 func (p ProbeAnswer) refusedForHeaders() bool {
 	served := func(code int) bool { return code/100 == 2 || code == 101 }
 	return served(p.Codes[0]) && !served(p.Codes[1])
-}
-
-// ClientRefusal is the client's report of a refusal.
-type ClientRefusal struct {
-	Header         string `json:"header"`
-	Reason         string `json:"reason"`
-	MinimumVersion string `json:"minimumVersion,omitempty"`
 }
 
 // Status of a finding.
@@ -253,17 +247,4 @@ func judge(c check, s Subject, observations []Observation) Finding {
 		return Finding{Status: Skip, Reason: NotObserved, Detail: "no scenario of this cell could show it"}
 	}
 	return Finding{Status: Pass}
-}
-
-// refusalLine is how a client that follows the contract names a refusal in its error.
-var refusalLine = regexp.MustCompile(`header ([A-Za-z0-9-]+), reason (\w+)`)
-
-// RefusalIn reads a client's report of a refusal from its error message ("… header
-// x-client-der, reason CertificateExpired …"), or returns nil when the message names none.
-func RefusalIn(message string) *ClientRefusal {
-	m := refusalLine.FindStringSubmatch(message)
-	if m == nil {
-		return nil
-	}
-	return &ClientRefusal{Header: m[1], Reason: m[2]}
 }

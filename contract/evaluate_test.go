@@ -74,12 +74,12 @@ func TestEvaluate(t *testing.T) {
 		{"takeover refused", cur, Observation{Kind: ScenarioTakeover, Entries: []Entry{entry(ClassTargetConnect, sid("1"), withCert("valid"), refused("SessionCertificateMismatch", "", 403))}}, ReqSessionCertificate, Pass, ""},
 		{"identity not cleaned", cur, Observation{Kind: ScenarioStatus, Entries: []Entry{entry(ClassOperatorGet, map[string][]string{"x-client-name": {"José"}})}}, ReqIdentityClean, Fail, "not-cleaned"},
 		{"fixture served", cur, Observation{Kind: ScenarioFixture, Injected: true, ExpectRefusal: true, Entries: []Entry{entry(ClassOperatorGet, ver), entry(ClassTargetConnect, sid("1"), withCert("CertificateExpired"), func(e *Entry) { e.Code = 101 })}}, ReqEarlyRefusal, Fail, "not-refused"},
-		{"fixture refused", cur, Observation{Kind: ScenarioFixture, Injected: true, ExpectRefusal: true, Refusal: &ClientRefusal{Header: "x-client-der", Reason: "CertificateExpired"}, Entries: []Entry{entry(ClassOperatorGet, ver), entry(ClassTargetConnect, sid("1"), withCert("CertificateExpired"), refused("CertificateExpired", "header x-client-der: certificate expired", 401))}}, ReqEarlyRefusal, Pass, ""},
+		{"fixture refused", cur, Observation{Kind: ScenarioFixture, Injected: true, ExpectRefusal: true, Entries: []Entry{entry(ClassOperatorGet, ver), entry(ClassTargetConnect, sid("1"), withCert("CertificateExpired"), refused("CertificateExpired", "header x-client-der: certificate expired", 401))}}, ReqEarlyRefusal, Pass, ""},
 		{"valid fixture refused", cur, Observation{Kind: ScenarioFixture, Injected: true, Entries: []Entry{entry(ClassTargetConnect, sid("1"), withCert("valid"), refused("CertificateExpired", "", 401))}}, ReqEarlyRefusal, Fail, "valid-refused"},
-		{"requests after refusal", cur, Observation{Kind: ScenarioExec, Refusal: &ClientRefusal{Header: "x", Reason: "y"}, Entries: []Entry{entry(ClassTargetConnect, sid("1"), refused("CertificateExpired", "header x-client-der: certificate expired", 401)), entry(ClassDiscovery, nil)}}, ReqStopAfterRefusal, Fail, "requests-after-refusal"},
+		{"requests after refusal", cur, Observation{Kind: ScenarioExec, Output: "header x-client-der, reason CertificateExpired", Entries: []Entry{entry(ClassTargetConnect, sid("1"), refused("CertificateExpired", "header x-client-der: certificate expired", 401)), entry(ClassDiscovery, nil)}}, ReqStopAfterRefusal, Fail, "requests-after-refusal"},
 		{"refusal not reported", cur, Observation{Kind: ScenarioExec, Err: "boom", Entries: []Entry{entry(ClassTargetConnect, sid("1"), refused("CertificateExpired", "header x-client-der: certificate expired", 401))}}, ReqStopAfterRefusal, Fail, "unclear-error"},
-		{"minimum named", Subject{ClientVersion: v("3.100.0"), OperatorVersion: v("3.250.0"), MinClientVersion: v("3.200.0")}, Observation{Kind: ScenarioStatus, Refusal: &ClientRefusal{Header: "x", Reason: "ClientVersionTooOld", MinimumVersion: "3.200.0"}, Entries: []Entry{entry(ClassOperatorGet, nil, refused("ClientVersionTooOld", "install 3.200.0", 403))}}, ReqMinimumVersionNamed, Pass, ""},
-		{"minimum not named", Subject{ClientVersion: v("3.100.0"), OperatorVersion: v("3.250.0"), MinClientVersion: v("3.200.0")}, Observation{Kind: ScenarioStatus, Entries: []Entry{entry(ClassOperatorGet, nil, refused("ClientVersionTooOld", "too old", 403))}}, ReqMinimumVersionNamed, Fail, "operator-silent"},
+		{"minimum named", Subject{ClientVersion: v("3.100.0"), OperatorVersion: v("3.250.0"), MinClientVersion: v("3.200.0")}, Observation{Kind: ScenarioStatus, Output: "install mirrord 3.200.0 or later", Entries: []Entry{entry(ClassOperatorGet, nil, refused("ClientVersionTooOld", "header x-mirrord-cli-version: install 3.200.0", 403))}}, ReqMinimumVersionNamed, Pass, ""},
+		{"minimum not named", Subject{ClientVersion: v("3.100.0"), OperatorVersion: v("3.250.0"), MinClientVersion: v("3.200.0")}, Observation{Kind: ScenarioStatus, Entries: []Entry{entry(ClassOperatorGet, nil, refused("ClientVersionTooOld", "header x-mirrord-cli-version: too old", 403))}}, ReqMinimumVersionNamed, Fail, "operator-silent"},
 		{"old operator fails new client", Subject{ClientVersion: v("3.250.0"), OperatorVersion: v("3.100.0")}, Observation{Kind: ScenarioStatus, Err: "refused", Entries: []Entry{entry(ClassOperatorGet, ver)}}, ReqOldOperatorCompat, Fail, "failed"},
 		{"refusal without a Status", cur, Observation{Kind: ScenarioFixture, Injected: true, ExpectRefusal: true, Entries: []Entry{entry(ClassOperatorGet, ver), entry(ClassTargetConnect, sid("1"), withCert("CertificateExpired"), refused("", "header x-client-der: certificate expired", 401))}}, ReqEarlyRefusal, Fail, "refusal-not-status"},
 		{"refusal naming no header", cur, Observation{Kind: ScenarioFixture, Injected: true, ExpectRefusal: true, Entries: []Entry{entry(ClassOperatorGet, ver), entry(ClassTargetConnect, sid("1"), withCert("CertificateExpired"), refused("Unauthorized", "go away", 401))}}, ReqEarlyRefusal, Fail, "refusal-not-status"},
@@ -158,7 +158,7 @@ func TestRootCauseFirst(t *testing.T) {
 	ver := map[string][]string{"x-mirrord-cli-version": {"3.250.0"}, "x-client-name": {"Jose"}, "x-client-hostname": {"laptop"}}
 	connect := map[string][]string{"x-mirrord-cli-version": {"3.250.0"}, "x-client-name": {"Jose"}, "x-client-hostname": {"laptop"}, "x-session-id": {"1"}}
 	exec := Observation{Kind: ScenarioExec, Name: "exec", Err: "connect refused: header x-client-der, reason CertificateMissing",
-		Refusal: &ClientRefusal{Header: "x-client-der", Reason: "CertificateMissing"},
+		Output:  "connect refused: header x-client-der, reason CertificateMissing",
 		Entries: []Entry{entry(ClassOperatorGet, ver), entry(ClassTargetConnect, connect, refused("CertificateMissing", "header x-client-der is required", 401))}}
 	fs, err := Evaluate(cur, []Observation{exec})
 	g.Expect(err).NotTo(HaveOccurred())
@@ -174,7 +174,7 @@ func TestRootCauseFirst(t *testing.T) {
 	g.Expect(stable.Detail).To(Equal("not observed: scenario exec ended early (connect refused: header x-client-der, reason CertificateMissing) after HDR-CERTIFICATE failed"))
 	g.Expect(byID[ReqStopAfterRefusal].Status).To(Equal(Pass), "what could be judged is judged")
 
-	exec.Err, exec.Refusal = "", nil
+	exec.Err, exec.Output = "", ""
 	fs, _ = Evaluate(cur, []Observation{exec})
 	for _, f := range fs {
 		g.Expect(f.PreventedBy).To(BeEmpty(), "no scenario ended early: nothing was prevented (%s)", f.Requirement)

@@ -152,7 +152,8 @@ func (s *Server) refuse(c *call, code int, reason metav1.StatusReason, format st
 	c.entry.Decision, c.entry.Reason, c.entry.Message = contract.DecisionRefused, string(reason), msg
 	s.opts.Logger.V(1).Info("refused", "path", c.entry.Path, "class", c.entry.Class, "reason", reason, "message", msg)
 	if s.profile.RefusesWithoutStatus {
-		c.entry.Reason = "" // what was sent: no Status, so no reason
+		// the broken operator journals its reason, but what goes out is plain text: only
+		// the client's side of the wire can tell
 		http.Error(c.w, msg, code)
 		return
 	}

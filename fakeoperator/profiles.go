@@ -99,7 +99,8 @@ type Profile struct {
 	// version to install: a broken operator.
 	SilentMinimumVersion bool
 	// RefusesWithoutStatus answers its refusals with a plain-text body, not a Kubernetes
-	// Status: a broken operator.
+	// Status, while its journal records the refusal's reason: a broken operator whose own
+	// account cannot be trusted.
 	RefusesWithoutStatus bool
 	// LosesCredentialRequests serves certificate requests but leaves them out of its
 	// journal: a broken operator whose journal cannot be trusted.

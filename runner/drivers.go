@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -89,9 +90,8 @@ func (d *reference) run(ctx context.Context, s step) outcome {
 		err = c.Exec(ctx, client.ExecOptions{Target: target})
 	}
 	out := outcome{err: err, userID: c.UserID(), exitCode: c.ExitCode(err)}
-	var refused *client.RefusalError
-	if errors.As(err, &refused) {
-		out.refusal = &contract.ClientRefusal{Header: refused.Header, Reason: string(refused.Status.Reason), MinimumVersion: refused.MinimumVersion}
+	if err != nil {
+		out.output = err.Error() // what its command line prints
 	}
 	return out
 }
@@ -119,14 +119,12 @@ func (d *external) run(ctx context.Context, s step) outcome {
 		Replace(d.r.cell.Client.External.Commands[s.command])
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", line)
 	cmd.Env = append(os.Environ(), "HOME="+d.home, "KUBECONFIG="+d.kubeconfig)
-	var stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &bytes.Buffer{}, &stderr
+	var stderr contract.Output
+	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
 	err := cmd.Run()
-	out := outcome{userID: d.userID(), exitCode: cmd.ProcessState.ExitCode()}
+	out := outcome{userID: d.userID(), exitCode: cmd.ProcessState.ExitCode(), output: stderr.String()}
 	if err != nil {
-		last := lastLine(stderr.String())
-		out.err = fmt.Errorf("%s: %w: %s", line, err, last)
-		out.refusal = contract.RefusalIn(last)
+		out.err = fmt.Errorf("%s: %w: %s", line, err, contract.ErrorLine(out.output))
 	}
 	return out
 }

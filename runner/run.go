@@ -182,9 +182,10 @@ type step struct {
 
 // outcome is how a client command ended.
 type outcome struct {
-	err     error
-	refusal *contract.ClientRefusal
-	userID  string
+	err error
+	// output is all the client wrote of its error (see contract.Observation.Output).
+	output string
+	userID string
 	// exitCode is the client's exit code (for the reference client, the one its command line
 	// would exit with).
 	exitCode int
@@ -304,7 +305,7 @@ func (r *run) scenario(ctx context.Context, d driver, s step) error {
 	out := d.run(ctx, s)
 	returned := time.Now()
 	entries := r.journalSince(mark)
-	o := contract.Observation{Kind: s.kind, Name: s.name, Entries: entries, Injected: s.header != nil || s.injected, ExpectRefusal: s.refuse, ClientUserID: out.userID, Refusal: out.refusal,
+	o := contract.Observation{Kind: s.kind, Name: s.name, Entries: entries, Injected: s.header != nil || s.injected, ExpectRefusal: s.refuse, ClientUserID: out.userID, Output: out.output,
 		Sent: append([]contract.Entry{}, d.sentSoFar()[sentMark:]...), Dropped: r.dropped() - droppedMark, ExitCode: &out.exitCode}
 	if out.err != nil {
 		o.Err = out.err.Error()

@@ -1,11 +1,16 @@
 package runner
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"net/http"
+	"regexp"
 	"slices"
+	"strconv"
 	"sync"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/rest"
 	"k8s.io/streaming/pkg/httpstream"
 
@@ -36,8 +41,9 @@ func (s *sentRecorder) config(cfg *rest.Config) *rest.Config {
 		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
 			i := s.add(contract.RequestEntry(req, s.headers, credentials.HeaderFingerprint))
 			resp, err := rt.RoundTrip(req)
-			if code := answerCode(resp, err); code != 0 {
-				s.answered(i, code)
+			code, answer := received(resp, err)
+			if code != 0 {
+				s.answered(i, code, answer)
 			}
 			return resp, err
 		})
@@ -52,10 +58,10 @@ func (s *sentRecorder) add(e contract.Entry) int {
 	return len(s.entries) - 1
 }
 
-func (s *sentRecorder) answered(i, code int) {
+func (s *sentRecorder) answered(i, code int, answer *contract.Answer) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.entries[i].Code = code
+	s.entries[i].Code, s.entries[i].Answer = code, answer
 }
 
 // Entries returns a copy of what was recorded, in order.
@@ -65,20 +71,46 @@ func (s *sentRecorder) Entries() []contract.Entry {
 	return slices.Clone(s.entries)
 }
 
-// answerCode is the code a request was answered with: its response's, or for a refused
-// WebSocket upgrade the Status's (-1 when the refusal was no Status); 0 when no answer came.
-func answerCode(resp *http.Response, err error) int {
+// received is what the client received: its answer's code, or for a refused WebSocket
+// upgrade the code client-go read (from the Status, else from the handshake's status line;
+// -1 when neither said); 0 when no answer came. An error answer comes with what it said (its
+// body is read, at most maxErrorBody bytes, and put back for the client).
+func received(resp *http.Response, err error) (int, *contract.Answer) {
 	if resp != nil {
-		return resp.StatusCode
+		if resp.StatusCode < 400 {
+			return resp.StatusCode, nil
+		}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		resp.Body = readCloser{io.MultiReader(bytes.NewReader(body), resp.Body), resp.Body}
+		return resp.StatusCode, contract.ReadAnswer(resp.Header.Get("Content-Type"), body)
 	}
 	var upgrade *httpstream.UpgradeFailureError
 	if !errors.As(err, &upgrade) {
-		return 0
+		return 0, nil
 	}
-	if code := upgradeCode(err); code != 0 {
-		return code
+	var se *apierrors.StatusError
+	if errors.As(upgrade.Cause, &se) {
+		st := se.ErrStatus
+		return int(st.Code), contract.NewAnswer("", &contract.AnswerStatus{Code: int(st.Code), Reason: string(st.Reason), Message: st.Message}, nil)
 	}
-	return -1
+	code := -1
+	if m := handshakeStatus.FindStringSubmatch(upgrade.Cause.Error()); m != nil {
+		code, _ = strconv.Atoi(m[1])
+	}
+	return code, contract.NewAnswer("", nil, []byte(upgrade.Cause.Error()))
+}
+
+// handshakeStatus finds the status line client-go adds to a failed handshake's error
+// ("websocket: bad handshake (401 Unauthorized): …").
+var handshakeStatus = regexp.MustCompile(`bad handshake \((\d{3}) `)
+
+// maxErrorBody bounds what is read of an error answer.
+const maxErrorBody = 64 << 10
+
+// readCloser reads from one reader and closes another.
+type readCloser struct {
+	io.Reader
+	io.Closer
 }
 
 // roundTripFunc is a function as an http.RoundTripper.

@@ -2,7 +2,6 @@ package tier
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -12,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 
 	"github.com/opconform/opconform/contract"
@@ -84,9 +82,12 @@ func (r *Recorder) serve(w http.ResponseWriter, req *http.Request, proxy *httput
 		if code == http.StatusUnauthorized || code == http.StatusForbidden {
 			e.Decision = contract.DecisionRefused
 		}
-		var status metav1.Status
-		if code >= 400 && json.Unmarshal(body, &status) == nil && status.Kind == "Status" {
-			e.Reason, e.Message = string(status.Reason), status.Message
+		if code >= 400 {
+			// what the client receives: the harness's record of the refusal, not the operator's
+			e.Answer = contract.ReadAnswer(rec.Header().Get("Content-Type"), body)
+			if st := e.Answer.Status; st != nil {
+				e.Reason, e.Message = st.Reason, st.Message
+			}
 		}
 		r.journal.Add(e)
 	}
