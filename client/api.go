@@ -102,29 +102,45 @@ func (c *Client) guard(err error, method, path string) error {
 	return err
 }
 
-// GetOperator reads the MirrordOperator object; when that fails it asks discovery whether
-// the operator is installed at all.
+// GetOperator reads the MirrordOperator object. After an API error on that GET (a refusal
+// included) a client from 3.109.0 asks discovery whether the operator is installed at all
+// (GET /apis/operator.metalbear.co/v1, as the mirrord CLI's OperatorApi::try_new does), and
+// fails with the GET's error when it is; exec does so from 3.107.0. A 404 of either says the
+// operator is not installed.
 func (c *Client) GetOperator(ctx context.Context) (*Operator, error) {
+	return c.getOperator(ctx, c.layer.Behaviours()[DiscoveryAfterError])
+}
+
+func (c *Client) getOperator(ctx context.Context, discover bool) (*Operator, error) {
 	path := operatorBase + "/mirrordoperators/" + contract.OperatorName
 	var op Operator
 	err := c.guard(c.call(ctx, http.MethodGet, path, nil, "", &op), http.MethodGet, path)
 	if err == nil {
 		return &op, nil
 	}
-	var refused *RefusalError
-	if errors.As(err, &refused) || !isStatus(err) {
-		return nil, err // refusals, and failures that are no API answer, skip discovery
+	if !isStatus(err) {
+		return nil, err // no API answer: nothing to ask discovery about
 	}
-	derr := c.call(ctx, http.MethodGet, operatorBase, nil, "", nil)
-	if apierrors.IsNotFound(derr) {
+	notFound := apierrors.IsNotFound(err)
+	if discover {
+		derr := c.call(ctx, http.MethodGet, operatorBase, nil, "", nil)
+		notFound = apierrors.IsNotFound(derr)
+	}
+	var refused *RefusalError
+	switch {
+	case errors.As(err, &refused):
+		return nil, err
+	case notFound:
 		return nil, ErrOperatorNotInstalled
 	}
 	return nil, fmt.Errorf("getting the mirrord operator: %w", err)
 }
 
+// isStatus reports whether err is an API answer: a Status, or a refusal made of one.
 func isStatus(err error) bool {
 	var se *apierrors.StatusError
-	return errors.As(err, &se)
+	var refused *RefusalError
+	return errors.As(err, &se) || errors.As(err, &refused)
 }
 
 // requestCertificate is the Issuer the store calls: a CSR for key, sent to the endpoint the

@@ -46,7 +46,8 @@ func (c *Client) Exec(ctx context.Context, eo ExecOptions) error {
 	if err != nil {
 		return err
 	}
-	op, err := c.GetOperator(ctx)
+	b := c.layer.Behaviours()
+	op, err := c.getOperator(ctx, b[DiscoveryAfterError] || b[DiscoveryAfterExecError])
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,11 @@ const (
 	IdentityOnConnect Behaviour = "identity-on-connect"
 	// CleanIdentity: non-ASCII removed and white space trimmed from name and hostname.
 	CleanIdentity Behaviour = "clean-identity"
+	// DiscoveryAfterExecError: exec asks discovery whether the operator is installed after an
+	// API error on the operator GET, before it fails.
+	DiscoveryAfterExecError Behaviour = "discovery-after-exec-error"
+	// DiscoveryAfterError: every command does (OperatorApi::try_new).
+	DiscoveryAfterError Behaviour = "discovery-after-error"
 	// EveryRequest: version header added; version, identity and (once ready) certificate on
 	// every request.
 	EveryRequest Behaviour = "every-request"
@@ -45,7 +50,9 @@ var History = []change{
 	{"3.46.0", CertificateOnConnect},
 	{"3.85.0", IdentityOnConnect},
 	{"3.104.0", CleanIdentity},
+	{"3.107.0", DiscoveryAfterExecError},
 	{"3.109.0", EveryRequest},
+	{"3.109.0", DiscoveryAfterError},
 	{"3.164.0", ExtendableCredentials},
 	{"3.198.0", LegacyRawPEM},
 	{"3.206.0", UnknownIdentityFallback},
