@@ -226,3 +226,38 @@ func TestFakeClockExpiry(t *testing.T) {
 	err := e.client.Exec(context.Background(), ExecOptions{Target: "deployment.nginx"})
 	g.Expect(err).To(MatchError(ContainSubstring("CertificateExpired")), "the operator's clock judges the stored certificate")
 }
+
+// TestDiscoveryAfterARefusedOperatorGET: the mirrord CLI asks discovery whether the operator
+// is installed after any API error on the operator GET, a refusal included, then fails with
+// the GET's error; every command from 3.109.0, exec alone from 3.107.0, none before.
+func TestDiscoveryAfterARefusedOperatorGET(t *testing.T) {
+	refusedGet := []contract.Class{contract.ClassOperatorGet}
+	withDiscovery := []contract.Class{contract.ClassOperatorGet, contract.ClassOperatorDiscovery}
+	for _, tc := range []struct {
+		version, command string
+		want             []contract.Class
+	}{
+		{"3.250.0", "status", withDiscovery},
+		{"3.109.0", "ls", withDiscovery},
+		{"3.108.0", "exec", withDiscovery},
+		{"3.108.0", "status", refusedGet},
+		{"3.100.0", "exec", refusedGet},
+	} {
+		t.Run(tc.version+"/"+tc.command, func(t *testing.T) {
+			g := NewWithT(t)
+			e := newE2E(t, tc.version, DefectNone, fakeoperator.Options{MinClientVersion: "4.0.0"})
+			var err error
+			switch ctx := context.Background(); tc.command {
+			case "status":
+				err = e.client.Status(ctx)
+			case "ls":
+				err = e.client.Ls(ctx)
+			default:
+				err = e.client.Exec(ctx, ExecOptions{Target: "deployment.nginx"})
+			}
+			var refused *RefusalError
+			g.Expect(errors.As(err, &refused)).To(BeTrue(), "fails with the GET's refusal: %v", err)
+			g.Expect(e.classes()).To(Equal(tc.want))
+		})
+	}
+}
