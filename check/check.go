@@ -10,6 +10,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 
+	clientpkg "github.com/opconform/opconform/client"
 	"github.com/opconform/opconform/contract"
 	"github.com/opconform/opconform/tier"
 )
@@ -150,7 +151,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		o.Err = fmt.Sprintf("%s exited with %d: %s", r.Client, r.ExitCode, r.LastError)
 		o.Output = ran.output
 	}
-	s := contract.Subject{ClientVersion: client, OperatorVersion: operator, Headers: headers}
+	// the command runs here, as this machine's user: it reads this machine's identity
+	identity, _, _ := clientpkg.MachineIdentity()
+	s := contract.Subject{ClientVersion: client, OperatorVersion: operator, Headers: headers, Identity: &identity}
 	if r.Findings, err = contract.Evaluate(s, []contract.Observation{o}); err != nil {
 		return nil, fmt.Errorf("evaluating the journal: %w", err)
 	}

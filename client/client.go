@@ -22,7 +22,8 @@ type Options struct {
 	Build BuildInfo
 	// Headers are the contract's header names; zero gives the mirrord names.
 	Headers contract.HeaderNames
-	// Identity overrides the local user's name and host name.
+	// Identity overrides the local user's name and host name (raw: the version's rules clean
+	// them).
 	Identity *Identity
 	// Store is the credential store.
 	Store *Store
@@ -74,7 +75,7 @@ func New(opts Options) (*Client, error) {
 	}
 	identity := LocalIdentity(BehavioursAt(opts.Build.Version))
 	if opts.Identity != nil {
-		identity = identityFor(BehavioursAt(opts.Build.Version), opts.Identity.Name, opts.Identity.Hostname)
+		identity = *opts.Identity
 	}
 	c := &Client{opts: opts}
 	c.layer = NewLayer(LayerConfig{Version: opts.Build.Version, Headers: opts.Headers, Identity: identity, Defect: opts.Build.Defect})
@@ -104,9 +105,10 @@ func (c *Client) kube(certified bool) (*kubernetes.Clientset, error) {
 }
 
 // identityHost is the host name the CSR's common name is made from (lower-cased by the
-// caller), falling back to localhost.
+// caller): the raw host name, as the mirrord CLI's certificate_common_name reads it, falling
+// back to localhost.
 func (c *Client) identityHost() string {
-	if h := c.layer.cfg.Identity.Hostname; h != "" {
+	if h := c.layer.cfg.Identity.Hostname; h != "" && h != "unknown" {
 		return h
 	}
 	return "localhost"

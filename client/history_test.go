@@ -35,25 +35,6 @@ func TestBehavioursAt(t *testing.T) {
 	}
 }
 
-func TestCleanHeaderValue(t *testing.T) {
-	for _, tc := range []struct {
-		in, out string
-		ok      bool
-	}{
-		{"José Pérez", "Jos Prez", true},
-		{"  laptop\t", "laptop", true},
-		{"名前", "", false},
-		{"a\nb", "a\nb", false},
-		{"del\x7f", "del\x7f", false},
-	} {
-		out, ok := CleanHeaderValue(tc.in)
-		NewWithT(t).Expect([]any{out, ok}).To(Equal([]any{tc.out, tc.ok}), "%q", tc.in)
-	}
-	b := BehavioursAt(semver.MustParse("3.250.0"))
-	id := identityFor(b, "José\nPérez", "Host-1")
-	NewWithT(t).Expect(id).To(Equal(Identity{Name: "", Hostname: "Host-1"}), "illegal values left out; hostname not lower-cased")
-}
-
 func TestResolveVersion(t *testing.T) {
 	g := NewWithT(t)
 	v, err := resolveVersion("3.250.0+20261128", nil)

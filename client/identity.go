@@ -3,72 +3,59 @@ package client
 import (
 	"os"
 	"os/user"
-	"strings"
 
-	"golang.org/x/net/http/httpguts"
+	"github.com/Masterminds/semver/v3"
+
+	"github.com/opconform/opconform/contract"
 )
 
-// Identity is what the identity headers carry.
-type Identity struct {
-	// Name is the user's real name, Hostname the machine's; empty means the header is left out.
-	Name     string
-	Hostname string
-}
+// Identity is what the client reads of its user and machine: the real name and the host
+// name, raw. The version's rules (contract.IdentityValue) make the headers of it.
+type Identity = contract.Identity
 
-// CleanHeaderValue cleans a name or hostname as the mirrord client does (from 3.104.0):
-// every non-ASCII character removed, then surrounding white space trimmed. It reports false
-// when the result is still not a legal header value (an inner control character, DEL), in
-// which case the header is left out.
-func CleanHeaderValue(s string) (string, bool) {
-	var b strings.Builder
-	for _, r := range s {
-		if r < 0x80 {
-			b.WriteRune(r)
-		}
-	}
-	out := strings.TrimSpace(b.String())
-	return out, out != "" && httpguts.ValidHeaderFieldValue(out)
-}
-
-// LocalIdentity reads the user's real name and the host name, as the client of behaviours
-// b would send them. OPCLIENT_REALNAME and OPCLIENT_HOSTNAME override what the system says,
+// LocalIdentity reads the user's real name (the account's full name, else its user name) and
+// the host name, as the mirrord CLI reads them; a client from 3.206.0 (b) puts "unknown" for
+// what it cannot read. OPCLIENT_REALNAME and OPCLIENT_HOSTNAME override what the system says,
 // so tests can run clients as different users on one machine.
 func LocalIdentity(b Behaviours) Identity {
-	name, nameOK := os.LookupEnv("OPCLIENT_REALNAME")
+	id, nameOK, hostOK := MachineIdentity()
+	if b[UnknownIdentityFallback] {
+		if !nameOK {
+			id.Name = "unknown"
+		}
+		if !hostOK {
+			id.Hostname = "unknown"
+		}
+	}
+	return id
+}
+
+// MachineIdentity is what a client on this machine reads of its user and host (see
+// LocalIdentity), and whether it could read each.
+func MachineIdentity() (id Identity, nameOK, hostOK bool) {
+	id.Name, nameOK = os.LookupEnv("OPCLIENT_REALNAME")
 	if !nameOK {
 		if u, err := user.Current(); err == nil {
-			name, nameOK = u.Name, true
-			if name == "" {
-				name = u.Username
+			id.Name, nameOK = u.Name, true
+			if id.Name == "" {
+				id.Name = u.Username
 			}
 		}
 	}
-	host, hostOK := os.LookupEnv("OPCLIENT_HOSTNAME")
+	id.Hostname, hostOK = os.LookupEnv("OPCLIENT_HOSTNAME")
 	if !hostOK {
 		h, err := os.Hostname()
-		host, hostOK = h, err == nil
+		id.Hostname, hostOK = h, err == nil
 	}
-	if b[UnknownIdentityFallback] {
-		if !nameOK {
-			name = "unknown"
-		}
-		if !hostOK {
-			host = "unknown"
-		}
-	}
-	return identityFor(b, name, host)
+	return id, nameOK, hostOK
 }
 
-// identityFor applies the version's cleaning rules.
-func identityFor(b Behaviours, name, host string) Identity {
-	clean := func(s string) string {
-		if b[CleanIdentity] {
-			s, _ = CleanHeaderValue(s)
-		}
-		if !httpguts.ValidHeaderFieldValue(s) {
-			return ""
-		}
-		return s
+// identityHeader is the value slice a client of version v sends for raw (see
+// contract.IdentityValue): nil when it leaves the header out, one value (perhaps "") else.
+func identityHeader(v *semver.Version, raw string) []string {
+	value, sent := contract.IdentityValue(v, raw)
+	if !sent {
+		return nil
 	}
-	return Identity{Name: clean(name), Hostname: clean(host)}
+	return []string{value}[:1:1]
 }

@@ -21,7 +21,7 @@ type LayerConfig struct {
 	Version *semver.Version
 	// Headers are the header names; zero gives the mirrord names.
 	Headers contract.HeaderNames
-	// Identity is what the name and hostname headers carry.
+	// Identity is the raw name and host name the identity headers are made of.
 	Identity Identity
 	// Defect, if set, breaks the layer on purpose.
 	Defect Defect
@@ -55,11 +55,11 @@ func NewLayer(cfg LayerConfig) *Layer {
 	l.every, l.identityOnConnect, l.certificateOnConnect = l.behaviours[EveryRequest], l.behaviours[IdentityOnConnect], l.behaviours[CertificateOnConnect]
 	k := l.keys
 	l.fixed = headerValues(headerValue{k.version, one(version)}, headerValue{k.info, one("version=" + version + ";platform=" + runtime.GOOS + "/" + runtime.GOARCH)})
-	hostname := cfg.Identity.Hostname
+	hostname := identityHeader(cfg.Version, cfg.Identity.Hostname)
 	if cfg.Defect == DefectOmitHostname {
-		hostname = ""
+		hostname = nil
 	}
-	l.identity = headerValues(headerValue{k.name, one(cfg.Identity.Name)}, headerValue{k.hostname, one(hostname)})
+	l.identity = headerValues(headerValue{k.name, identityHeader(cfg.Version, cfg.Identity.Name)}, headerValue{k.hostname, hostname})
 	return l
 }
 

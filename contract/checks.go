@@ -207,32 +207,29 @@ func checkSessionCertificate(s Subject, o Observation) (bool, *violation) {
 	return false, nil
 }
 
-// Client versions the identity headers changed at (PROTOCOL.md, "Headers").
-var (
-	identityOnConnects = semver.MustParse("3.85.0-0")
-	identityCleaned    = semver.MustParse("3.104.0-0")
-	everyRequest       = semver.MustParse("3.109.0-0")
-)
-
 func checkIdentity(s Subject, o Observation) (bool, *violation) {
 	if o.Kind == ScenarioTakeover {
 		return false, nil // the harness's probe, not the client
 	}
 	every := !s.ClientVersion.LessThan(everyRequest)
 	cleaned := !s.ClientVersion.LessThan(identityCleaned)
+	roles := []struct{ name, raw string }{{s.Headers.Name, ""}, {s.Headers.Hostname, ""}}
+	if s.Identity != nil {
+		roles[0].raw, roles[1].raw = s.Identity.Name, s.Identity.Hostname
+	}
 	observed := false
 	for _, e := range o.Entries {
 		// presence is judged on what reaches the operator, cleanliness on every request
 		must := e.Class.IsOperator() && (every || (!s.ClientVersion.LessThan(identityOnConnects) && e.Class.IsConnect()))
-		for _, name := range []string{s.Headers.Name, s.Headers.Hostname} {
-			if name == "" {
+		for _, role := range roles {
+			if role.name == "" {
 				continue
 			}
-			vs := values(e, name)
+			vs := values(e, role.name)
 			if must {
 				observed = true
-				if len(vs) == 0 {
-					return true, &violation{"missing", fmt.Sprintf("%s %s (%s) carries no %s", e.Method, e.Path, e.Class, name)}
+				if len(vs) == 0 && mustSend(s, role.raw) {
+					return true, &violation{"missing", fmt.Sprintf("%s %s (%s) carries no %s", e.Method, e.Path, e.Class, role.name)}
 				}
 			}
 			for _, v := range vs {
@@ -240,8 +237,8 @@ func checkIdentity(s Subject, o Observation) (bool, *violation) {
 					continue
 				}
 				observed = true
-				if v != strings.TrimSpace(v) || !printableASCII(v) {
-					return true, &violation{"not-cleaned", fmt.Sprintf("%s %q on %s is not cleaned", name, v, e.Class)}
+				if !cleanedValue(v) {
+					return true, &violation{"not-cleaned", fmt.Sprintf("%s %q on %s is not cleaned", role.name, v, e.Class)}
 				}
 			}
 		}
@@ -249,13 +246,14 @@ func checkIdentity(s Subject, o Observation) (bool, *violation) {
 	return observed, nil
 }
 
-func printableASCII(v string) bool {
-	for i := 0; i < len(v); i++ {
-		if v[i] < 0x20 || v[i] > 0x7e {
-			return false
-		}
+// mustSend reports whether the cell's client must send an identity header whose raw value
+// is raw: always, unless the harness knows the value and the version's rules leave it out.
+func mustSend(s Subject, raw string) bool {
+	if s.Identity == nil {
+		return true
 	}
-	return v != ""
+	_, sent := IdentityValue(s.ClientVersion, raw)
+	return sent
 }
 
 func checkEarlyRefusal(s Subject, o Observation) (bool, *violation) {

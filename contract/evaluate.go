@@ -24,6 +24,11 @@ type Subject struct {
 	// FailEarlyExitCode is the exit code the client must stop with after a refusal; 0 is
 	// not checked.
 	FailEarlyExitCode int
+	// Identity is what the client reads of its user and machine, when the harness knows it
+	// (the identity it gave the reference client, this machine's for a binary it runs): a
+	// header the version's rules leave out for that value is not missing. Nil: every header
+	// the version sends is required.
+	Identity *Identity
 }
 
 // Reasons of a requirement that was not judged in a cell.

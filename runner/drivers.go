@@ -75,7 +75,7 @@ func (d *reference) run(ctx context.Context, s step) outcome {
 	r := d.r
 	c, err := client.New(client.Options{
 		Config: d.sent.config(r.ep.Config), Build: client.BuildInfo{Version: r.version, Defect: client.Defect(r.cell.Client.Defect)},
-		Headers: r.cell.Contract.Headers, Identity: &client.Identity{Name: "Zoë Tester", Hostname: "Laptop-7"},
+		Headers: r.cell.Contract.Headers, Identity: &referenceIdentity,
 		Store: r.store, Now: r.now, CertificateHeader: s.header,
 	})
 	if err != nil {
@@ -96,6 +96,12 @@ func (d *reference) run(ctx context.Context, s step) outcome {
 	return out
 }
 
+// referenceIdentity is the user and host the reference client reads: a name the cleaning
+// changes (from 3.104.0), a host name that keeps its capitals.
+var referenceIdentity = client.Identity{Name: "Zoë Tester", Hostname: "Laptop-7"}
+
+func (d *reference) identity() *contract.Identity { return &referenceIdentity }
+
 // target is the target every exec connects to.
 const target = "deployment.nginx"
 
@@ -110,6 +116,12 @@ type external struct {
 }
 
 func (d *external) sentSoFar() []contract.Entry { return d.sent.Journal() }
+
+// identity is what a binary run here reads of its user and host: this machine's.
+func (d *external) identity() *contract.Identity {
+	id, _, _ := client.MachineIdentity()
+	return &id
+}
 
 func (d *external) can(command string) bool { return d.r.cell.Client.External.Commands[command] != "" }
 func (d *external) injects() bool           { return false }

@@ -110,6 +110,7 @@ func Run(ctx context.Context, cell matrix.Cell, opts Options) (*Result, error) {
 	subject := contract.Subject{
 		ClientVersion: r.version, OperatorVersion: semver.MustParse(cell.Operator.Version),
 		MinClientVersion: ep.MinClientVersion, Headers: cell.Contract.Headers, Gates: cell.Contract.Gates(),
+		Identity: d.identity(),
 	}
 	if code := cell.Client.FailEarlyExitCode; code != nil {
 		subject.FailEarlyExitCode = *code
@@ -199,6 +200,8 @@ type driver interface {
 	run(ctx context.Context, s step) outcome
 	// sentSoFar returns what the harness recorded of the client's requests so far.
 	sentSoFar() []contract.Entry
+	// identity is the raw user and host name the client reads.
+	identity() *contract.Identity
 }
 
 // scenarios runs the cell's scenarios in order: status, ls, exec, then for clients with
