@@ -10,6 +10,8 @@ const (
 	Group        = "operator.metalbear.co"
 	Version      = "v1"
 	GroupVersion = Group + "/" + Version
+	// AlphaVersion is the group's v1alpha1 version, which serves previews.
+	AlphaVersion = "v1alpha1"
 	// OperatorName is the fixed name of the MirrordOperator object.
 	OperatorName = "operator"
 	// HarnessPrefix is the path prefix of the harness's own endpoints; it is outside /apis,
@@ -24,6 +26,14 @@ const (
 	ResourceTargets     = "targets"
 	ResourceCopyTargets = "copytargets"
 	ResourceSessions    = "sessions"
+	// Operator endpoints that are no stored objects: POST-only requests of exec and preview,
+	// the queue-splitting status (`mirrord queues`) and the event stream (`mirrord subscribe`).
+	ResourceBranchCredentials   = "branchcredentials"
+	ResourcePreviewSecretMounts = "previewsecretmounts"
+	ResourceQueueSplits         = "queuesplits"
+	ResourceEvents              = "events"
+	// ResourcePreviews is the v1alpha1 preview status API.
+	ResourcePreviews = "previews"
 )
 
 // Class is the kind of request, as the contract's requirements distinguish them.
@@ -47,6 +57,13 @@ const (
 	ClassSessionList       Class = "session-list"
 	ClassSessionDelete     Class = "session-delete"
 	ClassPing              Class = "ping"
+	ClassBranchCredentials Class = "branch-credentials"
+	ClassPreviewSecrets    Class = "preview-secret-mounts"
+	ClassQueueSplitList    Class = "queuesplit-list"
+	ClassQueueSplitGet     Class = "queuesplit-get"
+	ClassEventWatch        Class = "event-watch"
+	ClassPreviewList       Class = "preview-list"
+	ClassPreviewGet        Class = "preview-get"
 	ClassHarness           Class = "harness"
 	ClassUnknown           Class = "unknown"
 )
@@ -56,7 +73,8 @@ var Classes = []Class{
 	ClassCoreRead, ClassDiscovery, ClassOperatorDiscovery, ClassOperatorGet, ClassCredentialRequest,
 	ClassTargetList, ClassTargetGet, ClassTargetConnect, ClassCopyTargetList, ClassCopyTargetCreate,
 	ClassCopyTargetGet, ClassCopyTargetConnect, ClassSessionList, ClassSessionDelete, ClassPing,
-	ClassHarness, ClassUnknown,
+	ClassBranchCredentials, ClassPreviewSecrets, ClassQueueSplitList, ClassQueueSplitGet, ClassEventWatch,
+	ClassPreviewList, ClassPreviewGet, ClassHarness, ClassUnknown,
 }
 
 // IsOperator reports whether requests of this class reach the operator (rather than being
@@ -100,6 +118,8 @@ func Classify(method, path string, connect, upgrade bool) Route {
 	switch path = "/" + strings.Trim(path, "/"); path {
 	case "/version", "/api", "/api/v1", "/apis", "/apis/apps", "/apis/apps/v1", "/apis/" + Group:
 		return Route{Class: ClassDiscovery}
+	case "/apis/" + Group + "/" + AlphaVersion:
+		return Route{Class: ClassOperatorDiscovery}
 	}
 	segs := splitPath(path)
 	switch {
@@ -109,6 +129,8 @@ func Classify(method, path string, connect, upgrade bool) Route {
 		return coreRoute(segs[3:], "deployments")
 	case len(segs) > 2 && segs[0] == "apis" && segs[1] == Group && segs[2] == Version:
 		return operatorRoute(method, segs[3:], connect, upgrade)
+	case len(segs) > 3 && segs[0] == "apis" && segs[1] == Group && segs[2] == AlphaVersion:
+		return previewRoute(method, segs[3:])
 	}
 	return Route{Class: ClassUnknown}
 }
@@ -172,6 +194,19 @@ func operatorRoute(method string, segs []string, connect, upgrade bool) Route {
 	return r
 }
 
+// previewRoute parses the path below /apis/operator.metalbear.co/v1alpha1: the read-only
+// preview status API, namespaced.
+func previewRoute(method string, segs []string) Route {
+	if method != "GET" || len(segs) < 3 || len(segs) > 4 || segs[0] != "namespaces" || segs[2] != ResourcePreviews {
+		return Route{Class: ClassUnknown}
+	}
+	r := Route{Class: ClassPreviewList, Namespace: segs[1], Resource: ResourcePreviews}
+	if len(segs) == 4 {
+		r.Class, r.Name = ClassPreviewGet, segs[3]
+	}
+	return r
+}
+
 func operatorClass(method string, r Route, connect bool) Class {
 	namespaced := r.Namespace != ""
 	switch {
@@ -207,6 +242,20 @@ func operatorClass(method string, r Route, connect bool) Class {
 		case r.Name != "" && method == "GET" && !r.Proxy:
 			return ClassCopyTargetGet
 		}
+	case !namespaced && !r.Proxy && r.Name == "" && method == "POST" && (r.Resource == ResourceBranchCredentials || r.Resource == ResourcePreviewSecretMounts):
+		if r.Resource == ResourceBranchCredentials {
+			return ClassBranchCredentials
+		}
+		return ClassPreviewSecrets
+	case r.Resource == ResourceQueueSplits && !r.Proxy && r.Subresource == "" && method == "GET":
+		if r.Name == "" {
+			return ClassQueueSplitList // in a namespace, or in every namespace
+		}
+		if namespaced {
+			return ClassQueueSplitGet
+		}
+	case r.Resource == ResourceEvents && !namespaced && !r.Proxy && r.Name == "" && method == "GET":
+		return ClassEventWatch
 	case r.Resource == ResourceSessions && !r.Proxy && r.Subresource == "":
 		switch method {
 		case "GET":

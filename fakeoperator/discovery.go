@@ -38,17 +38,32 @@ func (s *Server) serveDiscovery(c *call) {
 	case "/apis":
 		writeJSON(c.w, http.StatusOK, metav1.APIGroupList{
 			TypeMeta: metav1.TypeMeta{Kind: "APIGroupList", APIVersion: "v1"},
-			Groups:   []metav1.APIGroup{apiGroup("apps", "v1"), apiGroup(contract.Group, contract.Version)},
+			Groups:   []metav1.APIGroup{apiGroup("apps", "v1"), s.operatorGroup()},
 		})
 	case "/apis/apps":
 		writeJSON(c.w, http.StatusOK, withKind(apiGroup("apps", "v1")))
 	case "/apis/apps/v1":
 		writeJSON(c.w, http.StatusOK, resourceList("apps/v1", withShortNames(resource("deployments", "Deployment", true, "get", "list"), "deploy")))
 	case "/apis/" + contract.Group:
-		writeJSON(c.w, http.StatusOK, withKind(apiGroup(contract.Group, contract.Version)))
+		writeJSON(c.w, http.StatusOK, withKind(s.operatorGroup()))
 	default:
 		s.notFound(c, "discovery document "+c.r.URL.Path)
 	}
+}
+
+// serveOperatorDiscovery answers the APIResourceList of operator.metalbear.co/v1, and of
+// v1alpha1 from the operator version that serves previews (404 before, as for a version an
+// aggregated server does not serve).
+func (s *Server) serveOperatorDiscovery(c *call) {
+	if strings.HasSuffix(strings.TrimRight(c.r.URL.Path, "/"), "/"+contract.AlphaVersion) {
+		if !s.serves(contract.ClassPreviewList) {
+			s.notFound(c, "discovery document "+c.r.URL.Path)
+			return
+		}
+		writeJSON(c.w, http.StatusOK, resourceList(contract.Group+"/"+contract.AlphaVersion, resource(contract.ResourcePreviews, "PreviewEnv", true, "get", "list")))
+		return
+	}
+	writeJSON(c.w, http.StatusOK, s.operatorResources())
 }
 
 // operatorResources is the APIResourceList of operator.metalbear.co/v1.
@@ -70,6 +85,21 @@ func (s *Server) operatorResources() *metav1.APIResourceList {
 		resource(contract.ResourceCopyTargets, "CopyTarget", true, "create", "get", "list", "proxy"),
 		resource(contract.ResourceSessions, "Session", true, "list", "delete", "deletecollection"),
 	)
+	for _, e := range []struct {
+		class      contract.Class
+		name, kind string
+		namespaced bool
+		verbs      []string
+	}{
+		{contract.ClassBranchCredentials, contract.ResourceBranchCredentials, "BranchCredential", false, []string{"create"}},
+		{contract.ClassPreviewSecrets, contract.ResourcePreviewSecretMounts, "PreviewSecretMount", false, []string{"create"}},
+		{contract.ClassQueueSplitList, contract.ResourceQueueSplits, "QueueSplit", true, []string{"get", "list"}},
+		{contract.ClassEventWatch, contract.ResourceEvents, "Event", false, []string{"watch"}},
+	} {
+		if s.serves(e.class) {
+			res = append(res, resource(e.name, e.kind, e.namespaced, e.verbs...))
+		}
+	}
 	return resourceList(contract.GroupVersion, res...)
 }
 
@@ -94,9 +124,22 @@ func withShortNames(r metav1.APIResource, names ...string) metav1.APIResource {
 	return r
 }
 
-func apiGroup(group, version string) metav1.APIGroup {
-	gv := metav1.GroupVersionForDiscovery{GroupVersion: group + "/" + version, Version: version}
-	return metav1.APIGroup{Name: group, Versions: []metav1.GroupVersionForDiscovery{gv}, PreferredVersion: gv}
+// operatorGroup is operator.metalbear.co with the versions the operator serves, v1 preferred.
+func (s *Server) operatorGroup() metav1.APIGroup {
+	if s.serves(contract.ClassPreviewList) {
+		return apiGroup(contract.Group, contract.Version, contract.AlphaVersion)
+	}
+	return apiGroup(contract.Group, contract.Version)
+}
+
+// apiGroup is group with its versions, the first preferred.
+func apiGroup(group string, versions ...string) metav1.APIGroup {
+	g := metav1.APIGroup{Name: group}
+	for _, v := range versions {
+		g.Versions = append(g.Versions, metav1.GroupVersionForDiscovery{GroupVersion: group + "/" + v, Version: v})
+	}
+	g.PreferredVersion = g.Versions[0]
+	return g
 }
 
 func withKind(g metav1.APIGroup) metav1.APIGroup {

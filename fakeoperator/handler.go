@@ -179,7 +179,7 @@ func (s *Server) dispatch(c *call) {
 	case contract.ClassCoreRead:
 		s.serveCore(c)
 	case contract.ClassOperatorDiscovery:
-		writeJSON(c.w, http.StatusOK, s.operatorResources())
+		s.serveOperatorDiscovery(c)
 	case contract.ClassOperatorGet:
 		s.serveOperator(c)
 	case contract.ClassCredentialRequest:
@@ -192,6 +192,9 @@ func (s *Server) dispatch(c *call) {
 		s.serveSessions(c)
 	case contract.ClassTargetConnect, contract.ClassCopyTargetConnect, contract.ClassPing:
 		s.serveConnect(c)
+	case contract.ClassBranchCredentials, contract.ClassPreviewSecrets, contract.ClassQueueSplitList, contract.ClassQueueSplitGet,
+		contract.ClassEventWatch, contract.ClassPreviewList, contract.ClassPreviewGet:
+		s.serveEndpoint(c)
 	default:
 		s.fail(c, http.StatusNotFound, metav1.StatusReasonNotFound, "the server could not find the requested resource (%s %s)", c.r.Method, c.r.URL.Path)
 	}

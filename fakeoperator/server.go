@@ -54,10 +54,12 @@ type Server struct {
 	operatorHead []byte
 
 	inflight sync.WaitGroup
-	mu       sync.Mutex
-	started  bool
-	closed   bool
-	conns    map[net.Conn]struct{} // hijacked (WebSocket) connections, closed by Close
+	// closing is closed by Close: long-running answers (the event stream) end then.
+	closing chan struct{}
+	mu      sync.Mutex
+	started bool
+	closed  bool
+	conns   map[net.Conn]struct{} // hijacked (WebSocket) connections, closed by Close
 }
 
 // NewServer starts and returns a new server. The caller must call Close when done.
@@ -72,7 +74,8 @@ func NewServer(opts Options) (*Server, error) {
 
 // NewUnstartedServer returns a new server that listens but does not serve until Start.
 func NewUnstartedServer(opts Options) (*Server, error) {
-	s := &Server{opts: opts, conns: map[net.Conn]struct{}{}, journal: NewJournal(opts.JournalCapacity), verdicts: newVerdictCache(), state: newState()}
+	s := &Server{opts: opts, conns: map[net.Conn]struct{}{}, journal: NewJournal(opts.JournalCapacity), verdicts: newVerdictCache(), state: newState(),
+		closing: make(chan struct{})}
 	if err := s.configure(); err != nil {
 		return nil, err
 	}
@@ -235,6 +238,7 @@ func (s *Server) Close() {
 		return
 	}
 	s.closed = true
+	close(s.closing)
 	conns := s.conns
 	s.conns = nil
 	started := s.started

@@ -1,0 +1,79 @@
+package fakeoperator
+
+import (
+	"bufio"
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+
+	"github.com/opconform/opconform/contract"
+)
+
+// TestEndpointsTheCLICalls: the operator endpoints beside the resources answer a real CLI's
+// requests (its bodies and queries, read in its source) with what it decodes, from the
+// version that serves them, and with a 404 Status before.
+func TestEndpointsTheCLICalls(t *testing.T) {
+	const op, alpha = "/apis/operator.metalbear.co/v1", "/apis/operator.metalbear.co/v1alpha1"
+	current := newTestServer(t, Options{})
+	old := newTestServer(t, Options{OperatorVersion: "3.164.0"})
+	for _, tc := range []struct {
+		name string
+		req  request
+		code int
+		want string
+	}{
+		{"branch credentials", request{method: "POST", path: op + "/branchcredentials", body: `{"namespace":"default","branch_id":"b1","values":{"PASSWORD":"x"}}`}, 200, `"secret_name":"mirrord-branch-b1"`},
+		{"branch credentials without values", request{method: "POST", path: op + "/branchcredentials", body: `{"namespace":"default","branch_id":"b1"}`}, 422, ""},
+		{"preview secret mounts", request{method: "POST", path: op + "/previewsecretmounts", body: `{"namespace":"default","owner_ref":{"apiVersion":"preview.mirrord.metalbear.co/v1alpha","kind":"PreviewSession","name":"p1","uid":"u"},"values":{"k0":"aGk="}}`}, 200, `"secret_name":"p1-secret-mounts"`},
+		{"queue splits", request{path: op + "/namespaces/default/queuesplits"}, 200, `"kind":"QueueSplitList"`},
+		{"queue splits in every namespace", request{path: op + "/queuesplits"}, 200, `"items":[]`},
+		{"a queue split", request{path: op + "/namespaces/default/queuesplits/s1"}, 404, ""},
+		{"previews", request{path: alpha + "/namespaces/default/previews"}, 200, `"apiVersion":"operator.metalbear.co/v1alpha1"`},
+		{"a preview", request{path: alpha + "/namespaces/default/previews/p1"}, 404, ""},
+		{"v1alpha1 discovery", request{path: alpha}, 200, `"name":"previews"`},
+		{"events need watch and a key", request{path: op + "/events"}, 400, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			code, body, _ := do(t, current, tc.req)
+			g.Expect(code).To(Equal(tc.code), "%s", body)
+			g.Expect(string(body)).To(ContainSubstring(tc.want))
+			code, body, st := do(t, old, tc.req)
+			g.Expect(code).To(Equal(http.StatusNotFound), "an operator of 3.164.0 has no such route: %s", body)
+			g.Expect(st.Reason).To(BeEquivalentTo("NotFound"))
+		})
+	}
+	g := NewWithT(t)
+	for _, e := range current.Journal().Entries() {
+		g.Expect(e.Class).NotTo(Equal(contract.ClassUnknown), "%s %s is classified", e.Method, e.Path)
+	}
+	_, body, _ := do(t, current, request{path: op})
+	g.Expect(string(body)).To(ContainSubstring(`"name":"queuesplits"`), "discovery lists them")
+	_, body, _ = do(t, old, request{path: op})
+	g.Expect(string(body)).NotTo(ContainSubstring(`"name":"queuesplits"`))
+}
+
+// TestEventStream: `mirrord subscribe` reads server-sent events line by line; the stream
+// opens at once and ends when the client goes.
+func TestEventStream(t *testing.T) {
+	g := NewWithT(t)
+	s := newTestServer(t, Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/apis/operator.metalbear.co/v1/events?watch=true&session_key=k%201", nil)
+	g.Expect(err).NotTo(HaveOccurred())
+	resp, err := s.Client().Do(req)
+	g.Expect(err).NotTo(HaveOccurred())
+	defer resp.Body.Close()
+	g.Expect(resp.StatusCode).To(Equal(http.StatusOK))
+	g.Expect(resp.Header.Get("Content-Type")).To(Equal("text/event-stream"))
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(line).To(HavePrefix(": subscribed"), "a comment, which the CLI skips")
+	cancel()
+	g.Eventually(func() []contract.Entry { return s.Journal().Entries() }).WithTimeout(5 * time.Second).Should(
+		ContainElement(HaveField("Class", contract.ClassEventWatch)))
+}
