@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/Masterminds/semver/v3"
 )
@@ -394,6 +395,34 @@ func checkGolden(s Subject, observations []Observation) Finding {
 	return Finding{Status: Pass}
 }
 
+// concurrentRuns splits requests, in the order they were sent, into runs of requests that
+// were under way at once: each starts before an earlier one of its run was answered.
+func concurrentRuns(sent []Entry) [][]Entry {
+	var runs [][]Entry
+	var end time.Time
+	for _, e := range sent {
+		if len(runs) > 0 && e.Time.Before(end) {
+			runs[len(runs)-1] = append(runs[len(runs)-1], e)
+		} else {
+			runs = append(runs, []Entry{e})
+		}
+		if done := e.Time.Add(e.Duration); done.After(end) {
+			end = done
+		}
+	}
+	return runs
+}
+
+// unmatched is the first entry of window not used yet with want's method and path, or -1.
+func unmatched(window []Entry, used []bool, want Entry) int {
+	for k, e := range window {
+		if !used[k] && e.Method == want.Method && e.Path == want.Path {
+			return k
+		}
+	}
+	return -1
+}
+
 // checkJournalComplete compares what the client sent, as the harness recorded it on the
 // client's side, with what the operator journalled: every operator request, in order, with
 // the same method, path and contract headers (certificates by fingerprint).
@@ -408,19 +437,30 @@ func checkJournalComplete(s Subject, o Observation) (bool, *violation) {
 	// reached the operator: the harness cannot hold its journal to it
 	sent := where(o.Sent, func(e Entry) bool { return e.Class.IsOperator() && e.Code != 0 })
 	seen := operatorEntries(o)
-	for i, want := range sent {
-		if i >= len(seen) || seen[i].Method != want.Method || seen[i].Path != want.Path {
-			got := "nothing"
-			if i < len(seen) {
-				got = seen[i].Method + " " + seen[i].Path
+	pos := 0
+	for _, group := range concurrentRuns(sent) {
+		// requests that were under way at once reach the operator in any order: a run of
+		// them is matched with as many journal entries, whatever their order there
+		window := seen[pos:min(pos+len(group), len(seen))]
+		used := make([]bool, len(window))
+		for j, want := range group {
+			k := unmatched(window, used, want)
+			if k < 0 {
+				i := pos + j
+				got := "nothing"
+				if i < len(seen) {
+					got = seen[i].Method + " " + seen[i].Path
+				}
+				return true, &violation{"missing-request", fmt.Sprintf("the client's request %d of %d, %s %s (%s), is not in the operator's journal (it has %s there)", i+1, len(sent), want.Method, want.Path, want.Class, got)}
 			}
-			return true, &violation{"missing-request", fmt.Sprintf("the client's request %d of %d, %s %s (%s), is not in the operator's journal (it has %s there)", i+1, len(sent), want.Method, want.Path, want.Class, got)}
-		}
-		for _, name := range s.Headers.Contract() {
-			if a, b := strings.Join(values(want, name), ","), strings.Join(values(seen[i], name), ","); a != b {
-				return true, &violation{"altered", fmt.Sprintf("%s %s left the client with %s %q, the operator's journal has %q", want.Method, want.Path, name, a, b)}
+			used[k] = true
+			for _, name := range s.Headers.Contract() {
+				if a, b := strings.Join(values(want, name), ","), strings.Join(values(window[k], name), ","); a != b {
+					return true, &violation{"altered", fmt.Sprintf("%s %s left the client with %s %q, the operator's journal has %q", want.Method, want.Path, name, a, b)}
+				}
 			}
 		}
+		pos += len(group)
 	}
 	if len(seen) > len(sent) {
 		extra := seen[len(sent)]

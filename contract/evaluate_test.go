@@ -2,6 +2,7 @@ package contract
 
 import (
 	"testing"
+	"time"
 
 	"github.com/Masterminds/semver/v3"
 	. "github.com/onsi/gomega"
@@ -121,10 +122,21 @@ func TestRequirementsAreWellFormed(t *testing.T) {
 	g.Expect(len(checks) + len(cellChecks)).To(Equal(len(seen)))
 }
 
+// concurrent returns the entries as sent at once: each starts before the first is answered.
+func concurrent(entries ...Entry) []Entry {
+	start := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	out := make([]Entry, len(entries))
+	for i, e := range entries {
+		e.Time, e.Duration = start.Add(time.Duration(i)*time.Millisecond), time.Second
+		out[i] = e
+	}
+	return out
+}
+
 func TestJournalComplete(t *testing.T) {
 	cur := Subject{ClientVersion: v("3.250.0"), OperatorVersion: v("3.250.0")}
 	ver := map[string][]string{"x-mirrord-cli-version": {"3.250.0"}}
-	get, cred := entry(ClassOperatorGet, ver), entry(ClassCredentialRequest, ver)
+	get, cred := entry(ClassOperatorGet, ver), entry(ClassCredentialRequest, ver, func(e *Entry) { e.Method, e.Path = "POST", "/c" })
 	core := entry(ClassCoreRead, nil)
 	for _, tc := range []struct {
 		name          string
@@ -139,6 +151,8 @@ func TestJournalComplete(t *testing.T) {
 		{"a header altered", []Entry{get}, []Entry{entry(ClassOperatorGet, map[string][]string{"x-mirrord-cli-version": {"3.0.0"}})}, 0, Fail, "altered"},
 		{"a journal that dropped entries", []Entry{get}, []Entry{get}, 3, Fail, "journal-dropped"},
 		{"nothing recorded by the harness", nil, []Entry{get}, 0, Skip, "not-observed"},
+		{"requests under way at once reach the operator in any order", concurrent(get, cred), []Entry{cred, get}, 0, Pass, ""},
+		{"one after the other they keep their order", []Entry{get, cred}, []Entry{cred, get}, 0, Fail, "missing-request"},
 		{"a request that got no answer may not have reached the operator", []Entry{get, entry(ClassTargetConnect, ver, func(e *Entry) { e.Code = 0 })}, []Entry{get}, 0, Pass, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

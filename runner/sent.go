@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/rest"
@@ -61,7 +62,8 @@ func (s *sentRecorder) add(e contract.Entry) int {
 func (s *sentRecorder) answered(i, code int, answer *contract.Answer) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.entries[i].Code, s.entries[i].Answer = code, answer
+	e := &s.entries[i]
+	e.Code, e.Answer, e.Duration = code, answer, time.Since(e.Time)
 }
 
 // Entries returns a copy of what was recorded, in order.
