@@ -97,6 +97,7 @@ func (c *Client) guard(err error, method, path string) error {
 		if c.opts.Build.Defect == DefectDropMinimumVersion {
 			r.MinimumVersion = ""
 		}
+		r.unclear = c.opts.Build.Defect == DefectUnclearRefusal
 		return r
 	}
 	return err

@@ -40,6 +40,8 @@ const (
 	// DefectExitZeroOnRefusal reports a refused certificate but exits with 0, so that a
 	// script running it cannot tell.
 	DefectExitZeroOnRefusal Defect = "exit-zero-on-refusal"
+	// DefectUnclearRefusal stops at a refusal but says neither the header nor the reason.
+	DefectUnclearRefusal Defect = "unclear-refusal"
 )
 
 // DefectInfo documents one defect.
@@ -63,6 +65,7 @@ var Defects = []DefectInfo{
 	{DefectSwitchCertificate, contract.ReqSessionCertificate, "continues its session under a second certificate"},
 	{DefectDropMinimumVersion, contract.ReqMinimumVersionNamed, "does not pass on the minimum version an operator's refusal names"},
 	{DefectExitZeroOnRefusal, contract.ReqStopAfterRefusal, "exits with 0 after the operator refused its certificate"},
+	{DefectUnclearRefusal, contract.ReqStopAfterRefusal, "stops at a refusal without naming the header or the reason"},
 }
 
 // Validate reports an unknown defect name.

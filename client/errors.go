@@ -35,6 +35,8 @@ type RefusalError struct {
 	// MinimumVersion is the client version the operator asked for, for version refusals.
 	MinimumVersion    string
 	certificateHeader string
+	// unclear is the unclear-refusal defect: the error says nothing of the refusal.
+	unclear bool
 }
 
 // IsVersion reports whether the operator refused the client's version.
@@ -81,6 +83,8 @@ func ExitCodeOf(err error) int {
 // Error is one line naming the header, the operator's reason and what to do.
 func (e *RefusalError) Error() string {
 	switch {
+	case e.unclear:
+		return "the operator refused a request of this client"
 	case e.Status.Reason == "ClientVersionTooOld":
 		return fmt.Sprintf("the operator refused this client's version (header %s, reason %s): install mirrord %s or later", e.Header, e.Status.Reason, e.MinimumVersion)
 	case e.Header == e.certificateHeader:

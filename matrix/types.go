@@ -75,7 +75,8 @@ type External struct {
 	// download); without them the client's cells skip, saying what to set.
 	Requires []string `json:"requires,omitempty"`
 	// Commands are shell command templates per scenario (status, ls, exec); {binary},
-	// {namespace} and {target} are replaced. Scenarios without one are not run.
+	// {namespace}, {target} (deployment.nginx) and {targetPath} (deployment/nginx, the mirrord
+	// CLI's form) are replaced (CommandPlaceholders). Scenarios without one are not run.
 	Commands map[string]string `json:"commands"`
 }
 type Operator struct {

@@ -3,7 +3,9 @@ package matrix
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/Masterminds/semver/v3"
 
@@ -156,8 +158,21 @@ func validateExternal(add func(string, string, ...any), path string, e *External
 		if cmd == "" {
 			add(path+".commands."+name, "empty command")
 		}
+		for _, m := range placeholder.FindAllString(cmd, -1) {
+			if !slices.Contains(CommandPlaceholders, m) {
+				add(path+".commands."+name, "unknown placeholder %s: want one of %s", m, strings.Join(CommandPlaceholders, ", "))
+			}
+		}
 	}
 }
+
+// CommandPlaceholders are what an external client's command templates may hold: the binary,
+// the namespace, and the target in the operator's URL form (deployment.nginx) or in the
+// mirrord CLI's (deployment/nginx).
+var CommandPlaceholders = []string{"{binary}", "{namespace}", "{target}", "{targetPath}"}
+
+// placeholder finds what looks like a placeholder in a command template.
+var placeholder = regexp.MustCompile(`\{[A-Za-z]+\}`)
 
 func unique(add func(string, string, ...any), path, name string, seen map[string]bool) {
 	switch {

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -102,8 +103,12 @@ var referenceIdentity = client.Identity{Name: "Zoë Tester", Hostname: "Laptop-7
 
 func (d *reference) identity() *contract.Identity { return &referenceIdentity }
 
-// target is the target every exec connects to.
-const target = "deployment.nginx"
+// target is the target every exec connects to, in the operator's URL form; targetPath is the
+// same in the mirrord CLI's `--target` form.
+const (
+	target     = "deployment.nginx"
+	targetPath = "deployment/nginx"
+)
 
 // external runs a binary from command templates, with its own HOME and KUBECONFIG, through
 // a recording proxy.
@@ -127,7 +132,7 @@ func (d *external) can(command string) bool { return d.r.cell.Client.External.Co
 func (d *external) injects() bool           { return false }
 
 func (d *external) run(ctx context.Context, s step) outcome {
-	line := strings.NewReplacer("{binary}", shellQuote(d.binary), "{namespace}", "default", "{target}", target).
+	line := strings.NewReplacer("{binary}", shellQuote(d.binary), "{namespace}", "default", "{target}", target, "{targetPath}", targetPath).
 		Replace(d.r.cell.Client.External.Commands[s.command])
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", line)
 	cmd.Env = append(os.Environ(), "HOME="+d.home, "KUBECONFIG="+d.kubeconfig)
@@ -155,9 +160,29 @@ func (d *external) userID() string {
 // (a checksum mismatch, say) fails the cell.
 var errNotInstallable = errors.New("not installable here")
 
-// install runs the install command and returns the binary's path: its last output line.
+// installed holds the binaries this process installed, by install command line and root:
+// a binary is installed once for all the cells of its client.
+var installed sync.Map
+
+// install runs the install command, once a process for each command line, and returns the
+// binary's path: its last output line.
 func install(ctx context.Context, command, version, root string) (string, error) {
 	line := strings.ReplaceAll(command, "{version}", version)
+	key := root + "\x00" + line
+	if path, ok := installed.Load(key); ok {
+		if _, err := os.Stat(path.(string)); err == nil {
+			return path.(string), nil
+		}
+	}
+	path, err := runInstall(ctx, line, root)
+	if err == nil {
+		installed.Store(key, path)
+	}
+	return path, err
+}
+
+// runInstall runs an install command line in root.
+func runInstall(ctx context.Context, line, root string) (string, error) {
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", line)
 	cmd.Dir = root
 	var stdout, stderr bytes.Buffer

@@ -92,18 +92,20 @@ func addClient(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// releasedClient is the matrix entry of a released mirrord CLI: the scenarios it can run
-// against the fake operator (status and ls; exec needs more of the agent protocol than the
-// fake speaks).
+// releasedClient is the matrix entry of a released mirrord CLI: status, ls and an exec of
+// `true` with the CLI's own target form, and the exit code it ends every error with (1:
+// main returns a miette::Result).
 const releasedClient = `  - name: mirrord-cli-%[1]s
     version: %[1]s
     driver: external
     operators: [%[2]s]
+    failEarlyExitCode: 1
     external:
       install: scripts/install-mirrord.sh {version}
       commands:
         status: "{binary} operator status"
-        ls: "{binary} ls"`
+        ls: "{binary} ls"
+        exec: "{binary} exec --target {targetPath} -- true"`
 
 // addReleased adds the released CLI of f.version next to the reference clients.
 func addReleased(f *addFlags, stdout io.Writer) error {

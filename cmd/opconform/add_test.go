@@ -86,6 +86,8 @@ func TestAddReleasedClientOnACopyOfTheRepo(t *testing.T) {
 	g.Expect(c.External.Install).To(Equal("scripts/install-mirrord.sh {version}"))
 	g.Expect(c.External.Commands).To(HaveKeyWithValue("status", "{binary} operator status"))
 	g.Expect(c.External.Commands).To(HaveKeyWithValue("ls", "{binary} ls"))
+	g.Expect(c.External.Commands).To(HaveKeyWithValue("exec", "{binary} exec --target {targetPath} -- true"))
+	g.Expect(c.FailEarlyExitCode).To(HaveValue(Equal(1)), "the released CLI exits 1 for every error")
 
 	after, _ := os.ReadFile(filepath.Join(root, "matrix.yaml"))
 	g.Expect(string(after)).To(ContainSubstring("  - {name: mirrord-3.251.0, version: 3.251.0}\n  - name: mirrord-cli-3.251.0\n"),

@@ -26,6 +26,8 @@ var binaries = struct {
 	dir                  string
 	opconform, operator  string
 	opclient, dropsCerts string
+	// standIn and oldStandIn are hack/mirrordlike at 3.250.0 and 3.164.0.
+	standIn, oldStandIn string
 }{}
 
 // TestMain removes the binaries the check tests built.
@@ -51,6 +53,8 @@ func buildBinaries(t *testing.T) {
 			{"go", "build", "-o", binaries.operator, "./cmd/fakeoperator"},
 			{"scripts/build-client.sh", "3.250.0"},
 			{"scripts/build-client.sh", "3.250.0", "drop-certificate-on-connect"},
+			{"scripts/build-client.sh", "--stand-in", "3.250.0"},
+			{"scripts/build-client.sh", "--stand-in", "3.164.0"},
 		} {
 			cmd := exec.Command(build[0], build[1:]...)
 			cmd.Dir = "../.."
@@ -62,6 +66,8 @@ func buildBinaries(t *testing.T) {
 		root, _ := filepath.Abs("../..")
 		binaries.opclient = filepath.Join(root, "bin", "opclient-3.250.0")
 		binaries.dropsCerts = filepath.Join(root, "bin", "opclient-3.250.0-drop-certificate-on-connect")
+		binaries.standIn = filepath.Join(root, "bin", "mirrordlike-3.250.0")
+		binaries.oldStandIn = filepath.Join(root, "bin", "mirrordlike-3.164.0")
 	})
 	if binaries.err != nil {
 		t.Fatal(binaries.err)
@@ -134,7 +140,7 @@ func TestCheckFailsKubectlOnTheVersionHeader(t *testing.T) {
 	g.Expect(code).To(Equal(check.ExitBroken), out)
 	g.Expect(out).To(ContainSubstring("deployment.nginx"), "kubectl listed the targets of every namespace")
 	g.Expect(out).To(ContainSubstring("as client 3.250.0 (from --client-version)"))
-	g.Expect(out).To(MatchRegexp(`❌ HDR-VERSION +fail \(missing\): GET /apis/operator\.metalbear\.co/v1[/a-z]* \([a-z-]+\) carries no x-mirrord-cli-version`), "names the request")
+	g.Expect(out).To(MatchRegexp(`❌ HDR-VERSION +fail \(missing\): GET /apis/operator\.metalbear\.co/v1[/a-z0-9]* \([a-z-]+\) carries no x-mirrord-cli-version`), "names the request")
 	g.Expect(out).To(ContainSubstring("❌ the contract does not hold for kubectl 3.250.0 (it exited with 0; opconform check exits with 9)"))
 
 	out, code = runCheck(t, "--kubeconfig", kubeconfig, "--", "kubectl", "get", "targets.operator.metalbear.co", "-A")
@@ -174,4 +180,22 @@ func TestCheckRefusesBadInput(t *testing.T) {
 		g.Expect(code).To(Equal(2), "%v: %s", tc.args, out)
 		g.Expect(out).To(ContainSubstring(tc.want), "%v", tc.args)
 	}
+}
+
+// TestCheckJudgesTheStandInAsTheMatrixDoes: the stand-in for the released CLI passes; refused
+// for its version, it stops after the one discovery request, and its error (the operator's
+// message inside the CLI's line, help text after it) names the refusal.
+func TestCheckJudgesTheStandInAsTheMatrixDoes(t *testing.T) {
+	buildBinaries(t)
+	g := NewWithT(t)
+	kubeconfig := startFakeOperator(t)
+	out, code := runCheck(t, "--kubeconfig", kubeconfig, "--", binaries.standIn, "exec", "--target", "deployment/nginx", "--", "true")
+	g.Expect(code).To(Equal(0), out)
+	g.Expect(out).To(ContainSubstring("✅ the contract holds for mirrordlike-3.250.0 3.250.0 (it exited with 0)"))
+
+	kubeconfig = startFakeOperator(t, "--min-client-version", "3.200.0")
+	out, code = runCheck(t, "--kubeconfig", kubeconfig, "--operator-version", "3.250.0", "--", binaries.oldStandIn, "operator", "status")
+	g.Expect(code).To(Equal(1), "the contract holds: the check exits with the client's own code: %s", out)
+	g.Expect(out).To(ContainSubstring("Error:   × mirrord operator rejected finding operator: header x-mirrord-cli-version"))
+	g.Expect(out).To(MatchRegexp(`✅ STOP-AFTER-REFUSAL +pass`), "the discovery request after the refusal is part of failing")
 }
