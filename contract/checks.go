@@ -261,8 +261,11 @@ func checkEarlyRefusal(s Subject, o Observation) (bool, *violation) {
 	if o.Kind != ScenarioFixture {
 		return false, nil
 	}
+	// operators before 3.109.0 check the certificate on target connects only: for them it is
+	// refused at the latest there, before any WebSocket is established
+	connectsOnly := s.OperatorVersion.LessThan(everyRequest)
 	for i, e := range o.Entries {
-		if !e.Class.IsOperator() || e.Certificate == nil {
+		if !e.Class.IsOperator() || e.Certificate == nil || (connectsOnly && !e.Class.IsConnect()) {
 			continue
 		}
 		// the first operator request that carries the certificate, as the operator decided

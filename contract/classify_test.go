@@ -62,3 +62,39 @@ func TestClassify(t *testing.T) {
 		NewWithT(t).Expect(c.IsOperator()).To(BeTrue(), "%s reaches the operator: the contract judges it", c)
 	}
 }
+
+func TestParseTarget(t *testing.T) {
+	g := NewWithT(t)
+	for _, tc := range []struct{ in, out, urlName string }{
+		{"deployment.nginx", "deployment.nginx", "deploy.nginx"},
+		{"deploy.nginx", "deployment.nginx", "deploy.nginx"},
+		{"pod.x.container.c", "pod.x.container.c", "pod.x.container.c"},
+		{"targetless", "targetless", "targetless"},
+	} {
+		tg, err := ParseTarget(tc.in)
+		g.Expect(err).NotTo(HaveOccurred(), tc.in)
+		g.Expect(tg.String()).To(Equal(tc.out))
+		g.Expect(tg.URLName()).To(Equal(tc.urlName))
+	}
+	for _, bad := range []string{"widget.x", "deployment", "targetless.x", "label.x.container.c"} {
+		_, err := ParseTarget(bad)
+		g.Expect(err).To(HaveOccurred(), bad)
+	}
+}
+
+func TestTargetObject(t *testing.T) {
+	g := NewWithT(t)
+	for _, name := range []string{"deployment.nginx", "pod.x.container.c", "cronjob.nightly", "statefulset.db"} {
+		tg, err := ParseTarget(name)
+		g.Expect(err).NotTo(HaveOccurred())
+		back, ok := TargetFromObject(tg.Object().(map[string]any))
+		g.Expect(ok).To(BeTrue())
+		g.Expect(back).To(Equal(tg))
+	}
+	tg, _ := ParseTarget("cronjob.nightly")
+	g.Expect(tg.Object()).To(HaveKeyWithValue("cron_job", "nightly"), "the Rust field's name")
+	none, _ := ParseTarget("targetless")
+	g.Expect(none.Object()).To(BeNil())
+	_, ok := TargetFromObject(map[string]any{"widget": "x"})
+	g.Expect(ok).To(BeFalse())
+}

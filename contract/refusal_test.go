@@ -148,3 +148,18 @@ func TestRefusalsAsTheClientReceivedThem(t *testing.T) {
 		})
 	}
 }
+
+// TestEarlyRefusalByOperatorVersion: operators before 3.109.0 check the certificate on
+// target connects only, so a client that sends it on an earlier request (the target GET of a
+// 3.109.0 client) is refused at the latest on the connect.
+func TestEarlyRefusalByOperatorVersion(t *testing.T) {
+	ver := map[string][]string{"x-mirrord-cli-version": {"3.109.0"}}
+	served := entry(ClassTargetGet, ver, withCert("CertificateExpired"))
+	refusedConnect := entry(ClassTargetConnect, ver, withCert("CertificateExpired"), refused("CertificateExpired", "header x-client-der: expired", 401))
+	o := Observation{Kind: ScenarioFixture, Name: "fixture", Injected: true, ExpectRefusal: true, Entries: []Entry{entry(ClassOperatorGet, ver), served, refusedConnect}}
+	legacy := Subject{ClientVersion: v("3.109.0"), OperatorVersion: v("3.100.0")}
+	NewWithT(t).Expect(find(t, legacy, []Observation{o}, ReqEarlyRefusal).Status).To(Equal(Pass))
+	current := Subject{ClientVersion: v("3.109.0"), OperatorVersion: v("3.109.0")}
+	f := find(t, current, []Observation{o}, ReqEarlyRefusal)
+	NewWithT(t).Expect([]any{f.Status, f.Reason}).To(Equal([]any{Fail, "not-refused"}), "from 3.109.0 the first request that carries it")
+}

@@ -87,7 +87,7 @@ func Requirements() []Requirement {
 		{ID: ReqIdentityClean, Sides: sides(SideClient), Level: Must, Clients: ">= 3.85.0-0",
 			Sentence: "Name and hostname headers are sent where the version sends them (target connects from 3.85.0, every operator request from 3.109.0), and cleaned from 3.104.0: ASCII only, trimmed, legal header values."},
 		{ID: ReqEarlyRefusal, Sides: sides(SideOperator), Level: Must, Clients: ">= 3.46.0-0", Operators: ">= 3.46.0-0",
-			Sentence: "An invalid certificate is refused on the first operator request that carries it, before any WebSocket is established, with 401 or 403 and a Kubernetes Status naming the header and a reason; a valid one is served."},
+			Sentence: "An invalid certificate is refused on the first operator request that carries it (by operators before 3.109.0, which check target connects only: on the first connect), before any WebSocket is established, with 401 or 403 and a Kubernetes Status naming the header and a reason; a valid one is served."},
 		{ID: ReqStopAfterRefusal, Sides: sides(SideClient), Level: Must,
 			Sentence: "After a well-formed refusal (a Status naming the header and a reason) the client sends no further request and stops with an error naming the header and the reason."},
 		{ID: ReqMinimumVersionNamed, Sides: sides(SideClient, SideOperator), Level: Must, WithMinimumClientVersion: true,

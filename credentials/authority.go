@@ -3,9 +3,11 @@ package credentials
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -78,6 +80,16 @@ func NewAuthority(license License, key ed25519.PrivateKey) (*Authority, error) {
 // are signed as this one's, but for the wrong licence.
 func (a *Authority) ForLicense(license License) (*Authority, error) {
 	return NewAuthority(license, a.key)
+}
+
+// LicenseFingerprint identifies the licence by its authority's key: unpadded standard base64
+// of the SHA-256 of the key's public half (and the subscription, so that another licence of
+// the same key differs). Clients key their credential store by it, so two authorities never
+// share one: a store that outlives an operator is never handed another CA's certificate under
+// the fingerprint it knows.
+func (a *Authority) LicenseFingerprint() string {
+	sum := sha256.Sum256(append(append([]byte{}, a.key.Public().(ed25519.PublicKey)...), a.license.SubscriptionID...))
+	return base64.RawStdEncoding.EncodeToString(sum[:])
 }
 
 // License returns the licence the authority issues for.

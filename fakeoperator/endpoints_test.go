@@ -3,11 +3,14 @@ package fakeoperator
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/opconform/opconform/contract"
 )
@@ -76,4 +79,34 @@ func TestEventStream(t *testing.T) {
 	cancel()
 	g.Eventually(func() []contract.Entry { return s.Journal().Entries() }).WithTimeout(5 * time.Second).Should(
 		ContainElement(HaveField("Class", contract.ClassEventWatch)))
+}
+
+// TestPodsARealLsKeeps: the pod list honours the query `mirrord ls` sends (its running pods,
+// none of mirrord's own, at most 500), and a running pod is Ready=True, the condition the
+// CLI keeps a pod for (mirrord/kube/src/api/kubernetes/seeker.rs).
+func TestPodsARealLsKeeps(t *testing.T) {
+	g := NewWithT(t)
+	inv := DefaultInventory()
+	inv.Pods = append(inv.Pods,
+		Workload{Namespace: "default", Name: "starting", Containers: []string{"c"}, Phase: corev1.PodPending},
+		Workload{Namespace: "default", Name: "mirrord-agent-x", Containers: []string{"agent"}, Labels: map[string]string{"app": "mirrord"}},
+		Workload{Namespace: "default", Name: "copy", Containers: []string{"c"}, Labels: map[string]string{"operator.metalbear.co/owner": "mirrord"}})
+	s := newTestServer(t, Options{Inventory: inv})
+	q := url.Values{"fieldSelector": {"status.phase=Running"}, "labelSelector": {"app!=mirrord,!operator.metalbear.co/owner"}, "limit": {"500"}}
+	code, body, _ := do(t, s, request{path: "/api/v1/namespaces/default/pods?" + q.Encode()})
+	g.Expect(code).To(Equal(http.StatusOK), "%s", body)
+	var pods corev1.PodList
+	g.Expect(json.Unmarshal(body, &pods)).To(Succeed())
+	g.Expect(pods.Items).To(HaveLen(1))
+	g.Expect(pods.Items[0].Name).To(Equal("nginx-7d9c6b5f4-x2x7q"))
+	g.Expect(pods.Items[0].Status.Conditions).To(ContainElement(corev1.PodCondition{Type: corev1.PodReady, Status: corev1.ConditionTrue}))
+
+	_, body, _ = do(t, s, request{path: "/api/v1/namespaces/default/pods"})
+	g.Expect(json.Unmarshal(body, &pods)).To(Succeed())
+	g.Expect(pods.Items).To(HaveLen(4), "without selectors, every pod")
+	code, _, st := do(t, s, request{path: "/api/v1/namespaces/default/pods?fieldSelector=spec.nodeName%3Dx"})
+	g.Expect(code).To(Equal(http.StatusBadRequest))
+	g.Expect(st.Message).To(ContainSubstring("field label not supported: spec.nodeName"))
+	code, _, _ = do(t, s, request{path: "/apis/apps/v1/namespaces/default/deployments?labelSelector=app%3Dnginx"})
+	g.Expect(code).To(Equal(http.StatusOK))
 }

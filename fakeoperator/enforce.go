@@ -178,6 +178,11 @@ func (s *Server) checkSession(c *call) bool {
 		return false
 	}
 	c.sessionID = id
+	if s.state.hasEnded(id) {
+		// what the mirrord CLI's reconnect loop stops at (RECONNECT_NOT_POSSIBLE_CODE/_REASON)
+		s.fail(c, http.StatusGone, ReasonReconnectNotPossible, "session %X has ended: it cannot be reconnected to", id)
+		return false
+	}
 	fingerprint := ""
 	if c.cert != nil {
 		fingerprint = c.cert.fingerprint

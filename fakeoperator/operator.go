@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/Masterminds/semver/v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
 
@@ -17,35 +18,104 @@ import (
 	"github.com/opconform/opconform/mirrordproto"
 )
 
-// operatorSpec is MirrordOperator.spec, in the snake_case the client parses.
-type operatorSpec struct {
-	OperatorVersion   string          `json:"operator_version"`
-	ProtocolVersion   string          `json:"protocol_version,omitempty"`
-	DefaultNamespace  string          `json:"default_namespace"`
-	SupportedFeatures []Feature       `json:"supported_features,omitempty"`
-	Features          []Feature       `json:"features,omitempty"`
-	License           operatorLicense `json:"license"`
+// The MirrordOperator object as an operator of a given version sends it: the fields of its
+// version's types (metalbear-co/mirrord, mirrord/operator/src/crd.rs and types.rs, read tag by
+// tag; a field an operator's types hold is serialized, as null where it has no value), each
+// from the first release whose types have it. What a client of a version can decode of it
+// is fixtures/schemas/.
+var (
+	// licence fingerprint, status statistics
+	sinceFingerprint = semver.MustParse("3.46.0")
+	// the deprecated spec.features (ProxyApi only)
+	sinceFeatures = semver.MustParse("3.51.1")
+	// spec.protocol_version
+	sinceProtocolVersion = semver.MustParse("3.56.0")
+	// the deprecated spec.copy_target_enabled
+	sinceCopyTargetEnabled = semver.MustParse("3.75.0")
+	// status.copy_targets
+	sinceStatusCopyTargets = semver.MustParse("3.83.0")
+	// a session's namespace
+	sinceSessionNamespace = semver.MustParse("3.84.0")
+	// licence subscription_id, a session's locked_ports
+	sinceSubscription = semver.MustParse("3.85.0")
+	// spec.supported_features (MirrordOperatorSpec::new fills the deprecated two as well)
+	sinceSupportedFeatures = semver.MustParse("3.114.0")
+	// a session's user_id; a copy target's status.creator_session
+	sinceSessionUserID = semver.MustParse("3.117.0")
+	// spec.operator_namespace
+	sinceOperatorNamespace = semver.MustParse("3.187.0")
+	// a session's key
+	sinceSessionKey = semver.MustParse("3.206.0")
+	// a session's id
+	sinceSessionID = semver.MustParse("3.41.0")
+)
+
+// since reports whether the operator's version has what came in v.
+func (s *Server) since(v *semver.Version) bool { return !s.version.LessThan(v) }
+
+// operatorSpec is MirrordOperator.spec, in the snake_case the client parses, with the fields
+// of the operator's version.
+func (s *Server) operatorSpec() map[string]any {
+	licence := map[string]any{"name": s.license.Name, "organization": s.license.Organization, "expire_at": s.license.ExpireAt.Format("2006-01-02")}
+	spec := map[string]any{"operator_version": s.version.String(), "default_namespace": "default", "license": licence}
+	if s.since(sinceFingerprint) {
+		licence["fingerprint"] = s.license.Fingerprint
+	}
+	if s.since(sinceSubscription) {
+		licence["subscription_id"] = s.license.SubscriptionID
+	}
+	if s.since(sinceFeatures) {
+		// for clients before supported_features: ProxyApi is the only value they can decode
+		var legacy []Feature
+		if s.hasFeature(FeatureProxyAPI) {
+			legacy = []Feature{FeatureProxyAPI}
+		}
+		spec["features"] = legacy
+	}
+	if s.since(sinceProtocolVersion) {
+		spec["protocol_version"] = mirrordproto.ProtocolVersion
+	}
+	if s.since(sinceCopyTargetEnabled) {
+		spec["copy_target_enabled"] = s.hasFeature(FeatureCopyTarget)
+	}
+	if s.since(sinceSupportedFeatures) {
+		spec["supported_features"] = append([]Feature{}, s.features...)
+	}
+	if s.since(sinceOperatorNamespace) {
+		spec["operator_namespace"] = "mirrord"
+	}
+	return spec
 }
 
-type operatorLicense struct {
-	Name           string `json:"name"`
-	Organization   string `json:"organization"`
-	ExpireAt       string `json:"expire_at"`
-	Fingerprint    string `json:"fingerprint"`
-	SubscriptionID string `json:"subscription_id"`
+// sessionJSON is a session as the operator's Session type of its version has it: in
+// status.sessions, a session list's spec.session and a copy target's creator_session.
+func (s *Server) sessionJSON(ss session, now time.Time) map[string]any {
+	out := map[string]any{
+		"duration_secs": int64(now.Sub(ss.Started) / time.Second), "user": ss.User, "target": ss.Target,
+	}
+	if s.since(sinceSessionID) {
+		out["id"] = fmt.Sprintf("%X", ss.ID)
+	}
+	if s.since(sinceSessionNamespace) {
+		out["namespace"] = ss.Namespace
+	}
+	if s.since(sinceSubscription) {
+		out["locked_ports"] = []any{}
+	}
+	if s.since(sinceSessionUserID) {
+		out["user_id"] = nilIfEmpty(ss.UserID)
+	}
+	if s.since(sinceSessionKey) && ss.Key != "" {
+		out["key"] = ss.Key
+	}
+	return out
 }
 
-type operatorStatus struct {
-	Sessions []statusSession `json:"sessions"`
-}
-
-// statusSession is a session as status.sessions lists it.
-type statusSession struct {
-	ID           string `json:"id"`
-	DurationSecs int64  `json:"duration_secs"`
-	User         string `json:"user"`
-	Target       string `json:"target"`
-	Namespace    string `json:"namespace"`
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // maxBody bounds request bodies.
@@ -54,35 +124,52 @@ const maxBody = 1 << 20
 // marshalOperator marshals, once, the parts of the MirrordOperator object that never
 // change for a server.
 func (s *Server) marshalOperator() error {
-	spec := operatorSpec{
-		OperatorVersion:  s.version.String(),
-		ProtocolVersion:  mirrordproto.ProtocolVersion,
-		DefaultNamespace: "default",
-		License: operatorLicense{
-			Name: s.license.Name, Organization: s.license.Organization, ExpireAt: s.license.ExpireAt.Format("2006-01-02"),
-			Fingerprint: s.license.Fingerprint, SubscriptionID: s.license.SubscriptionID,
-		},
-	}
-	if s.profile.LegacyFeatures {
-		spec.Features = []Feature{FeatureProxyAPI}
-	} else {
-		spec.SupportedFeatures = s.features
-	}
 	head, err := json.Marshal(struct {
 		metav1.TypeMeta `json:",inline"`
 		Metadata        metav1.ObjectMeta `json:"metadata"`
-		Spec            operatorSpec      `json:"spec"`
+		Spec            map[string]any    `json:"spec"`
 	}{
 		TypeMeta: metav1.TypeMeta{Kind: "MirrordOperator", APIVersion: contract.GroupVersion},
 		Metadata: metav1.ObjectMeta{Name: contract.OperatorName, UID: uid("operator", s.license.Fingerprint)},
-		Spec:     spec,
+		Spec:     s.operatorSpec(),
 	})
 	if err != nil {
 		return fmt.Errorf("marshalling operator object: %w", err)
 	}
 	// the object without its closing brace, ready for `,"status":…}`
 	s.operatorHead = append(head[:len(head)-1], `,"status":`...)
+	if s.emptyStatus, err = json.Marshal(s.operatorStatus(nil)); err != nil {
+		return fmt.Errorf("marshalling operator status: %w", err)
+	}
 	return nil
+}
+
+// openSessions are the sessions with an open connection, as status.sessions lists them.
+func (s *Server) openSessions() []map[string]any {
+	var out []map[string]any
+	now := s.clock.Now()
+	for _, ss := range s.state.listSessions("") {
+		if ss.Open > 0 {
+			out = append(out, s.sessionJSON(ss, now))
+		}
+	}
+	return out
+}
+
+// operatorStatus is the MirrordOperator object's status with sessions, with the fields of
+// the operator's version.
+func (s *Server) operatorStatus(sessions []map[string]any) map[string]any {
+	if sessions == nil {
+		sessions = []map[string]any{}
+	}
+	status := map[string]any{"sessions": sessions}
+	if s.since(sinceFingerprint) {
+		status["statistics"] = map[string]int{"dau": 0, "mau": 0}
+	}
+	if s.since(sinceStatusCopyTargets) {
+		status["copy_targets"] = []any{}
+	}
+	return status
 }
 
 func (s *Server) serveOperator(c *call) {
@@ -90,32 +177,21 @@ func (s *Server) serveOperator(c *call) {
 		s.notFound(c, "mirrordoperators.operator.metalbear.co \""+c.route.Name+"\"")
 		return
 	}
-	now := s.clock.Now()
-	var sessions []statusSession
-	for _, ss := range s.state.listSessions("") {
-		if ss.Open > 0 {
-			sessions = append(sessions, statusSession{
-				ID: fmt.Sprintf("%X", ss.ID), DurationSecs: int64(now.Sub(ss.Started) / time.Second),
-				User: ss.User, Target: ss.Target, Namespace: ss.Namespace,
-			})
+	body := s.emptyStatus
+	if open := s.openSessions(); len(open) > 0 {
+		var err error
+		if body, err = json.Marshal(s.operatorStatus(open)); err != nil {
+			s.fail(c, http.StatusInternalServerError, metav1.StatusReasonInternalError, "marshalling operator status: %v", err)
+			return
 		}
 	}
-	status := []byte(`{"sessions":[]}`)
-	var err error
-	if len(sessions) > 0 {
-		status, err = json.Marshal(operatorStatus{Sessions: sessions})
-	}
-	if err != nil {
-		s.fail(c, http.StatusInternalServerError, metav1.StatusReasonInternalError, "marshalling operator status: %v", err)
-		return
-	}
 	// Assembled from the pre-marshalled parts: encoding/json would re-validate them.
-	body := make([]byte, 0, len(s.operatorHead)+len(status)+2)
-	body = append(append(append(body, s.operatorHead...), status...), '}', '\n')
+	out := make([]byte, 0, len(s.operatorHead)+len(body)+2)
+	out = append(append(append(out, s.operatorHead...), body...), '}', '\n')
 	c.w.Header().Set("Content-Type", "application/json")
-	c.w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	c.w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	c.w.WriteHeader(http.StatusOK)
-	_, _ = c.w.Write(body)
+	_, _ = c.w.Write(out)
 }
 
 // credentialObject is MirrordClusterOperatorUserCredential (camelCase, unlike the operator).

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/clock"
 
 	"github.com/opconform/opconform/contract"
@@ -65,7 +66,8 @@ type License struct {
 	// Plan is "enterprise" (default) or "teams"; CI credentials need enterprise.
 	Plan           string
 	SubscriptionID string
-	// Fingerprint is the licence fingerprint clients key their credential store by.
+	// Fingerprint is the licence fingerprint clients key their credential store by; default
+	// derived from the licence authority's key (credentials.Authority.LicenseFingerprint).
 	Fingerprint string
 	// ExpireAt is the licence's end date; default one year after the server starts.
 	ExpireAt time.Time
@@ -105,6 +107,25 @@ type Workload struct {
 	Namespace  string
 	Name       string
 	Containers []string
+	// Labels default to app=<name>; a pod's Phase defaults to Running (and Ready).
+	Labels map[string]string
+	Phase  corev1.PodPhase
+}
+
+// labels are w's labels, app=<name> when it gives none.
+func (w Workload) labels() map[string]string {
+	if w.Labels == nil {
+		return map[string]string{"app": w.Name}
+	}
+	return w.Labels
+}
+
+// phase is a pod's phase, Running when it gives none.
+func (w Workload) phase() corev1.PodPhase {
+	if w.Phase == "" {
+		return corev1.PodRunning
+	}
+	return w.Phase
 }
 
 // Inventory is the small cluster the server pretends to front.

@@ -40,12 +40,13 @@ const (
 
 // featureHistory gives the first operator version that advertises each feature. The
 // operator is closed source: the versions follow the client releases that started to use
-// each feature (reference/mirrord-protocol.md §4), which is the earliest they can matter.
+// each feature (reference/mirrord-protocol.md §4), which is the earliest they can matter;
+// ProxyApi the release whose types first have spec.features to say it in (3.51.1).
 var featureHistory = []struct {
 	Feature Feature
 	Since   *semver.Version
 }{
-	{FeatureProxyAPI, semver.MustParse("3.0.0")},
+	{FeatureProxyAPI, semver.MustParse("3.51.1")},
 	{FeatureCopyTarget, semver.MustParse("3.60.0")},
 	{FeatureLayerReconnect, semver.MustParse("3.133.1")},
 	{FeatureExtendableUserCredentials, semver.MustParse("3.164.0")},
@@ -81,8 +82,6 @@ type Profile struct {
 	// ChecksSession makes the operator validate x-session-id on connects and bind a session to
 	// the certificate of its first connect.
 	ChecksSession bool
-	// LegacyFeatures makes spec carry only the legacy `features` list, no supported_features.
-	LegacyFeatures bool
 	// LegacyCredentials serves POST mirrordoperators/operator/certificate.
 	LegacyCredentials bool
 	// RejectUnknownHeaders refuses operator requests carrying a contract header whose role is
@@ -132,9 +131,8 @@ func Profiles() []Profile {
 	return []Profile{
 		{
 			Name: ProfileAncient, Versions: "< 3.46.0-0", DefaultVersion: "3.40.0",
-			Description:    "before client certificates: ignores every new header, no credential endpoints",
-			Certificates:   CertIgnore,
-			LegacyFeatures: true,
+			Description:  "before client certificates: ignores every new header, no credential endpoints",
+			Certificates: CertIgnore,
 		},
 		{
 			Name: ProfileLegacy, Versions: ">= 3.46.0-0, < 3.109.0-0", DefaultVersion: "3.100.0",

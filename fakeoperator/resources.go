@@ -10,7 +10,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/Masterminds/semver/v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/selection"
 
 	"github.com/opconform/opconform/contract"
 )
@@ -57,23 +60,27 @@ func (s *Server) targets(namespace string) []target {
 	return out
 }
 
-// resolveTarget reports whether a connect URL's target name exists in namespace.
+// resolveTarget reports whether a connect URL's target name exists in namespace; deploy.X
+// names deployment.X, as the operator reads the names older clients send.
 func (s *Server) resolveTarget(namespace, name string) error {
 	t, err := contract.ParseTarget(name)
 	if err != nil {
 		return err
 	}
-	if t.Type == "targetless" || slices.Contains(s.targets(namespace), target{namespace, name}) {
+	if t.Type == "targetless" || slices.Contains(s.targets(namespace), target{namespace, t.String()}) {
 		return nil
 	}
 	return fmt.Errorf("target %q not found in namespace %q", name, namespace)
 }
 
+// targetObject is a Target of the inventory (or a resolved name): spec.target is mirrord's
+// Target object, as the operator serializes it (contract.Target.Object).
 func targetObject(namespace, name string) object {
+	t, _ := contract.ParseTarget(name) // names come from the inventory, or were resolved
 	return object{
 		TypeMeta:   metav1.TypeMeta{Kind: "Target", APIVersion: contract.GroupVersion},
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, UID: uid("target", namespace+"/"+name)},
-		Spec:       map[string]string{"target": name},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, UID: uid("target", namespace+"/"+t.String())},
+		Spec:       map[string]any{"target": t.Object()},
 	}
 }
 
@@ -94,17 +101,21 @@ func (s *Server) serveTargets(c *call) {
 	writeJSON(c.w, http.StatusOK, targetObject(ns, c.route.Name))
 }
 
+// copyTargetObject is a CopyTarget: the spec the client sent, and a status whose
+// creator_session is a whole Session (from 3.117.0; before, the operator's CopyTarget type
+// had no status).
 func (s *Server) copyTargetObject(ct copyTarget) object {
-	return object{
+	o := object{
 		TypeMeta: metav1.TypeMeta{Kind: "CopyTarget", APIVersion: contract.GroupVersion},
 		ObjectMeta: metav1.ObjectMeta{Name: ct.Name, Namespace: ct.Namespace, UID: uid("copytarget", ct.Namespace+"/"+ct.Name),
 			CreationTimestamp: metav1.NewTime(ct.Created)},
 		Spec: ct.Spec,
-		Status: map[string]any{
-			"phase":           "Ready",
-			"creator_session": map[string]any{"id": strconv.FormatUint(ct.CreatorSession, 16), "user_id": ct.UserID},
-		},
 	}
+	if s.since(sinceSessionUserID) {
+		creator := session{ID: ct.CreatorSession, UserID: ct.UserID, User: ct.User, Target: ct.Target, Namespace: ct.Namespace, Started: ct.Created}
+		o.Status = map[string]any{"phase": "Ready", "creator_session": s.sessionJSON(creator, s.clock.Now()), "failure_message": nil}
+	}
+	return o
 }
 
 func (s *Server) serveCopyTargets(c *call) {
@@ -149,7 +160,8 @@ func (s *Server) createCopyTarget(c *call) {
 		s.fail(c, http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, "spec.target: required")
 		return
 	}
-	ct := &copyTarget{Namespace: c.route.Namespace, Name: name, Spec: body.Spec, Created: s.clock.Now(), CreatorSession: rand.Uint64()}
+	ct := &copyTarget{Namespace: c.route.Namespace, Name: name, Spec: body.Spec, Created: s.clock.Now(), CreatorSession: rand.Uint64(),
+		User: sessionUser(c.r.Header.Get(s.headers.Name), c.entry.RemoteUser, c.r.Header.Get(s.headers.Hostname)), Target: copiedTarget(body.Spec["target"])}
 	if c.cert != nil && c.cert.cert != nil {
 		ct.UserID = c.cert.cert.UserID
 	}
@@ -160,20 +172,25 @@ func (s *Server) createCopyTarget(c *call) {
 	writeJSON(c.w, http.StatusCreated, s.copyTargetObject(*ct))
 }
 
+// copiedTarget names the target a CopyTarget's spec.target (mirrord's Target object)
+// copies, as a session's target reads: deployment/nginx.
+func copiedTarget(spec any) string {
+	if obj, ok := spec.(map[string]any); ok {
+		if t, ok := contract.TargetFromObject(obj); ok {
+			return t.Type + "/" + t.Name
+		}
+	}
+	return "targetless"
+}
+
+// sinceSessionList is the first operator release whose Session type is a resource clients
+// list (SessionSpec{session}); before it the route served only deletes.
+var sinceSessionList = semver.MustParse("3.232.0")
+
 func (s *Server) serveSessions(c *call) {
 	ns := c.route.Namespace
 	if c.route.Class == contract.ClassSessionList {
-		var items []object
-		for _, ss := range s.state.listSessions(ns) {
-			id := fmt.Sprintf("%X", ss.ID)
-			items = append(items, object{
-				TypeMeta:   metav1.TypeMeta{Kind: "Session", APIVersion: contract.GroupVersion},
-				ObjectMeta: metav1.ObjectMeta{Name: id, Namespace: ss.Namespace, UID: uid("session", id)},
-				Spec:       map[string]any{"id": id, "user": ss.User, "target": ss.Target, "namespace": ss.Namespace},
-				Status:     map[string]any{"connections": ss.Open},
-			})
-		}
-		writeJSON(c.w, http.StatusOK, newList("Session", items))
+		s.listSessions(c, ns)
 		return
 	}
 	var n int
@@ -183,13 +200,14 @@ func (s *Server) serveSessions(c *call) {
 	case "inactive":
 		n = s.state.deleteSessions(ns, func(ss *session) bool { return ss.Open == 0 })
 	default:
-		id, err := strconv.ParseUint(strings.TrimPrefix(strings.ToLower(c.route.Name), "0x"), 16, 64)
-		if err != nil {
-			s.fail(c, http.StatusBadRequest, metav1.StatusReasonBadRequest, "session id %q: could not parse as hex: %v", c.route.Name, err)
+		ids := sessionIDs(c.route.Name)
+		if len(ids) == 0 {
+			s.fail(c, http.StatusBadRequest, metav1.StatusReasonBadRequest, "session id %q: not a decimal or hex u64", c.route.Name)
 			return
 		}
-		if n = s.state.deleteSessions(ns, func(ss *session) bool { return ss.ID == id }); n == 0 {
-			s.notFound(c, "session "+c.route.Name)
+		n = s.state.deleteSessions(ns, func(ss *session) bool { return slices.Contains(ids, ss.ID) })
+		if n == 0 {
+			s.notFound(c, "sessions.operator.metalbear.co \""+c.route.Name+"\"")
 			return
 		}
 	}
@@ -197,4 +215,65 @@ func (s *Server) serveSessions(c *call) {
 		TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"}, Status: metav1.StatusSuccess,
 		Code: http.StatusOK, Message: fmt.Sprintf("%d sessions deleted", n),
 	})
+}
+
+// sessionIDs reads a session id of a DELETE path: the CLI sends the id it shows (hex) in
+// decimal, `session kill` tries the other form too; either is accepted.
+func sessionIDs(name string) []uint64 {
+	var ids []uint64
+	if id, err := strconv.ParseUint(name, 10, 64); err == nil {
+		ids = append(ids, id)
+	}
+	if id, err := strconv.ParseUint(strings.TrimPrefix(strings.ToLower(name), "0x"), 16, 64); err == nil {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// listSessions answers a session list: items whose spec.session is a Session, filtered by
+// fieldSelector=spec.session.key=K (the only field `mirrord session ls --key` selects by).
+func (s *Server) listSessions(c *call, ns string) {
+	if !s.since(sinceSessionList) {
+		s.notFound(c, "the server could not find the requested resource (sessions are listed from "+sinceSessionList.String()+")")
+		return
+	}
+	key, keyed, err := sessionKeySelector(c.query.Get("fieldSelector"))
+	if err != nil {
+		s.fail(c, http.StatusBadRequest, metav1.StatusReasonBadRequest, "fieldSelector: %v", err)
+		return
+	}
+	now := s.clock.Now()
+	var items []object
+	for _, ss := range s.state.listSessions(ns) {
+		if keyed && ss.Key != key {
+			continue
+		}
+		id := fmt.Sprintf("%X", ss.ID)
+		items = append(items, object{
+			TypeMeta:   metav1.TypeMeta{Kind: "Session", APIVersion: contract.GroupVersion},
+			ObjectMeta: metav1.ObjectMeta{Name: id, Namespace: ss.Namespace, UID: uid("session", id)},
+			Spec:       map[string]any{"session": s.sessionJSON(ss, now)},
+		})
+	}
+	writeJSON(c.w, http.StatusOK, newList("Session", items))
+}
+
+// sessionKeySelector parses a session list's field selector: spec.session.key=K (or ==),
+// escaped as escape_field_selector_value escapes it; any other field is refused, as
+// kube-apiserver refuses a field label it does not support.
+func sessionKeySelector(selector string) (key string, keyed bool, err error) {
+	if selector == "" {
+		return "", false, nil
+	}
+	sel, err := fields.ParseSelector(selector)
+	if err != nil {
+		return "", false, err
+	}
+	for _, r := range sel.Requirements() {
+		if r.Field != "spec.session.key" || r.Operator == selection.NotEquals {
+			return "", false, fmt.Errorf("field label not supported: %s", r.Field)
+		}
+		key, keyed = r.Value, true
+	}
+	return key, keyed, nil
 }

@@ -50,8 +50,9 @@ type Server struct {
 	faults                *faultSet
 	state                 *state
 	httpServer            *http.Server
-	// operatorHead is the MirrordOperator object's fixed part, as JSON up to its status.
-	operatorHead []byte
+	// operatorHead is the MirrordOperator object's fixed part, as JSON up to its status, and
+	// emptyStatus its status while no session is open.
+	operatorHead, emptyStatus []byte
 
 	inflight sync.WaitGroup
 	// closing is closed by Close: long-running answers (the event stream) end then.
@@ -133,6 +134,9 @@ func (s *Server) configure() error {
 	if s.authority, err = credentials.NewAuthority(s.license.authorityLicense(), o.LicenseKey); err != nil {
 		return fmt.Errorf("options: licence authority: %w", err)
 	}
+	if s.license.Fingerprint == "" {
+		s.license.Fingerprint = s.authority.LicenseFingerprint()
+	}
 	if s.foreign, err = credentials.NewAuthority(s.license.authorityLicense(), nil); err != nil {
 		return fmt.Errorf("options: a foreign authority: %w", err)
 	}
@@ -194,9 +198,6 @@ func defaultLicense(l License, now time.Time) License {
 	}
 	if l.SubscriptionID == "" {
 		l.SubscriptionID = "sub-" + strings.ToLower(l.Organization)
-	}
-	if l.Fingerprint == "" {
-		l.Fingerprint = "fp-" + strings.ToLower(l.Organization) + "-" + l.SubscriptionID
 	}
 	if l.ExpireAt.IsZero() {
 		l.ExpireAt = now.AddDate(1, 0, 0)

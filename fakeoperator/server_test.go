@@ -168,18 +168,24 @@ func TestClientGoDiscoveryAndClients(t *testing.T) {
 	g.Expect(classes).To(HaveKey("operator-get"))
 }
 
-func TestProfilesBySemVer(t *testing.T) {
+// TestOperatorObjectPerVersion: the operator object holds the fields of its version's types
+// (read tag by tag in mirrord/operator/src/crd.rs): no features before 3.51.1, the deprecated
+// two only before 3.114.0, and from it supported_features beside them, as
+// MirrordOperatorSpec::new fills them.
+func TestOperatorObjectPerVersion(t *testing.T) {
 	for _, tc := range []struct {
 		version, profile string
-		legacyFeatures   bool
+		has, hasNot      []string
+		features         string
 		extendable       bool
 	}{
-		{"3.40.0", ProfileAncient, true, false},
-		{"3.46.0", ProfileLegacy, false, false},
-		{"3.108.9", ProfileLegacy, false, false},
-		{"3.109.0", ProfileCurrent, false, false},
-		{"3.164.0", ProfileCurrent, false, true},
-		{"4.0.0-rc.1", ProfileCurrent, false, true},
+		{"3.40.0", ProfileAncient, []string{"operator_version", "default_namespace", "license"}, []string{"features", "supported_features", "copy_target_enabled", "protocol_version"}, "", false},
+		{"3.46.0", ProfileLegacy, []string{"license"}, []string{"features", "supported_features"}, "", false},
+		{"3.100.0", ProfileLegacy, []string{"features", "copy_target_enabled", "protocol_version"}, []string{"supported_features", "operator_namespace"}, `["ProxyApi"]`, false},
+		{"3.109.0", ProfileCurrent, []string{"features", "copy_target_enabled"}, []string{"supported_features"}, `["ProxyApi"]`, false},
+		{"3.164.0", ProfileCurrent, []string{"features", "copy_target_enabled", "supported_features"}, []string{"operator_namespace"}, `["ProxyApi"]`, true},
+		{"3.250.0", ProfileCurrent, []string{"features", "copy_target_enabled", "supported_features", "operator_namespace"}, nil, `["ProxyApi"]`, true},
+		{"4.0.0-rc.1", ProfileCurrent, []string{"supported_features"}, nil, `["ProxyApi"]`, true},
 	} {
 		t.Run(tc.version, func(t *testing.T) {
 			g := NewWithT(t)
@@ -190,12 +196,14 @@ func TestProfilesBySemVer(t *testing.T) {
 				Spec map[string]json.RawMessage `json:"spec"`
 			}
 			g.Expect(json.Unmarshal(body, &obj)).To(Succeed())
-			g.Expect(obj.Spec).To(HaveKey("operator_version"))
-			if tc.legacyFeatures {
-				g.Expect(obj.Spec).NotTo(HaveKey("supported_features"))
-				g.Expect(string(obj.Spec["features"])).To(Equal(`["ProxyApi"]`), "legacy features may hold only ProxyApi")
-			} else {
-				g.Expect(obj.Spec).To(HaveKey("supported_features"))
+			for _, k := range tc.has {
+				g.Expect(obj.Spec).To(HaveKey(k))
+			}
+			for _, k := range tc.hasNot {
+				g.Expect(obj.Spec).NotTo(HaveKey(k))
+			}
+			if tc.features != "" {
+				g.Expect(string(obj.Spec["features"])).To(Equal(tc.features), "the deprecated features may hold only ProxyApi")
 			}
 			g.Expect(string(obj.Spec["supported_features"])).To(map[bool]OmegaMatcher{true: ContainSubstring("ExtendableUserCredentials"), false: Not(ContainSubstring("ExtendableUserCredentials"))}[tc.extendable])
 		})

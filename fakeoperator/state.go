@@ -20,7 +20,9 @@ type session struct {
 	User        string
 	Namespace   string
 	Target      string
-	Started     time.Time
+	// Key is the session key of its connect (the key parameter), "" when it gave none.
+	Key     string
+	Started time.Time
 	// Open counts the session's open WebSocket connections; Connections counts all.
 	Open        int
 	Connections int
@@ -36,6 +38,8 @@ type copyTarget struct {
 	Created        time.Time
 	CreatorSession uint64
 	UserID         string
+	// User and Target are the creator session's, as status.creator_session shows them.
+	User, Target string
 }
 
 // state is the server's mutable operator state: sessions and copy targets.
@@ -43,10 +47,19 @@ type state struct {
 	mu          sync.Mutex
 	sessions    map[uint64]*session
 	copyTargets map[string]*copyTarget
+	// ended are the ids of sessions that were deleted: a connect to one cannot continue it.
+	ended map[uint64]bool
 }
 
 func newState() *state {
-	return &state{sessions: map[uint64]*session{}, copyTargets: map[string]*copyTarget{}}
+	return &state{sessions: map[uint64]*session{}, copyTargets: map[string]*copyTarget{}, ended: map[uint64]bool{}}
+}
+
+// hasEnded reports whether session id was deleted.
+func (st *state) hasEnded(id uint64) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.ended[id]
 }
 
 // bindSession ties session id to the certificate fingerprint of its first connect. It
@@ -130,6 +143,7 @@ func (st *state) deleteSessions(namespace string, match func(*session) bool) int
 	for id, s := range st.sessions {
 		if s.Connections > 0 && (namespace == "" || s.Namespace == namespace) && match(s) {
 			delete(st.sessions, id)
+			st.ended[id] = true
 			closing = append(closing, s.conns...)
 			n++
 		}

@@ -35,6 +35,9 @@ const (
 	ReasonUpgradeRequired             metav1.StatusReason = "UpgradeRequired"
 	ReasonSubprotocolRequired         metav1.StatusReason = "SubprotocolRequired"
 	ReasonInjectedFault               metav1.StatusReason = "InjectedFault"
+	// ReasonReconnectNotPossible answers a connect to a session that ended (410), as the
+	// operator does (mirrord/operator/src/types.rs).
+	ReasonReconnectNotPossible metav1.StatusReason = "ReconnectNotPossible"
 )
 
 // newStatus builds a Failure Status.
