@@ -29,6 +29,7 @@ type Operator struct {
 		DefaultNamespace  string   `json:"default_namespace"`
 		SupportedFeatures []string `json:"supported_features"`
 		Features          []string `json:"features"`
+		CopyTargetEnabled *bool    `json:"copy_target_enabled"`
 		License           struct {
 			Name           string `json:"name"`
 			Organization   string `json:"organization"`
@@ -40,15 +41,55 @@ type Operator struct {
 	Status *struct {
 		Sessions []json.RawMessage `json:"sessions"`
 	} `json:"status"`
+	// reads is which of the feature fields the client's version reads.
+	reads Behaviours
 }
 
-// Has reports whether the operator advertises feature, reading the legacy `features` list
-// when supported_features is absent, as the client does.
+// Has reports whether the operator advertises feature, as the client's version reads it: no
+// feature before spec.features (3.51.1); from it, the deprecated features (only ProxyApi)
+// and copy_target_enabled; from 3.114.0 supported_features, and the deprecated two only when
+// an operator sends no supported_features (MirrordOperatorSpec::supported_features).
 func (o *Operator) Has(feature string) bool {
-	if o.Spec.SupportedFeatures == nil {
-		return slices.Contains(o.Spec.Features, feature)
+	switch {
+	case o.reads[SupportedFeatures] && o.Spec.SupportedFeatures != nil:
+		return slices.Contains(o.Spec.SupportedFeatures, feature)
+	case !o.reads[LegacyFeatures]:
+		return false
+	case feature == "CopyTarget":
+		return o.Spec.CopyTargetEnabled != nil && *o.Spec.CopyTargetEnabled
 	}
-	return slices.Contains(o.Spec.SupportedFeatures, feature)
+	return slices.Contains(o.Spec.Features, feature)
+}
+
+// Features lists what the operator advertises, as the client's version reads it.
+func (o *Operator) Features() []string {
+	if o.reads[SupportedFeatures] && o.Spec.SupportedFeatures != nil {
+		return o.Spec.SupportedFeatures
+	}
+	if !o.reads[LegacyFeatures] {
+		return nil
+	}
+	out := slices.Clone(o.Spec.Features)
+	if o.Has("CopyTarget") {
+		out = append(out, "CopyTarget")
+	}
+	return out
+}
+
+// decode reads the operator object as the client's version does: its features, and the
+// deprecated features list, whose enum held only ProxyApi (any other value fails the
+// whole object, as serde's derive does).
+func (o *Operator) decode(b Behaviours) error {
+	o.reads = b
+	if !b[LegacyFeatures] {
+		return nil
+	}
+	for _, f := range o.Spec.Features {
+		if f != "ProxyApi" {
+			return fmt.Errorf("decoding the operator object: spec.features: unknown variant `%s`, expected `ProxyApi`", f)
+		}
+	}
+	return nil
 }
 
 // call sends one request through the client's (certified or not) HTTP client and decodes a
@@ -117,6 +158,9 @@ func (c *Client) getOperator(ctx context.Context, discover bool) (*Operator, err
 	var op Operator
 	err := c.guard(c.call(ctx, http.MethodGet, path, nil, "", &op), http.MethodGet, path)
 	if err == nil {
+		if err := op.decode(c.layer.Behaviours()); err != nil {
+			return nil, err
+		}
 		return &op, nil
 	}
 	if !isStatus(err) {

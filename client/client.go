@@ -8,6 +8,7 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
 
 	"github.com/opconform/opconform/contract"
 )
@@ -31,6 +32,8 @@ type Options struct {
 	Out io.Writer
 	// Now is the clock for certificate validity; default time.Now.
 	Now func() time.Time
+	// Clock is what waits are measured on (the copy target's poll); default the real clock.
+	Clock clock.Clock
 	// CertificateHeader, when not nil, is sent verbatim as the certificate header in place of
 	// the prepared certificate: a harness's way to present a broken certificate fixture.
 	CertificateHeader *string
@@ -69,6 +72,9 @@ func New(opts Options) (*Client, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
 	}
 	if opts.Out == nil {
 		opts.Out = io.Discard

@@ -5,10 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -31,10 +33,12 @@ type ExecOptions struct {
 	Timeout time.Duration
 }
 
-// Exec is `mirrord exec`: the operator GET, the local licence check, a certificate (abort
-// without one), target resolution against kube-apiserver, an optional copy target, the
-// WebSocket connect with a new session id, GET /version, and the second connection the
-// client's proxy opens with the same session id. Both connections are closed at the end.
+// Exec is `mirrord exec` as the client's version does it: the operator GET (from 3.75.0
+// first; before it, after the target's GET), the local licence check, a certificate (abort
+// without one), the target — its GET from the operator until 3.118.1, resolved against
+// kube-apiserver after — or a copy of it, the WebSocket connect with a new session id, GET
+// /version, and the second connection the client's proxy opens with the same session id.
+// Both connections are closed at the end.
 func (c *Client) Exec(ctx context.Context, eo ExecOptions) error {
 	if eo.SessionKey == "" {
 		eo.SessionKey = "opclient"
@@ -47,6 +51,12 @@ func (c *Client) Exec(ctx context.Context, eo ExecOptions) error {
 		return err
 	}
 	b := c.layer.Behaviours()
+	name := ""
+	if !b[OperatorFirst] {
+		if name, err = c.fetchTarget(ctx, target); err != nil {
+			return err
+		}
+	}
 	op, err := c.getOperator(ctx, b[DiscoveryAfterError] || b[DiscoveryAfterExecError])
 	if err != nil {
 		return err
@@ -57,18 +67,33 @@ func (c *Client) Exec(ctx context.Context, eo ExecOptions) error {
 	if _, err := c.prepareCertificate(ctx, op); err != nil {
 		return fmt.Errorf("preparing the client certificate: %w", err)
 	}
-	if err := c.resolveTarget(ctx, target); err != nil {
-		return err
-	}
-	resource, name := contract.ResourceTargets, target.String()
-	if eo.CopyTarget {
-		if name, err = c.copyTarget(ctx, target); err != nil {
+	resource := contract.ResourceTargets
+	var session uint64
+	switch {
+	case eo.CopyTarget:
+		if name, session, err = c.copyTarget(ctx, target); err != nil {
 			return err
 		}
 		resource = contract.ResourceCopyTargets
+	case !b[KubeResolvesTarget]:
+		if name == "" {
+			if name, err = c.fetchTarget(ctx, target); err != nil {
+				return err
+			}
+		}
+	default:
+		if err := c.resolveTarget(ctx, target); err != nil {
+			return err
+		}
+		name = target.String()
+		if !b[TypeNameInURL] {
+			name = target.URLName()
+		}
+	}
+	if session == 0 {
+		session = randomSessionID()
 	}
 	path, header := c.connectRequest(op, resource, name, eo.SessionKey)
-	session := randomSessionID()
 	first, err := c.connect(ctx, path, header, session, eo.Timeout)
 	if err != nil && !c.keepGoing() {
 		return err
@@ -99,6 +124,33 @@ func (c *Client) Exec(ctx context.Context, eo ExecOptions) error {
 	return nil
 }
 
+// targetCRD is what the client reads of a Target from the operator: mirrord's Target object
+// in spec.target.
+type targetCRD struct {
+	Spec struct {
+		Target map[string]any `json:"target"`
+	} `json:"spec"`
+}
+
+// fetchTarget is the operator's GET of the target, as clients before 3.118.1 make it (with
+// the certified client): GET …/namespaces/{ns}/targets/deploy.{name}. The connect names the
+// target as the answer's spec.target does, by TargetCrd::urlfied_name.
+func (c *Client) fetchTarget(ctx context.Context, t contract.Target) (string, error) {
+	path := operatorBase + "/namespaces/" + c.opts.Namespace + "/" + contract.ResourceTargets + "/" + t.URLName()
+	var crd targetCRD
+	if err := c.guard(c.call(ctx, http.MethodGet, path, nil, "", &crd), http.MethodGet, path); err != nil {
+		return "", fmt.Errorf("finding target %s: %w", t, err)
+	}
+	if t.Type == "targetless" {
+		return t.String(), nil
+	}
+	got, ok := contract.TargetFromObject(crd.Spec.Target)
+	if !ok {
+		return "", fmt.Errorf("finding target %s: the operator's answer has no target in spec.target (%v)", t, crd.Spec.Target)
+	}
+	return got.URLName(), nil
+}
+
 // keepGoing is the ignore-refusal defect: a sound client stops at a refusal.
 func (c *Client) keepGoing() bool {
 	return c.opts.Build.Defect == DefectIgnoreRefusal
@@ -123,56 +175,85 @@ func (c *Client) resolveTarget(ctx context.Context, t contract.Target) error {
 	return nil
 }
 
-// copyTarget lists, creates and polls a CopyTarget and returns its name.
-func (c *Client) copyTarget(ctx context.Context, t contract.Target) (string, error) {
+// copyPollInterval is how often the client polls a copy that is not Ready yet.
+const copyPollInterval = 5 * time.Second
+
+// copyTarget lists, creates and polls a CopyTarget as the mirrord CLI does: named by
+// TargetCrd::urlfied_name (deploy.nginx), spec.target mirrord's Target object, polled every
+// copyPollInterval (on the client's clock) until Ready; it returns the copy's name and the
+// creator session's id (hex in status.creator_session.id), the session the connect continues.
+func (c *Client) copyTarget(ctx context.Context, t contract.Target) (string, uint64, error) {
 	base := operatorBase + "/namespaces/" + c.opts.Namespace + "/" + contract.ResourceCopyTargets
 	if err := c.guard(c.call(ctx, http.MethodGet, base, nil, "", nil), http.MethodGet, base); err != nil {
-		return "", fmt.Errorf("listing copy targets: %w", err)
+		return "", 0, fmt.Errorf("listing copy targets: %w", err)
 	}
-	name := t.Type + "." + t.Name
-	body := fmt.Sprintf(`{"apiVersion":%q,"kind":"CopyTarget","metadata":{"name":%q},"spec":{"target":%q,"idle_ttl":30,"scale_down":false}}`, contract.GroupVersion, name, t.String())
-	if err := c.guard(c.call(ctx, http.MethodPost, base, []byte(body), "application/json", nil), http.MethodPost, base); err != nil {
-		return "", fmt.Errorf("creating copy target %s: %w", name, err)
+	name := t.URLName()
+	body, _ := json.Marshal(map[string]any{
+		"apiVersion": contract.GroupVersion, "kind": "CopyTarget", "metadata": map[string]string{"name": name},
+		"spec": map[string]any{"target": t.Object(), "idle_ttl": 30, "scale_down": false},
+	})
+	if err := c.guard(c.call(ctx, http.MethodPost, base, body, "application/json", nil), http.MethodPost, base); err != nil {
+		return "", 0, fmt.Errorf("creating copy target %s: %w", name, err)
 	}
-	deadline := time.Now().Add(2 * time.Minute)
+	deadline := c.opts.Clock.Now().Add(2 * time.Minute)
 	for {
 		var obj struct {
 			Status *struct {
 				Phase          string `json:"phase"`
 				FailureMessage string `json:"failure_message"`
+				CreatorSession struct {
+					ID string `json:"id"`
+				} `json:"creator_session"`
 			} `json:"status"`
 		}
 		if err := c.guard(c.call(ctx, http.MethodGet, base+"/"+name, nil, "", &obj), http.MethodGet, base); err != nil {
-			return "", fmt.Errorf("getting copy target %s: %w", name, err)
+			return "", 0, fmt.Errorf("getting copy target %s: %w", name, err)
 		}
 		switch {
-		case obj.Status == nil || obj.Status.Phase == "Ready":
-			return name, nil
+		case obj.Status == nil:
+			return name, 0, nil // an operator whose copies have no status: a new session
+		case obj.Status.Phase == "Ready" || obj.Status.Phase == "":
+			id, err := strconv.ParseUint(obj.Status.CreatorSession.ID, 16, 64)
+			if err != nil {
+				return "", 0, fmt.Errorf("copy target %s: creator_session.id %q is not hex: %w", name, obj.Status.CreatorSession.ID, err)
+			}
+			return name, id, nil
 		case obj.Status.Phase == "Failed":
-			return "", fmt.Errorf("copy target %s failed: %s", name, obj.Status.FailureMessage)
-		case time.Now().After(deadline):
-			return "", fmt.Errorf("copy target %s not Ready after 2m (phase %s)", name, obj.Status.Phase)
+			return "", 0, fmt.Errorf("copy target %s failed: %s", name, obj.Status.FailureMessage)
+		case obj.Status.Phase != "InProgress":
+			return "", 0, fmt.Errorf("copy target %s: unknown phase %q", name, obj.Status.Phase)
+		case c.opts.Clock.Now().After(deadline):
+			return "", 0, fmt.Errorf("copy target %s not Ready after 2m (phase %s)", name, obj.Status.Phase)
 		}
 		select {
 		case <-ctx.Done():
-			return "", ctx.Err()
-		case <-time.After(time.Second):
+			return "", 0, ctx.Err()
+		case <-c.opts.Clock.After(copyPollInterval):
 		}
 	}
 }
 
-// connectRequest builds the connect path and extra header: the /proxy/ form when ProxyApi
-// is advertised, and the query in x-mirrord-connect-params when ConnectParamsInHeader is
-// advertised to a client that knows it.
+// connectRequest builds the connect path and extra header as the client's version does:
+// the /proxy/ form when ProxyApi is advertised (and read: from 3.51.1); the query
+// on_concurrent_steal (from 3.51.1, not for a copy target) and key (from 3.189.0) beside
+// connect=true; and the query moved to x-mirrord-connect-params when ConnectParamsInHeader
+// is advertised to a client that knows it.
 func (c *Client) connectRequest(op *Operator, resource, name, key string) (string, http.Header) {
+	b := c.layer.Behaviours()
 	prefix := operatorBase
 	if op.Has("ProxyApi") {
 		prefix += "/proxy"
 	}
 	path := prefix + "/namespaces/" + c.opts.Namespace + "/" + resource + "/" + name
-	query := "connect=true&on_concurrent_steal=abort&key=" + url.QueryEscape(key)
+	query := "connect=true"
+	if b[LegacyFeatures] && resource == contract.ResourceTargets {
+		query += "&on_concurrent_steal=abort"
+	}
+	if b[ConnectKey] {
+		query += "&key=" + url.QueryEscape(key)
+	}
 	header := http.Header{}
-	if c.layer.Behaviours()[ConnectParamsHeader] && op.Has("ConnectParamsInHeader") {
+	if b[ConnectParamsHeader] && op.Has("ConnectParamsInHeader") {
 		header.Set(c.layer.cfg.Headers.ConnectParams, base64.StdEncoding.EncodeToString([]byte(query)))
 		return path + "?connect=true", header
 	}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/opconform/opconform/credentials"
@@ -24,7 +25,7 @@ func (c *Client) Status(ctx context.Context) error {
 	}
 	s := op.Spec
 	fmt.Fprintf(c.opts.Out, "operator %s (protocol %s), licence %q of %s, expires %s\n", s.OperatorVersion, s.ProtocolVersion, s.License.Name, s.License.Organization, s.License.ExpireAt)
-	fmt.Fprintf(c.opts.Out, "features: %v\nsessions: %d\n", append(s.SupportedFeatures, s.Features...), len(op.Status.Sessions))
+	fmt.Fprintf(c.opts.Out, "features: %v\nsessions: %d\n", op.Features(), len(op.Status.Sessions))
 	return nil
 }
 
@@ -47,11 +48,15 @@ func (c *Client) Ls(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	deps, err := kube.AppsV1().Deployments(c.opts.Namespace).List(ctx, metav1.ListOptions{})
+	list := c.listOptions()
+	deps, err := kube.AppsV1().Deployments(c.opts.Namespace).List(ctx, list)
 	if err != nil {
 		return fmt.Errorf("listing deployments: %w", err)
 	}
-	pods, err := kube.CoreV1().Pods(c.opts.Namespace).List(ctx, metav1.ListOptions{})
+	if c.layer.Behaviours()[RunningPods] {
+		list.FieldSelector = "status.phase=Running"
+	}
+	pods, err := kube.CoreV1().Pods(c.opts.Namespace).List(ctx, list)
 	if err != nil {
 		return fmt.Errorf("listing pods: %w", err)
 	}
@@ -60,6 +65,9 @@ func (c *Client) Ls(ctx context.Context) error {
 		targets = append(targets, "deployment/"+d.Name)
 	}
 	for _, p := range pods.Items {
+		if c.layer.Behaviours()[RunningPods] && !podReady(p) {
+			continue
+		}
 		targets = append(targets, "pod/"+p.Name)
 	}
 	slices.Sort(targets)
@@ -67,6 +75,22 @@ func (c *Client) Ls(ctx context.Context) error {
 		fmt.Fprintln(c.opts.Out, t)
 	}
 	return nil
+}
+
+// listOptions are how the client's version lists targets: without mirrord's own pods
+// (app!=mirrord), from 3.116.1 without the operator's either and at most 500.
+func (c *Client) listOptions() metav1.ListOptions {
+	if c.layer.Behaviours()[OwnedExcluded] {
+		return metav1.ListOptions{LabelSelector: "app!=mirrord,!operator.metalbear.co/owner", Limit: 500}
+	}
+	return metav1.ListOptions{LabelSelector: "app!=mirrord"}
+}
+
+// podReady reports whether a pod has the Ready condition the CLI keeps a pod for.
+func podReady(p corev1.Pod) bool {
+	return slices.ContainsFunc(p.Status.Conditions, func(c corev1.PodCondition) bool {
+		return c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue
+	})
 }
 
 // prepareCertificate gets a valid certificate for the operator's licence from the store,

@@ -35,6 +35,25 @@ const (
 	ConnectParamsHeader Behaviour = "connect-params-header"
 	// DiagnosticPing: the ping endpoint when DiagnosticPing is advertised.
 	DiagnosticPing Behaviour = "diagnostic-ping"
+	// LegacyFeatures: the operator object's features (ProxyApi) and copy_target_enabled are read.
+	LegacyFeatures Behaviour = "legacy-features"
+	// SupportedFeatures: its supported_features are read, the deprecated two only without them.
+	SupportedFeatures Behaviour = "supported-features"
+	// OperatorFirst: exec asks for the operator object before the target (before it, the
+	// target's GET comes first).
+	OperatorFirst Behaviour = "operator-first"
+	// KubeResolvesTarget: exec resolves the target against kube-apiserver, no longer with the
+	// operator's GET of targets/{urlfied name}.
+	KubeResolvesTarget Behaviour = "kube-resolves-target"
+	// TypeNameInURL: the connect URL names a deployment deployment.X, no longer deploy.X.
+	TypeNameInURL Behaviour = "type-name-in-url"
+	// ConnectKey: the connect query carries the session key.
+	ConnectKey Behaviour = "connect-key"
+	// RunningPods: ls lists running pods (fieldSelector status.phase=Running) and keeps the
+	// Ready ones.
+	RunningPods Behaviour = "running-pods"
+	// OwnedExcluded: ls leaves out the operator's own pods too, 500 at most (the seeker).
+	OwnedExcluded Behaviour = "owned-excluded"
 )
 
 // change is one row of the history: from Since on, the client has the behaviour.
@@ -48,12 +67,20 @@ type change struct {
 var History = []change{
 	{"3.41.0", SessionIDHeader},
 	{"3.46.0", CertificateOnConnect},
+	{"3.46.0", RunningPods},
+	{"3.51.1", LegacyFeatures},
+	{"3.75.0", OperatorFirst},
 	{"3.85.0", IdentityOnConnect},
 	{"3.104.0", CleanIdentity},
 	{"3.107.0", DiscoveryAfterExecError},
 	{"3.109.0", EveryRequest},
 	{"3.109.0", DiscoveryAfterError},
+	{"3.114.0", SupportedFeatures},
+	{"3.116.1", OwnedExcluded},
+	{"3.118.1", KubeResolvesTarget},
+	{"3.132.0", TypeNameInURL},
 	{"3.164.0", ExtendableCredentials},
+	{"3.189.0", ConnectKey},
 	{"3.198.0", LegacyRawPEM},
 	{"3.206.0", UnknownIdentityFallback},
 	{"3.224.0", ConnectParamsHeader},
