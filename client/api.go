@@ -161,6 +161,9 @@ func (c *Client) getOperator(ctx context.Context, discover bool) (*Operator, err
 		if err := op.decode(c.layer.Behaviours()); err != nil {
 			return nil, err
 		}
+		if c.opts.Build.Defect == DefectRequiresSupportedFeatures && op.Spec.SupportedFeatures == nil {
+			return nil, errors.New("decoding the operator object: spec: missing field `supported_features`")
+		}
 		return &op, nil
 	}
 	if !isStatus(err) {

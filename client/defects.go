@@ -42,6 +42,10 @@ const (
 	DefectExitZeroOnRefusal Defect = "exit-zero-on-refusal"
 	// DefectUnclearRefusal stops at a refusal but says neither the header nor the reason.
 	DefectUnclearRefusal Defect = "unclear-refusal"
+	// DefectRequiresSupportedFeatures cannot decode an operator object without
+	// spec.supported_features, which operators send only from 3.114.0: a new client that
+	// breaks against old operators, as mirrord's own "missing field" regressions did.
+	DefectRequiresSupportedFeatures Defect = "requires-supported-features"
 )
 
 // DefectInfo documents one defect.
@@ -66,6 +70,7 @@ var Defects = []DefectInfo{
 	{DefectDropMinimumVersion, contract.ReqMinimumVersionNamed, "does not pass on the minimum version an operator's refusal names"},
 	{DefectExitZeroOnRefusal, contract.ReqStopAfterRefusal, "exits with 0 after the operator refused its certificate"},
 	{DefectUnclearRefusal, contract.ReqStopAfterRefusal, "stops at a refusal without naming the header or the reason"},
+	{DefectRequiresSupportedFeatures, contract.ReqOldOperatorCompat, "cannot decode an operator object without supported_features (operators before 3.114.0)"},
 }
 
 // Validate reports an unknown defect name.

@@ -114,7 +114,12 @@ func (m *Matrix) cell(tier, kube string, cl Client, op Operator) Cell {
 		}
 	}
 	c.Contract.Headers = c.Contract.Headers.OrDefault()
-	c.Expect = append(slices.Clone(cl.ExpectFail), op.ExpectFail...)
+	for _, e := range cl.ExpectFail {
+		if e.holdsWith(op.Name) {
+			c.Expect = append(c.Expect, e)
+		}
+	}
+	c.Expect = append(c.Expect, op.ExpectFail...)
 	return c
 }
 
@@ -142,7 +147,7 @@ func (c Cell) Expects(id contract.RequirementID) (Expectation, bool) {
 // client, the operator, or "" when neither expects it to fail.
 func (c Cell) ControlSide(id contract.RequirementID) contract.Side {
 	expects := func(list []Expectation) bool {
-		return slices.ContainsFunc(list, func(e Expectation) bool { return e.Requirement == id })
+		return slices.ContainsFunc(list, func(e Expectation) bool { return e.Requirement == id && e.holdsWith(c.Operator.Name) })
 	}
 	switch {
 	case expects(c.Client.ExpectFail):

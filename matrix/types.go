@@ -2,6 +2,7 @@ package matrix
 
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"slices"
 
 	"github.com/opconform/opconform/contract"
 )
@@ -119,6 +120,14 @@ type RealOperator struct {
 type Expectation struct {
 	Requirement contract.RequirementID `json:"requirement"`
 	Reason      string                 `json:"reason,omitempty"`
+	// Operators limits a client's expectation to its cells with these operators (a defect
+	// that shows against some operators only); empty: all of them.
+	Operators []string `json:"operators,omitempty"`
+}
+
+// holdsWith reports whether a client's expectation holds in its cells with operator op.
+func (e Expectation) holdsWith(op string) bool {
+	return len(e.Operators) == 0 || slices.Contains(e.Operators, op)
 }
 
 // Timeouts bounds every wait of a run.

@@ -113,8 +113,22 @@ func (m *Matrix) Validate() error {
 			add(p+".kind", "unknown kind %q: want fake or real", o.Kind)
 		}
 		expectations(add, p+".expectFail", o.ExpectFail)
+		for j, e := range o.ExpectFail {
+			if len(e.Operators) > 0 {
+				add(fmt.Sprintf("%s.expectFail[%d].operators", p, j), "only a client's expectation names the operators it holds against")
+			}
+		}
 	}
 	for i, c := range m.Clients {
+		for j, e := range c.ExpectFail {
+			for k, name := range e.Operators {
+				if !operators[name] {
+					add(fmt.Sprintf("clients[%d].expectFail[%d].operators[%d]", i, j, k), "unknown operator %q", name)
+				} else if len(c.Operators) > 0 && !slices.Contains(c.Operators, name) {
+					add(fmt.Sprintf("clients[%d].expectFail[%d].operators[%d]", i, j, k), "operator %q is not among the client's operators", name)
+				}
+			}
+		}
 		for j, name := range c.Operators {
 			if !operators[name] {
 				add(fmt.Sprintf("clients[%d].operators[%d]", i, j), "unknown operator %q", name)
