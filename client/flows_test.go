@@ -3,8 +3,13 @@ package client
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"net/url"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -260,4 +265,74 @@ func TestDiscoveryAfterARefusedOperatorGET(t *testing.T) {
 			g.Expect(e.classes()).To(Equal(tc.want))
 		})
 	}
+}
+
+// TestCopyTargetAsTheCLIMakesIt: named deploy.<name>, spec.target mirrord's Target object,
+// polled every 5 s on the client's clock until Ready, connected with the creator session's
+// id and no on_concurrent_steal.
+func TestCopyTargetAsTheCLIMakesIt(t *testing.T) {
+	g := NewWithT(t)
+	clk := clocktesting.NewFakeClock(time.Now())
+	srv, err := fakeoperator.NewServer(fakeoperator.Options{Clock: clk, CopyTargetReadyAfter: 8 * time.Second})
+	g.Expect(err).NotTo(HaveOccurred())
+	defer srv.Close()
+	c, err := New(Options{Config: srv.RESTConfig(), Build: BuildInfo{Version: semver.MustParse("3.250.0")},
+		Store: &Store{Path: filepath.Join(t.TempDir(), "credentials")}, Now: clk.Now, Clock: clk})
+	g.Expect(err).NotTo(HaveOccurred())
+	done := make(chan error, 1)
+	go func() {
+		done <- c.Exec(context.Background(), ExecOptions{Target: "deployment.nginx", CopyTarget: true})
+	}()
+	for range 2 { // InProgress at 0 s and 5 s, Ready at 10 s
+		g.Eventually(clk.HasWaiters).WithTimeout(10*time.Second).Should(BeTrue(), "the client waits on its clock")
+		clk.Step(5 * time.Second)
+	}
+	g.Eventually(done).WithTimeout(20 * time.Second).Should(Receive(BeNil()))
+
+	var polls int
+	var created, connect contract.Entry
+	for _, e := range srv.Journal().Entries() {
+		switch e.Class {
+		case contract.ClassCopyTargetGet:
+			polls++
+		case contract.ClassCopyTargetCreate:
+			created = e
+		case contract.ClassCopyTargetConnect:
+			connect = e
+		}
+	}
+	g.Expect(polls).To(Equal(3), "polled until Ready")
+	g.Expect(created.Path).To(HaveSuffix("/namespaces/default/copytargets"))
+	g.Expect(connect.Path).To(HaveSuffix("/copytargets/deploy.nginx"))
+	raw, err := base64.StdEncoding.DecodeString(connect.Header("x-mirrord-connect-params"))
+	g.Expect(err).NotTo(HaveOccurred(), "the operator advertises ConnectParamsInHeader")
+	params, err := url.ParseQuery(string(raw))
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(params).NotTo(HaveKey("on_concurrent_steal"))
+	g.Expect(params).To(HaveKey("key"))
+	resp, err := srv.Client().Get(srv.URL + "/apis/operator.metalbear.co/v1/namespaces/default/copytargets/deploy.nginx")
+	g.Expect(err).NotTo(HaveOccurred())
+	defer resp.Body.Close()
+	var obj struct {
+		Spec struct {
+			Target map[string]any `json:"target"`
+		} `json:"spec"`
+		Status struct {
+			CreatorSession struct {
+				ID string `json:"id"`
+			} `json:"creator_session"`
+		} `json:"status"`
+	}
+	g.Expect(json.NewDecoder(resp.Body).Decode(&obj)).To(Succeed())
+	g.Expect(obj.Spec.Target).To(Equal(map[string]any{"deployment": "nginx", "container": nil}), "the Target object the CLI sends")
+	g.Expect(connect.SessionID).To(Equal(fmt.Sprint(mustHex(t, obj.Status.CreatorSession.ID))), "the creator session continues on the connect")
+}
+
+func mustHex(t *testing.T, s string) uint64 {
+	t.Helper()
+	v, err := strconv.ParseUint(s, 16, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

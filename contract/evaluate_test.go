@@ -63,6 +63,8 @@ func TestEvaluate(t *testing.T) {
 		{"version missing", cur, Observation{Kind: ScenarioStatus, Entries: []Entry{entry(ClassOperatorGet, nil)}}, ReqVersionHeader, Fail, "missing"},
 		{"version v-prefixed", cur, Observation{Kind: ScenarioStatus, Entries: []Entry{entry(ClassOperatorGet, map[string][]string{"x-mirrord-cli-version": {"v3.250.0"}})}}, ReqVersionHeader, Fail, "not-semver"},
 		{"version not gated for old clients", Subject{ClientVersion: v("3.100.0"), OperatorVersion: v("3.250.0")}, Observation{Kind: ScenarioStatus, Entries: []Entry{entry(ClassOperatorGet, nil)}}, ReqVersionHeader, Skip, "not-applicable"},
+		{"mirrord queues' plain client: a true finding", cur, Observation{Kind: ScenarioStatus, Entries: []Entry{entry(ClassQueueSplitList, nil)}}, ReqVersionHeader, Fail, "missing"},
+		{"mirrord subscribe's plain client", cur, Observation{Kind: ScenarioStatus, Entries: []Entry{entry(ClassEventWatch, nil)}}, ReqIdentityClean, Fail, "missing"},
 		{"core reads are not operator requests", cur, Observation{Kind: ScenarioLs, Entries: []Entry{entry(ClassCoreRead, nil)}}, ReqVersionHeader, Skip, "not-observed"},
 		{"certificate missing on connect", cur, Observation{Kind: ScenarioExec, Entries: []Entry{entry(ClassOperatorGet, ver), entry(ClassTargetConnect, sid("1"))}}, ReqCertificateHeader, Fail, "missing"},
 		{"certificate on connect", cur, Observation{Kind: ScenarioExec, Entries: []Entry{entry(ClassOperatorGet, ver), entry(ClassCredentialRequest, ver), entry(ClassTargetConnect, sid("1"), withCert("valid"))}}, ReqCertificateHeader, Pass, ""},

@@ -54,6 +54,9 @@ type Options struct {
 	Hosts []string
 	// Logger receives the server's log lines; the zero value discards them.
 	Logger logr.Logger
+	// CopyTargetReadyAfter is how long a copy target stays InProgress after it was created,
+	// on Clock; zero: Ready at once.
+	CopyTargetReadyAfter time.Duration
 	// JournalCapacity bounds the journal: the newest entries it keeps; 0 is
 	// DefaultJournalCapacity, a negative value keeps none (what is dropped is counted).
 	JournalCapacity int

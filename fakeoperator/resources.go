@@ -113,7 +113,11 @@ func (s *Server) copyTargetObject(ct copyTarget) object {
 	}
 	if s.since(sinceSessionUserID) {
 		creator := session{ID: ct.CreatorSession, UserID: ct.UserID, User: ct.User, Target: ct.Target, Namespace: ct.Namespace, Started: ct.Created}
-		o.Status = map[string]any{"phase": "Ready", "creator_session": s.sessionJSON(creator, s.clock.Now()), "failure_message": nil}
+		phase := "Ready"
+		if s.clock.Now().Before(ct.Created.Add(s.opts.CopyTargetReadyAfter)) {
+			phase = "InProgress"
+		}
+		o.Status = map[string]any{"phase": phase, "creator_session": s.sessionJSON(creator, s.clock.Now()), "failure_message": nil}
 	}
 	return o
 }
