@@ -47,7 +47,7 @@ func (s *Server) serveCore(c *call) {
 	case "pods":
 		var items []corev1.Pod
 		for _, w := range selectWorkloads(s.inventory.Pods, rt.Namespace, rt.Name) {
-			if match(w, corev1.PodPhase(w.phase())) {
+			if match(w, w.phase()) {
 				items = append(items, pod(w))
 			}
 		}
