@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 
@@ -44,6 +45,8 @@ type Options struct {
 	Signals <-chan os.Signal
 	// Artifacts, when set, is where report.json, report.md and the journal are written.
 	Artifacts string
+	// Verbose lists the requirements that were not judged too, one line each.
+	Verbose bool
 }
 
 // Result is what a check found.
@@ -82,10 +85,15 @@ func (r *Result) ExitCodeOf() int {
 	return ExitBroken
 }
 
+// ErrCannotJudge is wrapped by Run's errors when the check could not be made (exit 2): no
+// usable input, no cluster, or nothing the command did that the contract could judge.
+var ErrCannotJudge = errors.New("cannot judge")
+
 // Run starts the recording proxy in front of the cluster, runs the command through it,
-// evaluates the journal, prints one line per requirement and the verdict to Stderr, and
-// writes the reports to Artifacts when set. The proxy's kubeconfig lives in a private
-// temporary directory, removed before Run returns.
+// evaluates the journal, prints a line per requirement it judged and the verdict to Stderr,
+// and writes the reports to Artifacts when set. The proxy's kubeconfig lives in a private
+// temporary directory, removed before Run returns. A command whose requests show nothing
+// the contract can judge is no pass: Run says why, in an error that wraps ErrCannotJudge.
 func Run(ctx context.Context, opts Options) (*Result, error) {
 	if len(opts.Command) == 0 {
 		return nil, errors.New("no command to check: give it after --, e.g. opconform check -- mirrord ls")
@@ -97,25 +105,20 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if opts.Scenario != "" && !validScenario(opts.Scenario) {
 		return nil, fmt.Errorf("--scenario %q: want status, ls or exec", opts.Scenario)
 	}
-	var flagVersion *semver.Version
+	var flagVersion, flagOperator *semver.Version
 	if opts.ClientVersion != "" {
 		if flagVersion, err = semver.StrictNewVersion(opts.ClientVersion); err != nil {
 			return nil, fmt.Errorf("--client-version %q is not SemVer: %w", opts.ClientVersion, err)
 		}
 	}
+	if opts.OperatorVersion != "" {
+		if flagOperator, err = semver.StrictNewVersion(opts.OperatorVersion); err != nil {
+			return nil, fmt.Errorf("--operator-version %q is not SemVer: %w", opts.OperatorVersion, err)
+		}
+	}
 	cluster, namespace, err := loadCluster(opts.Kubeconfig, opts.Context)
 	if err != nil {
 		return nil, err
-	}
-	opVersion := opts.OperatorVersion
-	if opVersion == "" {
-		if opVersion, err = operatorVersion(ctx, cluster); err != nil {
-			return nil, fmt.Errorf("%w (give the operator's version with --operator-version)", err)
-		}
-	}
-	operator, err := semver.StrictNewVersion(opVersion)
-	if err != nil {
-		return nil, fmt.Errorf("the operator's version %q is not SemVer: %w", opVersion, err)
 	}
 
 	rec, err := tier.NewRecorder(cluster, headers)
@@ -137,12 +140,24 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 
-	r := &Result{Client: filepath.Base(opts.Command[0]), OperatorVersion: operator.Original(), Journal: rec.Journal(),
+	r := &Result{Client: filepath.Base(opts.Command[0]), Journal: rec.Journal(),
 		ExitCode: ran.exitCode, LastError: ran.lastError, Scenario: opts.Scenario}
+	if why := r.nothingToJudge(); why != "" {
+		return r, fmt.Errorf("%w %s: %s", ErrCannotJudge, r.Client, why)
+	}
 	client, err := r.clientVersion(headers, flagVersion)
 	if err != nil {
-		return nil, err
+		return r, err
 	}
+	operator := flagOperator
+	if operator == nil {
+		// read as the client reads it: with its version, which an operator with a minimum
+		// client version may ask for
+		if operator, err = operatorVersion(ctx, cluster, headers.Version, client.Original()); err != nil {
+			return r, err
+		}
+	}
+	r.OperatorVersion = operator.Original()
 	if r.Scenario == "" {
 		r.Scenario, r.ScenarioInferred = inferScenario(r.Journal), true
 	}
@@ -153,17 +168,63 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	// the command runs here, as this machine's user: it reads this machine's identity
 	identity, _, _ := clientpkg.MachineIdentity()
-	s := contract.Subject{ClientVersion: client, OperatorVersion: operator, Headers: headers, Identity: &identity}
+	s := contract.Subject{ClientVersion: client, OperatorVersion: operator, Headers: headers, Identity: &identity,
+		GoldenNote: "a check compares no golden journal: they are recorded against the fake operator (make conformance)"}
 	if r.Findings, err = contract.Evaluate(s, []contract.Observation{o}); err != nil {
 		return nil, fmt.Errorf("evaluating the journal: %w", err)
 	}
-	r.print(opts.Stderr, headers)
+	if !r.judged() {
+		return r, fmt.Errorf("%w %s %s: none of the contract's requirements for operator %s could be observed in its %s",
+			ErrCannotJudge, r.Client, r.ClientVersion, r.OperatorVersion, plural(len(r.Journal), "request"))
+	}
+	r.print(opts.Stderr, opts.Verbose)
 	if opts.Artifacts != "" {
 		if err := r.write(opts.Artifacts, o); err != nil {
 			return r, err
 		}
 	}
 	return r, nil
+}
+
+// nothingToJudge says why the journal holds nothing to judge the client by, "" when it does:
+// no request, none to the operator, or none the cluster answered.
+func (r *Result) nothingToJudge() string {
+	operator, answered := 0, 0
+	for _, e := range r.Journal {
+		if e.Class.IsOperator() {
+			operator++
+			if e.Code != 0 && e.Code != http.StatusBadGateway {
+				answered++
+			}
+		}
+	}
+	exited := fmt.Sprintf("(it exited with %d: %s)", r.ExitCode, orNone(r.LastError))
+	switch {
+	case len(r.Journal) == 0:
+		return "it sent no request " + exited
+	case operator == 0:
+		return fmt.Sprintf("it sent %s, none to the operator %s", plural(len(r.Journal), "request"), exited)
+	case answered == 0:
+		return fmt.Sprintf("the cluster answered none of its %s to the operator: is it up? %s", plural(operator, "request"), exited)
+	}
+	return ""
+}
+
+// judged reports whether some requirement passed or failed.
+func (r *Result) judged() bool {
+	for _, f := range r.Findings {
+		if f.Status != contract.Skip {
+			return true
+		}
+	}
+	return false
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "no error output"
+	}
+	return s
 }
 
 // headersOf returns the header names of a contract naming.

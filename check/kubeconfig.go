@@ -12,6 +12,8 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
+	"github.com/Masterminds/semver/v3"
+
 	"github.com/opconform/opconform/contract"
 )
 
@@ -23,6 +25,9 @@ func loadCluster(kubeconfig, kubeContext string) (*rest.Config, string, error) {
 	rules.ExplicitPath = kubeconfig
 	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: kubeContext})
 	cfg, err := cc.ClientConfig()
+	if clientcmd.IsEmptyConfig(err) {
+		return nil, "", fmt.Errorf("%w: no cluster to check against: no --kubeconfig, no $KUBECONFIG, no ~/.kube/config, and not in a cluster", ErrCannotJudge)
+	}
 	if err != nil {
 		return nil, "", fmt.Errorf("loading the cluster's kubeconfig: %w", err)
 	}
@@ -53,28 +58,35 @@ func writeProxyKubeconfig(path string, proxy *rest.Config, namespace string) err
 }
 
 // operatorVersion reads operator_version from the cluster's MirrordOperator object, with
-// the cluster's own credentials (a request the client did not make, so not journalled).
-func operatorVersion(ctx context.Context, cluster *rest.Config) (string, error) {
+// the cluster's own credentials and the client's version in versionHeader (a request the
+// client did not make, so not journalled). Its errors say what to do: a cluster that does
+// not answer is no matter of --operator-version.
+func operatorVersion(ctx context.Context, cluster *rest.Config, versionHeader, clientVersion string) (*semver.Version, error) {
 	hc, err := rest.HTTPClientFor(cluster)
 	if err != nil {
-		return "", fmt.Errorf("reading the operator's version: %w", err)
+		return nil, fmt.Errorf("reading the operator's version: %w", err)
 	}
 	path := "/apis/" + contract.GroupVersion + "/mirrordoperators/" + contract.OperatorName
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(cluster.Host, "/")+path, nil)
 	if err != nil {
-		return "", fmt.Errorf("reading the operator's version: %w", err)
+		return nil, fmt.Errorf("reading the operator's version: %w", err)
 	}
+	req.Header.Set(versionHeader, clientVersion)
 	resp, err := hc.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("reading the operator's version: GET %s: %w", path, err)
+		return nil, fmt.Errorf("%w the operator's version: the cluster at %s did not answer (%v): start it, or point --kubeconfig or --context at one that runs", ErrCannotJudge, cluster.Host, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return "", fmt.Errorf("reading the operator's version: GET %s: %w", path, err)
+		return nil, fmt.Errorf("reading the operator's version: GET %s: %w", path, err)
+	}
+	hint := "give the operator's version with --operator-version"
+	if resp.StatusCode == http.StatusNotFound {
+		hint = "is the mirrord operator installed in this cluster? If it is, " + hint
 	}
 	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("reading the operator's version: GET %s answered %d: %s", path, resp.StatusCode, strings.TrimSpace(string(body)))
+		return nil, fmt.Errorf("%w the operator's version: GET %s answered %d: %s (%s)", ErrCannotJudge, path, resp.StatusCode, strings.TrimSpace(string(body)), hint)
 	}
 	var op struct {
 		Spec struct {
@@ -82,7 +94,11 @@ func operatorVersion(ctx context.Context, cluster *rest.Config) (string, error) 
 		} `json:"spec"`
 	}
 	if err := json.Unmarshal(body, &op); err != nil || op.Spec.OperatorVersion == "" {
-		return "", fmt.Errorf("reading the operator's version: GET %s: no spec.operator_version in the answer", path)
+		return nil, fmt.Errorf("%w the operator's version: GET %s: no spec.operator_version in the answer (%s)", ErrCannotJudge, path, hint)
 	}
-	return op.Spec.OperatorVersion, nil
+	v, err := semver.StrictNewVersion(op.Spec.OperatorVersion)
+	if err != nil {
+		return nil, fmt.Errorf("%w the operator's version: spec.operator_version %q is not SemVer (%s)", ErrCannotJudge, op.Spec.OperatorVersion, hint)
+	}
+	return v, nil
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/opconform/opconform/contract"
@@ -16,8 +17,9 @@ import (
 var marks = map[contract.Status]string{contract.Pass: "✅", contract.Fail: "❌", contract.Skip: "· "}
 
 // print writes what the check found: who was judged as what, each refusal the operator
-// answered, a line per requirement, and the verdict.
-func (r *Result) print(w io.Writer, headers contract.HeaderNames) {
+// answered, a line per requirement it judged, one line counting the rest by why (verbose: a
+// line each), and the verdict.
+func (r *Result) print(w io.Writer, verbose bool) {
 	operatorRequests := 0
 	for _, e := range r.Journal {
 		if e.Class.IsOperator() {
@@ -35,28 +37,53 @@ func (r *Result) print(w io.Writer, headers contract.HeaderNames) {
 			fmt.Fprintf(w, "  refused: request %d, %s %s (%s), answered %d %s: %s\n", e.Seq, e.Method, e.Path, e.Class, e.Code, orUnknown(e.Reason), orUnknown(e.Message))
 		}
 	}
+	notJudged := map[string]int{}
 	for _, f := range r.Findings {
+		why := notJudgedWhy(f)
+		if why != "" && !verbose {
+			notJudged[why]++
+			continue
+		}
 		line := fmt.Sprintf("  %s %-22s %s", marks[f.Status], f.Requirement, f.Status)
 		switch {
 		case f.Status == contract.Fail:
 			line += fmt.Sprintf(" (%s): %s", f.Reason, f.Detail)
-		case f.Status == contract.Skip && f.Reason == contract.NotObserved:
+		case f.Reason == contract.NotObserved:
 			line = fmt.Sprintf("  %s %-22s not observed: this command's requests cannot show it", marks[f.Status], f.Requirement)
-		case f.Status == contract.Skip && f.Reason == contract.NotApplicable:
+		case f.Reason == contract.NotApplicable:
 			line = fmt.Sprintf("  %s %-22s not applicable: %s", marks[f.Status], f.Requirement, f.Detail)
 		case f.Status == contract.Skip:
 			line = fmt.Sprintf("  %s %-22s not judged (%s): %s", marks[f.Status], f.Requirement, f.Reason, f.Detail)
 		}
 		fmt.Fprintln(w, line)
 	}
-	if operatorRequests == 0 {
-		fmt.Fprintf(w, "  the command sent no request to the operator: there was nothing to judge\n")
+	if n := notJudged["not observed"] + notJudged["not applicable"] + notJudged["not judged"]; n > 0 {
+		var parts []string
+		for _, why := range []string{"not observed", "not applicable", "not judged"} {
+			if notJudged[why] > 0 {
+				parts = append(parts, fmt.Sprintf("%d %s", notJudged[why], why))
+			}
+		}
+		fmt.Fprintf(w, "  ·  and %s not judged here: %s (-v lists them)\n", plural(n, "requirement"), strings.Join(parts, ", "))
 	}
 	if r.Holds() {
 		fmt.Fprintf(w, "✅ the contract holds for %s %s (it exited with %d)\n", r.Client, r.ClientVersion, r.ExitCode)
 		return
 	}
 	fmt.Fprintf(w, "❌ the contract does not hold for %s %s (it exited with %d; opconform check exits with %d)\n", r.Client, r.ClientVersion, r.ExitCode, ExitBroken)
+}
+
+// notJudgedWhy is how a requirement the check did not judge is counted, "" for one it judged.
+func notJudgedWhy(f contract.Finding) string {
+	switch {
+	case f.Status != contract.Skip:
+		return ""
+	case f.Reason == contract.NotObserved:
+		return "not observed"
+	case f.Reason == contract.NotApplicable:
+		return "not applicable"
+	}
+	return "not judged"
 }
 
 func plural(n int, noun string) string {

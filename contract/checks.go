@@ -389,7 +389,11 @@ func checkUnknownHeaders(s Subject, o Observation) (bool, *violation) {
 
 func checkGolden(s Subject, observations []Observation) Finding {
 	if s.Golden == nil {
-		return Finding{Status: Skip, Reason: NoGoldenJournal, Detail: "no golden journal for this client version against this operator; record one with make add-client"}
+		note := s.GoldenNote
+		if note == "" {
+			note = "no golden journal for this client version; record one with make add-client"
+		}
+		return Finding{Status: Skip, Reason: NoGoldenJournal, Detail: note}
 	}
 	have := Golden(s.ClientVersion.Original(), s.OperatorVersion.Original(), s.Headers, observations)
 	if diff := have.Diff(*s.Golden); len(diff) > 0 {

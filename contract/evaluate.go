@@ -19,8 +19,9 @@ type Subject struct {
 	// Gates override requirements' version gates, by requirement.
 	Gates map[RequirementID]Gate
 	// Golden is the client version's golden journal, when the cell's operator is the one it
-	// was recorded against; nil otherwise.
-	Golden *GoldenJournal
+	// was recorded against; nil otherwise, and GoldenNote says why (default: there is none).
+	Golden     *GoldenJournal
+	GoldenNote string
 	// FailEarlyExitCode is the exit code the client must stop with after a refusal; 0 is
 	// not checked.
 	FailEarlyExitCode int

@@ -49,14 +49,22 @@ func WriteGolden(path string, g contract.GoldenJournal) error {
 
 // goldenFor returns the golden journal a cell is compared with: only a sound reference
 // client against the plain fake operator of the golden's version, on the fake tier (where the
-// journal holds the core reads too).
-func goldenFor(cell matrix.Cell, dir string) (*contract.GoldenJournal, error) {
-	if dir == "" || cell.Tier != matrix.TierFake || cell.Client.Driver != matrix.DriverReference || cell.Client.Defect != "" || cell.Operator.Profile != "" || cell.Operator.MinClientVersion != "" {
-		return nil, nil
+// journal holds the core reads too). When there is none to compare, the note says why.
+func goldenFor(cell matrix.Cell, dir string) (*contract.GoldenJournal, string, error) {
+	if dir == "" {
+		return nil, "no golden journals were given to this run", nil
+	}
+	if cell.Client.Driver != matrix.DriverReference || cell.Client.Defect != "" {
+		return nil, "golden journals are recorded for sound reference clients only", nil
 	}
 	g, err := ReadGolden(GoldenPath(dir, cell.Client.Version))
-	if err != nil || g == nil || g.Operator != cell.Operator.Version {
-		return nil, err
+	switch {
+	case err != nil:
+		return nil, "", err
+	case g == nil:
+		return nil, "no golden journal for client " + cell.Client.Version + "; record one with make add-client VERSION=" + cell.Client.Version, nil
+	case cell.Tier != matrix.TierFake || cell.Operator.Profile != "" || cell.Operator.MinClientVersion != "" || g.Operator != cell.Operator.Version:
+		return nil, "the golden journal of " + cell.Client.Version + " was recorded against the fake operator " + g.Operator + " on the fake tier, which this cell is not", nil
 	}
-	return g, nil
+	return g, "", nil
 }

@@ -116,7 +116,7 @@ func Run(ctx context.Context, cell matrix.Cell, opts Options) (*Result, error) {
 		subject.FailEarlyExitCode = *code
 	}
 	r.result.Golden = contract.Golden(cell.Client.Version, cell.Operator.Version, cell.Contract.Headers, r.result.Observations)
-	if subject.Golden, err = goldenFor(cell, opts.GoldenDir); err != nil {
+	if subject.Golden, subject.GoldenNote, err = goldenFor(cell, opts.GoldenDir); err != nil {
 		return nil, fmt.Errorf("cell %s: %w", cell.ID, err)
 	}
 	findings, err := contract.Evaluate(subject, r.result.Observations)

@@ -124,10 +124,12 @@ func cellTimeout(cell matrix.Cell) time.Duration {
 // kindCellWait bounds a kind cell: cluster creation, image load, operator rollout.
 const kindCellWait = 12 * time.Minute
 
-// cellLabels label a cell by tier, client, operator, and negative control.
+// cellLabels label a cell by tier, client, operator, and negative control: a cell whose
+// client or operator is one, also where it is expected to pass (a defect that shows only
+// against some operators).
 func cellLabels(cell matrix.Cell) []string {
 	labels := []string{"tier:" + cell.Tier, "client:" + labelSafe(cell.Client.Name), "operator:" + labelSafe(cell.Operator.Name)}
-	if len(cell.Expect) > 0 {
+	if len(cell.Expect) > 0 || cell.Client.Defect != "" || len(cell.Client.ExpectFail) > 0 || len(cell.Operator.ExpectFail) > 0 {
 		labels = append(labels, "negative-control")
 	}
 	return labels

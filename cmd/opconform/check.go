@@ -40,6 +40,7 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.Contract, "contract", "mirrord", "header naming: mirrord or design-note")
 	fs.StringVar(&o.Scenario, "scenario", "", "what the command does: status, ls or exec (default: inferred from its requests)")
 	fs.StringVar(&o.Artifacts, "artifacts", "", "write report.json, report.md and journals/ here, as make conformance does")
+	fs.BoolVar(&o.Verbose, "v", false, "list the requirements that were not judged too")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

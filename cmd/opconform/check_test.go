@@ -199,3 +199,73 @@ func TestCheckJudgesTheStandInAsTheMatrixDoes(t *testing.T) {
 	g.Expect(out).To(ContainSubstring("Error:   × mirrord operator rejected finding operator: header x-mirrord-cli-version"))
 	g.Expect(out).To(MatchRegexp(`✅ STOP-AFTER-REFUSAL +pass`), "the discovery request after the refusal is part of failing")
 }
+
+// TestCheckJudgesNothingIsNoPass: a command that sent nothing the contract can judge (no
+// request, a usage error before any, a cluster that does not answer) gets one line saying
+// why, and exit 2 — never "the contract holds".
+func TestCheckJudgesNothingIsNoPass(t *testing.T) {
+	buildBinaries(t)
+	g := NewWithT(t)
+	kubeconfig := startFakeOperator(t)
+	dead := filepath.Join(t.TempDir(), "dead.kubeconfig")
+	g.Expect(os.WriteFile(dead, []byte("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n"), 0o600)).To(Succeed())
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no request at all", []string{"--kubeconfig", kubeconfig, "--client-version", "3.250.0", "--", "true"}, "opconform: cannot judge true: it sent no request (it exited with 0: no error output)"},
+		{"a usage error before any request", []string{"--kubeconfig", kubeconfig, "--", binaries.opclient, "frobnicate"}, "opconform: cannot judge opclient-3.250.0: it sent no request (it exited with 2: "},
+		{"a cluster that does not answer", []string{"--kubeconfig", dead, "--operator-version", "3.250.0", "--", binaries.opclient, "status"}, "the cluster answered none of its 2 requests to the operator: is it up?"},
+		{"a cluster that does not answer, no operator version", []string{"--kubeconfig", dead, "--", binaries.opclient, "status"}, "the cluster answered none of its 2 requests to the operator: is it up?"},
+	} {
+		out, code := runCheck(t, tc.args...)
+		g.Expect(code).To(Equal(2), "%s: %s", tc.name, out)
+		g.Expect(out).To(ContainSubstring(tc.want), tc.name)
+		g.Expect(out).NotTo(ContainSubstring("contract holds"), tc.name)
+	}
+}
+
+// TestCheckPrintsWhatItJudged: the requirements it judged, one line each, then one line
+// counting the rest; -v lists them, and the golden journal's line sends no one to record one.
+func TestCheckPrintsWhatItJudged(t *testing.T) {
+	buildBinaries(t)
+	g := NewWithT(t)
+	kubeconfig := startFakeOperator(t)
+	out, code := runCheck(t, "--kubeconfig", kubeconfig, "--", binaries.opclient, "status")
+	g.Expect(code).To(Equal(0), out)
+	g.Expect(out).To(MatchRegexp(`✅ HDR-VERSION +pass`))
+	g.Expect(out).NotTo(ContainSubstring("SESSION-ID"), "not judged: counted, not listed")
+	g.Expect(out).To(MatchRegexp(`·  and \d+ requirements not judged here: \d+ not observed, \d+ not applicable, 1 not judged \(-v lists them\)`))
+	out, _ = runCheck(t, "--kubeconfig", kubeconfig, "-v", "--", binaries.opclient, "status")
+	g.Expect(out).To(MatchRegexp(`·  SESSION-ID +not observed`))
+	g.Expect(out).To(ContainSubstring("GOLDEN-JOURNAL         not judged (no-golden-journal): a check compares no golden journal"))
+	g.Expect(out).NotTo(ContainSubstring("make add-client"))
+}
+
+// TestCheckKnowsNoCluster: with no kubeconfig anywhere the check says so, not client-go's
+// hint about KUBERNETES_MASTER.
+func TestCheckKnowsNoCluster(t *testing.T) {
+	buildBinaries(t)
+	g := NewWithT(t)
+	cmd := exec.Command(binaries.opconform, "check", "--", "true")
+	cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
+	out, _ := cmd.CombinedOutput()
+	g.Expect(cmd.ProcessState.ExitCode()).To(Equal(2), "%s", out)
+	g.Expect(string(out)).To(ContainSubstring("no cluster to check against: no --kubeconfig, no $KUBECONFIG, no ~/.kube/config, and not in a cluster"))
+	g.Expect(string(out)).NotTo(ContainSubstring("KUBERNETES_MASTER"))
+}
+
+// TestEverySubcommandHelpExitsZero: -h and --help are asked for, not an error.
+func TestEverySubcommandHelpExitsZero(t *testing.T) {
+	buildBinaries(t)
+	g := NewWithT(t)
+	for _, args := range [][]string{{"--help"}, {"check", "--help"}, {"check", "-h"}, {"requirements", "--help"}, {"matrix", "--help"},
+		{"matrix", "check", "--help"}, {"report", "merge", "--help"}, {"add-client", "--help"}, {"add-operator", "--help"}, {"golden", "--help"}, {"preflight", "--help"}, {"fixtures", "--help"}} {
+		cmd := exec.Command(binaries.opconform, args...)
+		cmd.Dir = "../.."
+		out, _ := cmd.CombinedOutput()
+		g.Expect(cmd.ProcessState.ExitCode()).To(Equal(0), "%v: %s", args, out)
+		g.Expect(string(out)).To(ContainSubstring("sage"), "%v prints its usage", args)
+	}
+}

@@ -51,9 +51,10 @@ func main() {
 		if errors.As(err, &code) {
 			os.Exit(int(code)) // opconform check: the command's own code, or check.ExitBroken
 		}
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "opconform:", err)
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0) // -h, --help: the usage was asked for, as Go's flag package and kubectl have it
 		}
+		fmt.Fprintln(os.Stderr, "opconform:", err)
 		os.Exit(2)
 	}
 }
