@@ -119,6 +119,9 @@ func (r *Result) write(dir string, o contract.Observation) error {
 	if err := rep.WriteJSON(filepath.Join(dir, "report.json")); err != nil {
 		return err
 	}
+	if err := rep.WriteHTML(filepath.Join(dir, "report.html")); err != nil {
+		return err
+	}
 	if err := rep.WriteMarkdown(filepath.Join(dir, "report.md")); err != nil {
 		return err
 	}

@@ -143,6 +143,20 @@ func (c Cell) Expects(id contract.RequirementID) (Expectation, bool) {
 	return Expectation{}, false
 }
 
+// ControlSides are the sides of the cell that are negative controls: a client with a defect
+// or expectations (in any of its cells: also where it must pass), an operator with
+// expectations.
+func (c Cell) ControlSides() []string {
+	var out []string
+	if c.Client.Defect != "" || len(c.Client.ExpectFail) > 0 {
+		out = append(out, string(contract.SideClient))
+	}
+	if len(c.Operator.ExpectFail) > 0 {
+		out = append(out, string(contract.SideOperator))
+	}
+	return out
+}
+
 // ControlSide says which side of the cell is the negative control that must fail id: the
 // client, the operator, or "" when neither expects it to fail.
 func (c Cell) ControlSide(id contract.RequirementID) contract.Side {

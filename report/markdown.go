@@ -5,6 +5,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/opconform/opconform/contract"
 )
 
 // symbols are the table's marks.
@@ -15,10 +17,12 @@ var symbols = map[Outcome]string{Pass: "✅", Fail: "❌", Skip: "·", ExpectedF
 func (r *Report) Markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# opconform conformance report\n\n%s\n\n", r.Verdict())
-	fmt.Fprintf(&b, "Legend: ✅ all pass · ☑️ negative control failed as expected · ❌ fail · ❗ negative control unnoticed · cells read pass/expected-fail/fail/skip; ⏱ longest refusal → client exit.\n\n")
+	b.WriteString(r.compatibilityGrid())
+	b.WriteString(r.controlTable())
+	fmt.Fprintf(&b, "## Every cell, requirement by requirement\n\nLegend: ✅ all pass · ☑️ negative control failed as expected · ❌ fail · ❗ negative control unnoticed · cells read pass/expected-fail/fail/not observed/not applicable; ⏱ longest refusal → client exit.\n\n")
 	for _, tier := range r.tiers() {
-		clients, operators := r.axes(tier)
-		fmt.Fprintf(&b, "## Tier %s\n\n| client \\ operator | %s |\n|---|%s\n", tier, strings.Join(operators, " | "), strings.Repeat("---|", len(operators)))
+		clients, operators := r.axesOf(tier, func(Cell) bool { return true })
+		fmt.Fprintf(&b, "### Tier %s\n\n| client \\ operator | %s |\n|---|%s\n", tier, strings.Join(operators, " | "), strings.Repeat("---|", len(operators)))
 		for _, cl := range clients {
 			row := []string{cl}
 			for _, op := range operators {
@@ -65,10 +69,66 @@ func (r *Report) Markdown() string {
 	return b.String()
 }
 
-// Verdict is the report's first line: whether conformance holds, over how many cells, and
-// the requirement counts.
+// Tally is a report's requirement outcomes, one a cell and requirement: what passed, failed,
+// and, apart, what did not apply (its version gates: no spec ran) and what could not be
+// observed (its spec skipped) or run here.
+type Tally struct {
+	Pass, ExpectedFail, Fail, UnexpectedPass int
+	NotObserved, NotApplicable, NotRun       int
+}
+
+// Total is every outcome counted.
+func (t Tally) Total() int {
+	return t.Pass + t.ExpectedFail + t.Fail + t.UnexpectedPass + t.NotObserved + t.NotApplicable + t.NotRun
+}
+
+// add counts one requirement's outcome.
+func (t *Tally) add(req Requirement) {
+	switch {
+	case req.Outcome == Pass:
+		t.Pass++
+	case req.Outcome == ExpectedFail:
+		t.ExpectedFail++
+	case req.Outcome == Fail:
+		t.Fail++
+	case req.Outcome == UnexpectedPass:
+		t.UnexpectedPass++
+	case req.Reason == contract.NotApplicable:
+		t.NotApplicable++
+	case req.Reason == Unavailable:
+		t.NotRun++
+	default:
+		t.NotObserved++
+	}
+}
+
+// Tally counts the outcomes of every cell.
+func (r *Report) Tally() Tally {
+	var t Tally
+	for _, c := range r.Cells {
+		t = t.plus(c.Tally())
+	}
+	return t
+}
+
+// Tally counts the cell's outcomes.
+func (c Cell) Tally() Tally {
+	var t Tally
+	for _, req := range c.Requirements {
+		t.add(req)
+	}
+	return t
+}
+
+func (t Tally) plus(u Tally) Tally {
+	return Tally{t.Pass + u.Pass, t.ExpectedFail + u.ExpectedFail, t.Fail + u.Fail, t.UnexpectedPass + u.UnexpectedPass,
+		t.NotObserved + u.NotObserved, t.NotApplicable + u.NotApplicable, t.NotRun + u.NotRun}
+}
+
+// Verdict is the report's first line: whether conformance holds, over how many cells, the
+// requirement outcomes, and how they relate to the specs Ginkgo counts.
 func (r *Report) Verdict() string {
-	counts := r.Counts()
+	t := r.Tally()
 	verdict := "✅ conformance holds"
 	switch {
 	case len(r.Cells) == 0:
@@ -84,8 +144,9 @@ func (r *Report) Verdict() string {
 	if n > 0 {
 		cells += fmt.Sprintf(", %d of them did not run here (see below)", n)
 	}
-	return fmt.Sprintf("**%s** — %s; requirements: %d pass, %d fail, %d expected-fail (negative controls caught), %d unexpected-pass, %d skip.",
-		verdict, cells, counts[Pass], counts[Fail], counts[ExpectedFail], counts[UnexpectedPass], counts[Skip])
+	return fmt.Sprintf("**%s** — %s; %d requirement outcomes (one a cell and requirement): %d pass, %d fail, %d expected-fail (negative controls caught), %d unexpected-pass, %d not observed, %d not run here, %d not applicable "+
+		"— a spec runs only where its requirement applies: Ginkgo's passed specs are the pass and expected-fail, its skipped ones the not observed and not run here.",
+		verdict, cells, t.Total(), t.Pass, t.Fail, t.ExpectedFail, t.UnexpectedPass, t.NotObserved, t.NotRun, t.NotApplicable)
 }
 
 // notRunHere lists the cells that could not run on this machine, each with why.
@@ -136,21 +197,6 @@ func (r *Report) tiers() []string {
 	return out
 }
 
-func (r *Report) axes(tier string) (clients, operators []string) {
-	for _, c := range r.Cells {
-		if c.tierKey() != tier {
-			continue
-		}
-		if !slices.Contains(clients, c.Client) {
-			clients = append(clients, c.Client)
-		}
-		if !slices.Contains(operators, c.Operator) {
-			operators = append(operators, c.Operator)
-		}
-	}
-	return clients, operators
-}
-
 func (c Cell) tierKey() string {
 	if c.Kubernetes != "" {
 		return c.Tier + " " + c.Kubernetes
@@ -160,28 +206,24 @@ func (c Cell) tierKey() string {
 
 // cellMark is one table cell: a symbol and the tally.
 func (r *Report) cellMark(tier, client, operator string) string {
-	i := slices.IndexFunc(r.Cells, func(c Cell) bool { return c.tierKey() == tier && c.Client == client && c.Operator == operator })
-	if i < 0 {
+	c, ok := r.cellAt(tier, client, operator)
+	if !ok {
 		return ""
-	}
-	c := r.Cells[i]
-	n := map[Outcome]int{}
-	for _, req := range c.Requirements {
-		n[req.Outcome]++
-	}
-	mark := symbols[Pass]
-	switch {
-	case n[UnexpectedPass] > 0:
-		mark = symbols[UnexpectedPass]
-	case n[Fail] > 0:
-		mark = symbols[Fail]
-	case n[ExpectedFail] > 0:
-		mark = symbols[ExpectedFail]
 	}
 	if c.NotRunHere() != "" {
 		return symbols[Skip] + " did not run here (see below)"
 	}
-	s := fmt.Sprintf("%s %d/%d/%d/%d", mark, n[Pass], n[ExpectedFail], n[Fail]+n[UnexpectedPass], n[Skip])
+	t := c.Tally()
+	mark := symbols[Pass]
+	switch {
+	case t.UnexpectedPass > 0:
+		mark = symbols[UnexpectedPass]
+	case t.Fail > 0:
+		mark = symbols[Fail]
+	case t.ExpectedFail > 0:
+		mark = symbols[ExpectedFail]
+	}
+	s := fmt.Sprintf("%s %d/%d/%d/%d/%d", mark, t.Pass, t.ExpectedFail, t.Fail+t.UnexpectedPass, t.NotObserved, t.NotApplicable)
 	if c.RefusalToExitMillis > 0 {
 		s += fmt.Sprintf(" ⏱%.1fms", c.RefusalToExitMillis)
 	}

@@ -70,16 +70,24 @@ type Requirement struct {
 type Cell struct {
 	ID string `json:"id"`
 	// Index is the cell's place in the matrix's expansion; reports list cells in that order.
-	Index           int           `json:"index"`
-	Tier            string        `json:"tier"`
-	Kubernetes      string        `json:"kubernetes,omitempty"`
-	Client          string        `json:"client"`
-	ClientVersion   string        `json:"clientVersion"`
-	Defect          string        `json:"defect,omitempty"`
-	Operator        string        `json:"operator"`
-	OperatorVersion string        `json:"operatorVersion"`
-	Profile         string        `json:"profile,omitempty"`
-	Requirements    []Requirement `json:"requirements"`
+	Index           int    `json:"index"`
+	Tier            string `json:"tier"`
+	Kubernetes      string `json:"kubernetes,omitempty"`
+	Client          string `json:"client"`
+	ClientVersion   string `json:"clientVersion"`
+	Defect          string `json:"defect,omitempty"`
+	Operator        string `json:"operator"`
+	OperatorVersion string `json:"operatorVersion"`
+	Profile         string `json:"profile,omitempty"`
+	// MinClientVersion is the operator's minimum client version, "" when it sets none.
+	MinClientVersion string `json:"minClientVersion,omitempty"`
+	// Control names the sides of the cell that are negative controls ("client", "operator",
+	// "client, operator"); "" for released versions.
+	Control string `json:"control,omitempty"`
+	// CommandErrors are the client's own commands that failed where no refusal was due
+	// ("exec: …"), a line each.
+	CommandErrors []string      `json:"commandErrors,omitempty"`
+	Requirements  []Requirement `json:"requirements"`
 	// RefusalToExitMillis is the longest time from a refusal to the client's exit.
 	RefusalToExitMillis float64 `json:"refusalToExitMillis,omitempty"`
 	DurationSeconds     float64 `json:"durationSeconds"`

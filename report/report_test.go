@@ -126,7 +126,7 @@ func TestWriteReadAndMarkdown(t *testing.T) {
 	g.Expect(back.Cells).To(HaveLen(2))
 	md := back.Markdown()
 	g.Expect(md).To(ContainSubstring("❌ conformance broken"))
-	g.Expect(md).To(ContainSubstring("| c-fake/o/a | ☑️ 1/1/0/0 |"))
+	g.Expect(md).To(ContainSubstring("| c-fake/o/a | ☑️ 1/1/0/0/0 |"))
 	g.Expect(md).To(ContainSubstring("**HDR-VERSION** fail in `fake/o/b`: x-mirrord-cli-version missing"))
 	g.Expect(strings.Count(md, "re-run:")).To(Equal(1))
 	_, err = ReadJSON(filepath.Join(t.TempDir(), "nope.json"))

@@ -23,7 +23,7 @@ main() {
   "${opconform}" matrix check --matrix "${matrix}" --tier "${tier}" \
     --clients "${CLIENTS:-}" --operators "${OPERATORS:-}" --kubernetes "${KUBERNETES:-}"
   # a report left from an earlier run must never be mistaken for this one's
-  rm -rf "${artifacts}/report.md" "${artifacts}/report.json" "${artifacts}/junit.xml" "${artifacts}/ginkgo.json" \
+  rm -rf "${artifacts}/report.md" "${artifacts}/report.html" "${artifacts}/report.json" "${artifacts}/junit.xml" "${artifacts}/ginkgo.json" \
     "${artifacts}/journals" "${artifacts}/kind-logs" "${artifacts}/progress.log"
 
   local args=(

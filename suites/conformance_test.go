@@ -129,7 +129,7 @@ const kindCellWait = 12 * time.Minute
 // against some operators).
 func cellLabels(cell matrix.Cell) []string {
 	labels := []string{"tier:" + cell.Tier, "client:" + labelSafe(cell.Client.Name), "operator:" + labelSafe(cell.Operator.Name)}
-	if len(cell.Expect) > 0 || cell.Client.Defect != "" || len(cell.Client.ExpectFail) > 0 || len(cell.Operator.ExpectFail) > 0 {
+	if len(cell.Expect) > 0 || len(cell.ControlSides()) > 0 {
 		labels = append(labels, "negative-control")
 	}
 	return labels
@@ -172,13 +172,28 @@ func writeJournal(cell matrix.Cell, result *runner.Result) error {
 	return report.WriteJournal(journalPath(cell), cell.ID, result.Observations, result.Journal)
 }
 
+// firstLine is the first line of s, at most 200 bytes of it.
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}
+
 // cellReport is the report's view of a cell.
 func cellReport(index int, cell matrix.Cell, result *runner.Result) report.Cell {
 	c := report.Cell{
 		ID: cell.ID, Index: index, Tier: cell.Tier, Kubernetes: cell.Kubernetes,
 		Client: cell.Client.Name, ClientVersion: cell.Client.Version, Defect: cell.Client.Defect,
 		Operator: cell.Operator.Name, OperatorVersion: cell.Operator.Version, Profile: cell.Operator.Profile,
+		MinClientVersion: cell.Operator.MinClientVersion, Control: strings.Join(cell.ControlSides(), ", "),
 		Journal: journalPath(cell), Rerun: rerun(cell), DurationSeconds: result.Duration.Seconds(),
+	}
+	for _, o := range result.Observations {
+		if o.Err != "" && !o.ExpectRefusal && (o.Kind == contract.ScenarioStatus || o.Kind == contract.ScenarioLs || o.Kind == contract.ScenarioExec) {
+			c.CommandErrors = append(c.CommandErrors, o.Name+": "+firstLine(o.Err))
+		}
 	}
 	for _, d := range result.RefusalToExit {
 		c.RefusalToExitMillis = max(c.RefusalToExitMillis, float64(d.Microseconds())/1000)

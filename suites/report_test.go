@@ -78,6 +78,7 @@ var _ = ReportAfterSuite("conformance report", func(r Report) {
 	for _, write := range []func() error{
 		func() error { return rep.WriteJSON(filepath.Join(artifacts, "report.json")) },
 		func() error { return rep.WriteMarkdown(filepath.Join(artifacts, "report.md")) },
+		func() error { return rep.WriteHTML(filepath.Join(artifacts, "report.html")) },
 	} {
 		if err := write(); err != nil {
 			Fail(err.Error())

@@ -69,7 +69,7 @@ func summaryCommand(args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "  %s\n", plain.Replace(strings.ReplaceAll(f, "\n", "\n    ")))
 	}
 	dir := filepath.Dir(args[0])
-	fmt.Fprintf(stdout, "reports: %s (report.json, junit.xml and ginkgo.json beside it; journals/ of failing cells)\n", filepath.Join(dir, "report.md"))
+	fmt.Fprintf(stdout, "reports: %s (report.html, report.json, junit.xml and ginkgo.json beside it; journals/ of failing cells)\n", filepath.Join(dir, "report.md"))
 	if r.Failing() {
 		return errFailing
 	}
@@ -114,6 +114,9 @@ func mergeCommand(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if err := merged.WriteJSON(filepath.Join(*out, "report.json")); err != nil {
+		return err
+	}
+	if err := merged.WriteHTML(filepath.Join(*out, "report.html")); err != nil {
 		return err
 	}
 	if err := merged.WriteMarkdown(filepath.Join(*out, "report.md")); err != nil {
