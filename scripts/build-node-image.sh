@@ -40,6 +40,12 @@ main() {
     echo "${image}"
     return
   fi
+  # the rootfs's tool, installed as make docker-up installs Docker: from Debian's packages
+  if ! command -v debootstrap >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [[ "$(id -u)" == 0 ]]; then
+    echo "build-node-image: installing Debian's debootstrap" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+  fi
   local tool
   for tool in debootstrap docker cc; do
     command -v "${tool}" >/dev/null 2>&1 || { echo "build-node-image: ${tool} is needed (Debian: apt-get install debootstrap docker.io gcc; make docker-up starts Docker)" >&2; return 1; }

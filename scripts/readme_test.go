@@ -237,3 +237,29 @@ func runFakeOperatorWithKubectl(t *testing.T, cmd, kubectl string) {
 	g.Expect(operator.Kind).To(Equal("MirrordOperator"), out)
 	g.Expect(operator.Metadata.Name).To(Equal("operator"))
 }
+
+// TestReadmeNamesWhatItsCommandsNeed: a README command that needs a Debian package it does
+// not install says, where it stops, the one command that installs it, and the README names
+// that command beside it: a fresh machine has none of what .ci/run installs.
+func TestReadmeNamesWhatItsCommandsNeed(t *testing.T) {
+	g := NewWithT(t)
+	readme, err := os.ReadFile("../README.md")
+	g.Expect(err).NotTo(HaveOccurred())
+	// a PATH with bash and the coreutils the script uses, and no shellcheck
+	bin := t.TempDir()
+	for _, tool := range []string{"bash", "dirname", "env"} {
+		path, err := exec.LookPath(tool)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(os.Symlink(path, filepath.Join(bin, tool))).To(Succeed())
+	}
+	cmd := exec.Command("bash", "verify-shellcheck.sh")
+	cmd.Env = []string{"PATH=" + bin}
+	out, err := cmd.CombinedOutput()
+	g.Expect(err).To(HaveOccurred(), "make verify cannot lint without shellcheck: %s", out)
+	g.Expect(string(out)).To(ContainSubstring("apt-get install shellcheck"), "it says how to install it")
+	g.Expect(string(readme)).To(ContainSubstring("`make verify` and `make\nci-local` lint the scripts with Debian's `shellcheck` (`apt-get install shellcheck`)"), "the README names it beside make verify")
+	g.Expect(string(readme)).To(ContainSubstring("needs Debian's `chromium`\n(`apt-get install chromium`)"), "and the browser test's need beside make test")
+	script, err := os.ReadFile("build-node-image.sh")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(string(script)).To(ContainSubstring("apt-get install -y -qq debootstrap"), "the kind tier's node image installs what it needs, as make docker-up does")
+}
