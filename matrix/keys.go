@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	yaml "sigs.k8s.io/yaml/goyaml.v3"
 )
 
@@ -22,6 +23,9 @@ type lines map[string]int
 func checkKeys(data []byte) (lines, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
+		if line, ok := unclosedFlow(data); ok {
+			return nil, fmt.Errorf("line %d: a { or [ opened on this line is not closed (%v)", line, err)
+		}
 		return nil, err
 	}
 	at := lines{}
@@ -43,6 +47,10 @@ func walkKeys(n *yaml.Node, t reflect.Type, path string, at lines, errs *[]error
 	switch {
 	case n.Kind == yaml.AliasNode:
 		walkKeys(n.Alias, t, path, at, errs)
+	case n.Kind == yaml.ScalarNode && path != "":
+		if err := decodes(n, t); err != nil {
+			*errs = append(*errs, fmt.Errorf("%s (line %d): %w", path, n.Line, err))
+		}
 	case n.Kind == yaml.SequenceNode && t.Kind() == reflect.Slice:
 		for i, item := range n.Content {
 			walkKeys(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i), at, errs)
@@ -71,6 +79,67 @@ func walkKeys(n *yaml.Node, t reflect.Type, path string, at lines, errs *[]error
 		}
 	}
 }
+
+// decodes reports why a scalar's value cannot be what the field is (a duration, a number),
+// nil when it can: every such value is reported with its line, not only the first.
+func decodes(n *yaml.Node, t reflect.Type) error {
+	var v any
+	if err := n.Decode(&v); err != nil {
+		return fmt.Errorf("%q: %v", n.Value, err)
+	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("%q: %v", n.Value, err)
+	}
+	if err := json.Unmarshal(data, reflect.New(t).Interface()); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		switch {
+		case t == reflect.TypeFor[metav1.Duration]():
+			return fmt.Errorf("%q is not a duration (write e.g. 60s, 2m, 1m30s): %v", n.Value, err)
+		case errors.As(err, &typeErr):
+			return fmt.Errorf("%q is a %s, want %s", n.Value, typeErr.Value, typeErr.Type)
+		}
+		return fmt.Errorf("%q: %v", n.Value, err)
+	}
+	return nil
+}
+
+// unclosedFlow finds the line of a flow collection ({…} or […]) that is not closed where the
+// next entry of the document begins: the line a YAML parser's error points past.
+func unclosedFlow(data []byte) (int, bool) {
+	depth, opened := 0, 0
+	for i, line := range strings.Split(string(data), "\n") {
+		trimmed := strings.TrimSpace(line)
+		if depth > 0 && (strings.HasPrefix(trimmed, "- ") || flowKey.MatchString(trimmed)) {
+			return opened, true // an entry begins while the collection is still open
+		}
+		quote := byte(0)
+		for j := 0; j < len(line); j++ {
+			c := line[j]
+			switch {
+			case quote != 0:
+				if c == quote {
+					quote = 0
+				}
+			case c == '"' || c == '\'':
+				quote = c
+			case c == '#' && (j == 0 || line[j-1] == ' '):
+				j = len(line)
+			case c == '{' || c == '[':
+				if depth == 0 {
+					opened = i + 1
+				}
+				depth++
+			case c == '}' || c == ']':
+				depth--
+			}
+		}
+	}
+	return opened, depth > 0
+}
+
+// flowKey is a block mapping key at the start of a line: a new entry.
+var flowKey = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*:(\s|$)`)
 
 // jsonFields are a struct's fields by their JSON names.
 func jsonFields(t reflect.Type) map[string]reflect.Type {

@@ -35,7 +35,11 @@ func Parse(data []byte) (*Matrix, error) {
 		unmarshal = yaml.Unmarshal // the keys are reported; the values may have problems too
 	}
 	if err := unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("parsing: %w\n%s", errors.Join(keysErr, err), readmeSection)
+		if keysErr != nil {
+			// the walk named every problem with its line; the unmarshal's first one adds nothing
+			return nil, fmt.Errorf("%w\n%s", keysErr, readmeSection)
+		}
+		return nil, fmt.Errorf("parsing: %w\n%s", err, readmeSection)
 	}
 	m.Default()
 	if err := errors.Join(keysErr, withLines(m.Validate(), at)); err != nil {

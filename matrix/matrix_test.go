@@ -33,14 +33,14 @@ func TestValidateReportsEveryProblemWithItsPath(t *testing.T) {
 	g.Expect(err).To(HaveOccurred())
 	for _, want := range []string{
 		`tiers[1] (line 1): unknown tier "cloud"`,
-		`clients[0].version (line 3): "v3.250.0" is not SemVer`,
+		`clients[0].version (line 3): "v3.250.0" has a "v" prefix: write 3.250.0`,
 		`clients[0].defect (line 3): unknown defect "bogus"`,
 		`clients[1].name (line 4): duplicate name "c"`,
 		`clients[1].driver (line 4): unknown driver "magic"`,
 		`clients[1].contract (line 4): unknown contract "nope"`,
 		`clients[1].operators[0] (line 4): unknown operator "ghost"`,
 		`clients[2].expectFail[0].requirement (line 7): unknown requirement "NOPE"`,
-		`operators[0].version (line 9): "3.1" is not SemVer`,
+		`operators[0].version (line 9): "3.1" is not MAJOR.MINOR.PATCH: write 3.1.0`,
 		`operators[0].kind (line 9): unknown kind "imaginary"`,
 		`operators[0].minClientVersion (line 9): "latest" is not SemVer`,
 		`operators[1].profile (line 10): unknown operator profile "unknown-profile"`,
@@ -136,4 +136,36 @@ func TestKubernetesSelectsTheKindTiersVersions(t *testing.T) {
 	g.Expect(ids(Filter{Tiers: []string{TierKind}, Kubernetes: []string{"v1.36.4"}})).To(Equal([]string{"kind/v1.36.4/o/c"}), "a kind shard runs only its version")
 	g.Expect(ids(Filter{Kubernetes: []string{"v1.36.4"}})).To(ContainElement("fake/o/c"), "other tiers have no Kubernetes version to select")
 	g.Expect(m.CheckFilter(Filter{Kubernetes: []string{"v1.99.0"}})).To(MatchError(`KUBERNETES: the matrix has no "v1.99.0"; it has: v1.37.0, v1.36.4`))
+}
+
+// TestBadValuesAreNamedWithTheirLines: every value that cannot be its field's type is named
+// with its path and line, all at once, and a flow mapping left open is found where it opened.
+func TestBadValuesAreNamedWithTheirLines(t *testing.T) {
+	g := NewWithT(t)
+	_, err := Load("testdata/invalid-values.yaml")
+	g.Expect(err).To(HaveOccurred())
+	for _, want := range []string{
+		`timeouts.cell (line 2): "60sec" is not a duration (write e.g. 60s, 2m, 1m30s)`,
+		`timeouts.scenario (line 3): "20x" is not a duration`,
+		`clients[0].failEarlyExitCode (line 5): "three" is a string, want int`,
+	} {
+		g.Expect(err.Error()).To(ContainSubstring(want))
+	}
+	g.Expect(err.Error()).NotTo(ContainSubstring("error unmarshaling JSON"), "no unmarshalling error without field or line")
+
+	_, err = Load("testdata/invalid-unclosed-flow.yaml")
+	g.Expect(err).To(MatchError(ContainSubstring(`line 3: a { or [ opened on this line is not closed`)))
+}
+
+func TestCheckVersion(t *testing.T) {
+	g := NewWithT(t)
+	for v, want := range map[string]string{
+		"3.251":    `"3.251" is not MAJOR.MINOR.PATCH: write 3.251.0`,
+		"v3.251.0": `"v3.251.0" has a "v" prefix: write 3.251.0`,
+		"3":        `"3" is not MAJOR.MINOR.PATCH: write 3.0.0`,
+		"latest":   `"latest" is not SemVer`,
+	} {
+		g.Expect(CheckVersion(v)).To(MatchError(ContainSubstring(want)), v)
+	}
+	g.Expect(CheckVersion("3.250.0-beta.1+20250616")).To(Succeed())
 }

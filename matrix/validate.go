@@ -205,9 +205,27 @@ func strictVersion(add func(string, string, ...any), path, v string, required bo
 		}
 		return
 	}
-	if _, err := semver.StrictNewVersion(v); err != nil {
-		add(path, "%q is not SemVer (no \"v\" prefix): %v", v, err)
+	if err := CheckVersion(v); err != nil {
+		add(path, "%v", err)
 	}
+}
+
+// CheckVersion says what is wrong with a version that is not SemVer as the matrix writes
+// it: MAJOR.MINOR.PATCH, no "v" prefix, an optional pre-release and build.
+func CheckVersion(v string) error {
+	_, err := semver.StrictNewVersion(v)
+	if err == nil {
+		return nil
+	}
+	core, _, _ := strings.Cut(strings.SplitN(v, "+", 2)[0], "-")
+	numeric := core != "" && strings.Trim(core, "0123456789.") == ""
+	switch {
+	case strings.HasPrefix(v, "v") || strings.HasPrefix(v, "V"):
+		return fmt.Errorf("%q has a \"v\" prefix: write %s", v, strings.TrimLeft(v, "vV"))
+	case numeric && strings.Count(core, ".") < 2:
+		return fmt.Errorf("%q is not MAJOR.MINOR.PATCH: write %s", v, core+strings.Repeat(".0", 2-strings.Count(core, ".")))
+	}
+	return fmt.Errorf("%q is not SemVer: %v", v, err)
 }
 
 func expectations(add func(string, string, ...any), path string, exps []Expectation) {

@@ -17,11 +17,17 @@ main() {
   mkdir -p "${artifacts}"
   artifacts="$(cd "${artifacts}" && pwd -P)"
   local matrix tier="${TIER:-fake}"
-  matrix="$(cd "$(dirname "${MATRIX:-matrix.yaml}")" && pwd -P)/$(basename "${MATRIX:-matrix.yaml}")"
+  local folder
+  folder="$(dirname "${MATRIX:-matrix.yaml}")"
+  if [[ ! -d "${folder}" ]]; then
+    echo "conformance: MATRIX=${MATRIX}: there is no folder ${folder}" >&2
+    return 2
+  fi
+  matrix="$(cd "${folder}" && pwd -P)/$(basename "${MATRIX:-matrix.yaml}")"
   local opconform="${REPO_ROOT}/bin/opconform"
   go build -o "${opconform}" ./cmd/opconform
   "${opconform}" matrix check --matrix "${matrix}" --tier "${tier}" \
-    --clients "${CLIENTS:-}" --operators "${OPERATORS:-}" --kubernetes "${KUBERNETES:-}"
+    --clients "${CLIENTS:-}" --operators "${OPERATORS:-}" --kubernetes "${KUBERNETES:-}" --label-filter "${GINKGO_LABEL_FILTER:-}"
   # a report left from an earlier run must never be mistaken for this one's
   rm -rf "${artifacts}/report.md" "${artifacts}/report.html" "${artifacts}/report.json" "${artifacts}/junit.xml" "${artifacts}/ginkgo.json" \
     "${artifacts}/journals" "${artifacts}/kind-logs" "${artifacts}/progress.log"

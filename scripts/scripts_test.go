@@ -179,3 +179,32 @@ func TestBuildControlPlaneColdThenCached(t *testing.T) {
 	g.Expect(again).To(Equal(dir))
 	g.Expect(calls).To(Equal([]string{""}), "warm: no go call at all")
 }
+
+// TestBadKnobsAreNamed: each knob given a bad value stops before anything runs, with one line
+// that names the problem and where it is.
+func TestBadKnobsAreNamed(t *testing.T) {
+	for _, tc := range []struct {
+		name, cmd string
+		want      string
+	}{
+		{"a space after a comma", `make conformance CLIENTS="mirrord-3.250.0, nope"`, `CLIENTS: the matrix has no "nope"; it has: mirrord-3.41.0`},
+		{"a matrix in a folder that does not exist", `make conformance MATRIX=nowhere/m.yaml`, "conformance: MATRIX=nowhere/m.yaml: there is no folder nowhere"},
+		{"a label filter that does not parse", `make conformance GINKGO_LABEL_FILTER='req:X &&'`, `GINKGO_LABEL_FILTER "req:X &&": Syntax Error Parsing Label Filter req:X && Unexpected EOF.`},
+		{"a version without its patch", `go run ./cmd/opconform add-client --version 3.251`, `--version: "3.251" is not MAJOR.MINOR.PATCH: write 3.251.0`},
+		{"a defect that does not exist", `make client VERSION=3.250.0 DEFECT=no-refreshh`, `unknown defect "no-refreshh" built in; known: drop-certificate-on-connect`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			cmd := exec.Command("bash", "-c", tc.cmd)
+			cmd.Dir = ".."
+			cmd.Env = append(os.Environ(), "ARTIFACTS="+t.TempDir())
+			out, err := cmd.CombinedOutput()
+			g.Expect(err).To(HaveOccurred(), "%s", out)
+			g.Expect(string(out)).To(ContainSubstring(tc.want))
+			g.Expect(string(out)).NotTo(ContainSubstring("command not found"))
+			g.Expect(string(out)).NotTo(ContainSubstring("Running Suite"), "nothing ran")
+		})
+	}
+	_, err := os.Stat("../bin/opclient-3.250.0-no-refreshh")
+	NewWithT(t).Expect(os.IsNotExist(err)).To(BeTrue(), "no broken binary is left in bin/")
+}

@@ -45,8 +45,8 @@ func parseAdd(name string, args []string, stderr io.Writer, needVersion bool) (*
 		return nil, err
 	}
 	if needVersion {
-		if _, err := semver.StrictNewVersion(f.version); err != nil {
-			return nil, fmt.Errorf("--version %q: a SemVer without \"v\" is required: %v", f.version, err)
+		if err := matrix.CheckVersion(f.version); err != nil {
+			return nil, fmt.Errorf("--version: %w", err)
 		}
 	}
 	return f, nil

@@ -6,8 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/opconform/opconform/matrix"
 	"github.com/opconform/opconform/tier"
@@ -121,9 +124,13 @@ func matrixCheckCommand(args []string, stdout, stderr io.Writer) error {
 	clients := fs.String("clients", "", "clients, comma-separated names (default: all)")
 	operators := fs.String("operators", "", "operators, comma-separated names (default: all)")
 	kubernetes := fs.String("kubernetes", "", "the kind tier's Kubernetes versions, comma-separated (default: all)")
+	labelFilter := fs.String("label-filter", "", "a Ginkgo label filter to check (GINKGO_LABEL_FILTER)")
 	m, path, err := parseLoading(fs, args, "matrix file")
 	if err != nil {
 		return err
+	}
+	if _, err := types.ParseLabelFilter(*labelFilter); err != nil {
+		return fmt.Errorf("GINKGO_LABEL_FILTER %q: %v (labels: tier:…, client:…, operator:…, req:…, negative-control; see README.md, \"Knobs\")", *labelFilter, strings.Join(strings.Fields(stripANSI(err.Error())), " "))
 	}
 	f := matrix.Filter{Tiers: matrix.SplitNames(*tiers), Clients: matrix.SplitNames(*clients), Operators: matrix.SplitNames(*operators), Kubernetes: matrix.SplitNames(*kubernetes)}
 	if len(f.Tiers) == 0 {
@@ -139,6 +146,11 @@ func matrixCheckCommand(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "matrix %s: %d cells selected\n", path, n)
 	return nil
 }
+
+// ansi matches the colour codes Ginkgo's errors carry.
+var ansi = regexp.MustCompile("\x1b\\[[0-9;]*m")
+
+func stripANSI(s string) string { return ansi.ReplaceAllString(s, "") }
 
 // preflightCommand checks, before a run of the kind tier creates anything, that kind can
 // make a cluster for every Kubernetes version of the matrix; it fails with one line naming
