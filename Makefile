@@ -53,6 +53,10 @@ bench: ## Benchmarks with allocation counts.
 docker-up: ## Make a Docker engine answer for the kind tier: reuses one that runs; else installs Debian's docker.io and starts dockerd as this machine needs it.
 	scripts/docker-up.sh
 
+.PHONY: kind-down
+kind-down: ## Delete every kind cluster and docker network this project made (KEEP_CLUSTER=1 leaves them), nothing else.
+	$(GO) run ./cmd/opconform kind-down
+
 .PHONY: docker-down
 docker-down: ## Stop the dockerd that make docker-up started (nothing else).
 	scripts/docker-up.sh stop

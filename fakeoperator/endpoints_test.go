@@ -110,3 +110,25 @@ func TestPodsARealLsKeeps(t *testing.T) {
 	code, _, _ = do(t, s, request{path: "/apis/apps/v1/namespaces/default/deployments?labelSelector=app%3Dnginx"})
 	g.Expect(code).To(Equal(http.StatusOK))
 }
+
+// TestReset: a reset operator is as new for the next client: no session, no copy target,
+// valid certificates, an empty journal, and a deleted session's id may start a new session.
+func TestReset(t *testing.T) {
+	g := NewWithT(t)
+	s := newTestServer(t, Options{})
+	der := validCert(t, s)
+	_, _, err := dial(t, s, targetPath+"?connect=true", connectHeaders(der, "77"), contract.Subprotocol)
+	g.Expect(err).NotTo(HaveOccurred())
+	code, _, _ := do(t, s, request{method: "POST", path: "/apis/operator.metalbear.co/v1/namespaces/default/copytargets", body: `{"metadata":{"name":"deploy.nginx"},"spec":{"target":{"deployment":"nginx","container":null}}}`})
+	g.Expect(code).To(Equal(http.StatusCreated))
+	g.Expect(s.SetIssuing(IssueExpired)).To(Succeed())
+	code, _, _ = do(t, s, request{method: "POST", path: "/_opconform/reset"})
+	g.Expect(code).To(Equal(http.StatusNoContent))
+	g.Expect(s.state.listSessions("")).To(BeEmpty())
+	g.Expect(s.state.listCopyTargets("default")).To(BeEmpty())
+	g.Expect(s.Journal().Entries()).To(BeEmpty())
+	code, _, _ = do(t, s, request{method: "POST", path: "/apis/operator.metalbear.co/v1/namespaces/default/copytargets", body: `{"metadata":{"name":"deploy.nginx"},"spec":{"target":{"deployment":"nginx","container":null}}}`})
+	g.Expect(code).To(Equal(http.StatusCreated), "the copy's name is free again")
+	v, _ := s.issuing.Load().(string)
+	g.Expect(v).To(BeEmpty(), "valid certificates again")
+}

@@ -209,6 +209,15 @@ func (s *Server) serveHarness(c *call) {
 	case contract.HarnessPrefix + "issuing":
 		s.serveIssuing(c.w, c.r)
 		return
+	case contract.HarnessPrefix + "reset":
+		if c.r.Method != http.MethodPost {
+			writeStatus(c.w, http.StatusMethodNotAllowed, "MethodNotAllowed", "reset answers POST")
+			return
+		}
+		s.Reset()
+		c.recorded = true // the new journal starts after it
+		c.w.WriteHeader(http.StatusNoContent)
+		return
 	}
 	s.notFound(c, "harness endpoint "+c.r.URL.Path)
 }

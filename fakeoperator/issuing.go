@@ -64,6 +64,17 @@ func (s *Server) issue(csr *credentials.CSR) ([]byte, error) {
 	return authority.Issue(csr, notBefore, notAfter)
 }
 
+// Reset makes the server as new for the next client: its sessions ended (their connections
+// closed) and forgotten, no copy target, valid certificates issued, an empty journal. A
+// harness that keeps one operator for many cells (the kind tier) resets it between them
+// (POST /_opconform/reset).
+func (s *Server) Reset() {
+	s.state.deleteSessions("", func(*session) bool { return true })
+	s.state.reset()
+	s.issuing.Store(string(IssueValid))
+	s.journal.Reset()
+}
+
 // serveIssuing answers PUT /_opconform/issuing?as=WAY (valid, or one of Issuings).
 func (s *Server) serveIssuing(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPut {

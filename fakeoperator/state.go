@@ -55,6 +55,13 @@ func newState() *state {
 	return &state{sessions: map[uint64]*session{}, copyTargets: map[string]*copyTarget{}, ended: map[uint64]bool{}}
 }
 
+// reset forgets every session, copy target and ended session.
+func (st *state) reset() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.sessions, st.copyTargets, st.ended = map[uint64]*session{}, map[string]*copyTarget{}, map[uint64]bool{}
+}
+
 // hasEnded reports whether session id was deleted.
 func (st *state) hasEnded(id uint64) bool {
 	st.mu.Lock()

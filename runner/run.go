@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
@@ -69,12 +70,7 @@ func (r *Result) Finding(id contract.RequirementID) (contract.Finding, bool) {
 // Run runs cell on its tier. Everything it starts is stopped before it returns.
 func Run(ctx context.Context, cell matrix.Cell, opts Options) (*Result, error) {
 	start := time.Now()
-	// Reference clients share the fixtures' epoch with the operator; external binaries read
-	// the machine's clock, so their operator does too.
-	var clk clock.PassiveClock = clocktesting.NewFakePassiveClock(certs.Epoch)
-	if cell.Client.Driver == matrix.DriverExternal {
-		clk = clock.RealClock{}
-	}
+	clk := clockFor(cell)
 	ep, err := endpoint(ctx, cell, clk, opts)
 	if tier.IsUnavailable(err) {
 		return &Result{Cell: cell, Unavailable: err.Error(), Duration: time.Since(start)}, nil
@@ -127,6 +123,24 @@ func Run(ctx context.Context, cell matrix.Cell, opts Options) (*Result, error) {
 	r.result.Journal = ep.Journal()
 	r.result.Duration = time.Since(start)
 	return r.result, nil
+}
+
+// clockFor is the clock of a cell's operator: reference clients share the fixtures' epoch
+// with it; external binaries read the machine's clock, so their operator does too.
+func clockFor(cell matrix.Cell) clock.PassiveClock {
+	if cell.Client.Driver == matrix.DriverExternal {
+		return clock.RealClock{}
+	}
+	return clocktesting.NewFakePassiveClock(certs.Epoch)
+}
+
+// OperatorKey names the operator a cell runs against as its tier stands it up: cells with
+// one key can share one operator (the kind tier rolls it out once for all of them).
+func OperatorKey(cell matrix.Cell) string {
+	if cell.Operator.Kind == matrix.KindReal {
+		return cell.Tier + " " + cell.Kubernetes + " real " + cell.Operator.Name
+	}
+	return cell.Tier + " " + cell.Kubernetes + " " + strings.Join(tier.OperatorArgs(cell, clockFor(cell)), " ")
 }
 
 // endpoint stands the cell's operator up on its tier.

@@ -29,7 +29,7 @@ main() {
   "${opconform}" matrix check --matrix "${matrix}" --tier "${tier}" \
     --clients "${CLIENTS:-}" --operators "${OPERATORS:-}" --kubernetes "${KUBERNETES:-}" --label-filter "${GINKGO_LABEL_FILTER:-}"
   # a report left from an earlier run must never be mistaken for this one's
-  rm -rf "${artifacts}/report.md" "${artifacts}/report.html" "${artifacts}/report.json" "${artifacts}/junit.xml" "${artifacts}/ginkgo.json" \
+  rm -rf "${artifacts}/report.md" "${artifacts}/report.html" "${artifacts}/report.json" "${artifacts}/junit.xml" "${artifacts}/ginkgo.json" "${artifacts}/ginkgo.log" \
     "${artifacts}/journals" "${artifacts}/kind-logs" "${artifacts}/progress.log"
 
   local args=(
@@ -64,15 +64,19 @@ main() {
   fi
   local status=0 tail_pid=""
   if [[ ",${tier}," == *",kind,"* ]]; then
-    # kind's progress inside the suite (cluster creation, image load), as it happens
+    # the kind tier's progress (clusters, each operator's rollout, cells done of all), as it
+    # happens; Ginkgo's dots go to ginkgo.log meanwhile, its summary is shown after
     : > "${artifacts}/progress.log"
     tail -n +1 -F "${artifacts}/progress.log" 2>/dev/null &
     tail_pid=$!
-  fi
-  go tool ginkgo "${args[@]}" ./suites -- "${suite[@]}" || status=$?
-  if [[ -n "${tail_pid}" ]]; then
+    go tool ginkgo "${args[@]}" --no-color ./suites -- "${suite[@]}" >"${artifacts}/ginkgo.log" 2>&1 || status=$?
     sleep 1 # tail -F reads once a second: the last lines too
     kill "${tail_pid}" 2>/dev/null || true
+    grep -E '^(Ran [0-9]+ of|SUCCESS!|FAIL!|Ginkgo ran)' "${artifacts}/ginkgo.log" || true
+    sed -n '/^Summarizing [0-9]* Failure/,$p' "${artifacts}/ginkgo.log"
+    echo "Ginkgo's whole output: ${artifacts}/ginkgo.log"
+  else
+    go tool ginkgo "${args[@]}" ./suites -- "${suite[@]}" || status=$?
   fi
   if [[ -f "${artifacts}/report.json" ]]; then
     "${opconform}" report summary "${artifacts}/report.json" || status=$((status == 0 ? 1 : status))

@@ -29,14 +29,54 @@ type specFinding struct {
 }
 
 var _ = Describe("Conformance", func() {
-	for i, cell := range cells {
-		describeCell(i, cell)
+	for _, g := range operatorGroups(cells) {
+		if len(g.indexes) == 1 && g.key == "" {
+			describeCell(g.indexes[0], cells[g.indexes[0]], Ordered, ContinueOnFailure)
+			continue
+		}
+		// the cells of one kind operator run in one process, one after the other, so that it
+		// is rolled out once for all of them
+		Describe(g.name, Ordered, ContinueOnFailure, func() {
+			for _, i := range g.indexes {
+				describeCell(i, cells[i], Ordered)
+			}
+		})
 	}
 })
 
-// describeCell is one cell: run it once, then one spec per requirement.
-func describeCell(index int, cell matrix.Cell) {
-	Describe(cell.ID, Ordered, ContinueOnFailure, Label(cellLabels(cell)...), func() {
+// operatorGroup is cells that share one operator (runner.OperatorKey): the kind tier's, by
+// key; any other cell is a group of its own (key ""), free to run in any order.
+type operatorGroup struct {
+	key, name string
+	indexes   []int
+}
+
+// operatorGroups groups the cells in their order, each kind group where its first cell is.
+func operatorGroups(cells []matrix.Cell) []operatorGroup {
+	var out []operatorGroup
+	at := map[string]int{}
+	for i, c := range cells {
+		if c.Tier != matrix.TierKind {
+			out = append(out, operatorGroup{indexes: []int{i}})
+			continue
+		}
+		key := runner.OperatorKey(c)
+		g, ok := at[key]
+		if !ok {
+			g = len(out)
+			at[key] = g
+			out = append(out, operatorGroup{key: key, name: fmt.Sprintf("kind %s operator %s (group %d)", c.Kubernetes, c.Operator.Name, len(at))})
+		}
+		out[g].indexes = append(out[g].indexes, i)
+	}
+	return out
+}
+
+// describeCell is one cell: run it once, then one spec per requirement; decorators are
+// Ordered (and ContinueOnFailure for an outermost container).
+func describeCell(index int, cell matrix.Cell, decorators ...any) {
+	decorators = append(decorators, Label(cellLabels(cell)...))
+	Describe(cell.ID, append(decorators, func() {
 		var result *runner.Result
 		failed := false
 		tally := map[report.Outcome]int{}
@@ -79,6 +119,9 @@ func describeCell(index int, cell matrix.Cell) {
 		}
 
 		AfterAll(func() {
+			if cell.Tier == matrix.TierKind {
+				kindCellDone(cell, result, failed)
+			}
 			if result == nil {
 				return
 			}
@@ -89,7 +132,7 @@ func describeCell(index int, cell matrix.Cell) {
 				Expect(writeJournal(cell, result)).To(Succeed(), "writing the journal of %s", cell.ID)
 			}
 		})
-	})
+	})...)
 }
 
 // excludedByGates are the requirements that the cell's versions alone exclude, known

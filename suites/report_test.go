@@ -43,8 +43,10 @@ var _ = ReportAfterSuite("conformance report", func(r Report) {
 	filtered := r.SuiteConfig.FocusStrings != nil || r.SuiteConfig.LabelFilter != "" || len(r.SuiteConfig.FocusFiles) > 0
 	ran := map[string]int{}
 	for _, spec := range r.SpecReports {
-		if spec.LeafNodeType == types.NodeTypeIt && spec.NumAttempts > 0 && len(spec.ContainerHierarchyTexts) == 2 && spec.ContainerHierarchyTexts[0] == "Conformance" {
-			ran[spec.ContainerHierarchyTexts[1]]++
+		// Conformance > [a kind operator's group >] the cell > the requirement
+		texts := spec.ContainerHierarchyTexts
+		if spec.LeafNodeType == types.NodeTypeIt && spec.NumAttempts > 0 && len(texts) >= 2 && texts[0] == "Conformance" {
+			ran[texts[len(texts)-1]]++
 		}
 	}
 	for _, cell := range cells {

@@ -13,12 +13,14 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/opconform/opconform/matrix"
+	"github.com/opconform/opconform/runner"
 	"github.com/opconform/opconform/tier"
 )
 
@@ -110,6 +112,46 @@ func openProgress() (*os.File, error) {
 	return os.OpenFile(filepath.Join(artifacts, "progress.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 }
 
+// kindCellDone adds a line to the progress log for a kind cell that ended: how many of the
+// run's kind cells are done (every process counts in the one file, under a lock), the
+// cell, and how it went.
+func kindCellDone(cell matrix.Cell, result *runner.Result, failed bool) {
+	f, err := openProgress()
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		return
+	}
+	defer func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }()
+	data, _ := os.ReadFile(f.Name())
+	done := strings.Count(string(data), "\n[kind ") + 1
+	if strings.HasPrefix(string(data), "[kind ") {
+		done++
+	}
+	total := 0
+	for _, c := range cells {
+		if c.Tier == matrix.TierKind {
+			total++
+		}
+	}
+	how := "done"
+	switch {
+	case result == nil:
+		how = "did not run"
+	case result.Unavailable != "":
+		how = "not run here"
+	case failed:
+		how = "failing"
+	}
+	took := ""
+	if result != nil {
+		took = " in " + result.Duration.Round(100*time.Millisecond).String()
+	}
+	fmt.Fprintf(f, "[kind %d/%d] %s: %s%s\n", done, total, cell.ID, how, took)
+}
+
 // runScript runs scripts/name and returns its last output line.
 func runScript(ctx context.Context, name string, args ...string) string {
 	GinkgoHelper()
@@ -178,7 +220,7 @@ func (k *kindClusters) make(ctx context.Context, kube string) (*tier.KindTier, e
 		return nil, err
 	}
 	c, err := tier.StartKind(ctx, tier.KindInput{
-		Kubernetes: kube, Dir: dir, Image: k.image, Manifests: manifests, LicenceKeyPEM: key, Keep: os.Getenv("KEEP_CLUSTER") == "1",
+		Kubernetes: kube, Dir: dir, Image: k.image, Manifests: manifests, LicenceKeyPEM: key, Keep: os.Getenv("KEEP_CLUSTER") == "1", Process: GinkgoParallelProcess(),
 		Progress: k.progress, LogsDir: filepath.Join(artifacts, "kind-logs"),
 	})
 	if err != nil {
@@ -196,6 +238,9 @@ func (k *kindClusters) stop() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	for kube, c := range k.clusters {
+		if k.progress != nil {
+			fmt.Fprintln(k.progress, c.Summary())
+		}
 		msg, err := c.Stop()
 		if msg != "" {
 			fmt.Fprintln(os.Stderr, msg)

@@ -35,6 +35,10 @@ type DeployInput struct {
 	LicenseKeyPEM []byte
 	// Wait, when non-zero, bounds the wait for the Deployment and the APIService.
 	Wait time.Duration
+	// ServingCA signs the operator's serving certificate; nil makes a new one. A harness that
+	// deploys into one cluster again and again gives one CA, so that a deploy that changes
+	// nothing of the pod changes nothing of its secrets either.
+	ServingCA *pki.CA
 }
 
 // Names deploy/ uses.
@@ -56,9 +60,11 @@ func DeployOperator(ctx context.Context, cfg *rest.Config, in DeployInput) error
 	if err != nil {
 		return err
 	}
-	ca, err := pki.NewCA("mirrord-operator-ca")
-	if err != nil {
-		return err
+	ca := in.ServingCA
+	if ca == nil {
+		if ca, err = pki.NewCA("mirrord-operator-ca"); err != nil {
+			return fmt.Errorf("deploying: the serving CA: %w", err)
+		}
 	}
 	kp, err := ca.Issue(deployName, nil, []string{deployName + "." + deployNamespace + ".svc", deployName + "." + deployNamespace + ".svc.cluster.local"}, false)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -35,6 +36,7 @@ import (
 	"github.com/opconform/opconform/fakeoperator"
 	"github.com/opconform/opconform/fixtures/certs"
 	"github.com/opconform/opconform/matrix"
+	"github.com/opconform/opconform/pki"
 )
 
 // Bounds of the kind tier.
@@ -59,6 +61,13 @@ type KindTier struct {
 	installed string
 	// progress receives a line per long step (cluster, image load, each rollout).
 	progress io.Writer
+	// servingCA signs the operator's serving certificate in every deploy; deployed are the
+	// flags of the operator that runs, and rollouts how many deploys there were.
+	servingCA *pki.CA
+	deployed  string
+	rollouts  int
+	// cells counts the cells that started an operator here.
+	cells int
 }
 
 // KindInput is how StartKind makes a cluster.
@@ -76,8 +85,12 @@ type KindInput struct {
 	// Manifests are deploy/'s files; LicenceKeyPEM the operator's licence key.
 	Manifests     []string
 	LicenceKeyPEM []byte
-	// Keep (KEEP_CLUSTER=1) leaves the cluster running at Stop.
-	Keep bool
+	// Keep (KEEP_CLUSTER=1) leaves the cluster running at Stop, and reuses one the project
+	// left: the cluster is named for the process (Process) and its Kubernetes version, and a
+	// cluster of that name is reused when it is on the project's network, runs this node
+	// image and is healthy; otherwise it is replaced.
+	Keep    bool
+	Process int
 }
 
 // StartKind runs the preflight, creates the cluster and loads the image into its nodes.
@@ -97,17 +110,38 @@ func StartKind(ctx context.Context, in KindInput) (*KindTier, error) {
 	if progress == nil {
 		progress = io.Discard
 	}
-	suffix := make([]byte, 4)
-	if _, err := rand.Read(suffix); err != nil {
-		return nil, err
+	name := ClusterPrefix + strings.ReplaceAll(strings.TrimPrefix(in.Kubernetes, "v"), ".", "-") + "-"
+	if in.Keep {
+		name += fmt.Sprintf("p%d", in.Process)
+	} else {
+		suffix := make([]byte, 4)
+		if _, err := rand.Read(suffix); err != nil {
+			return nil, err
+		}
+		name += hex.EncodeToString(suffix)
 	}
-	name := "opconform-" + strings.ReplaceAll(strings.TrimPrefix(in.Kubernetes, "v"), ".", "-") + "-" + hex.EncodeToString(suffix)
 	k := &KindTier{
 		Name:       name,
 		Kubeconfig: filepath.Join(in.Dir, "kubeconfig"),
 		provider:   cluster.NewProvider(cluster.ProviderWithDocker(), cluster.ProviderWithLogger(progressLogger{w: progress, prefix: name + ": "})),
 		keep:       in.Keep, image: in.Image, manifests: in.Manifests, licenceKey: in.LicenceKeyPEM,
 		progress: progress,
+	}
+	if in.Keep {
+		reused, why := k.reuse(ctx, image)
+		if reused {
+			fmt.Fprintf(progress, "%s: reusing the kind cluster of Kubernetes %s this project left (KEEP_CLUSTER=1); loading %s into its nodes\n", name, in.Kubernetes, in.Image)
+			if err := k.prepare(ctx, in); err != nil {
+				return nil, fmt.Errorf("kind cluster %s: %w", k.Name, err)
+			}
+			return k, nil
+		}
+		if why != "" {
+			fmt.Fprintf(progress, "%s: replacing the cluster left here: %s\n", name, why)
+			if err := k.provider.Delete(k.Name, k.Kubeconfig); err != nil {
+				return nil, fmt.Errorf("kind cluster %s: deleting the cluster left here: %w", k.Name, err)
+			}
+		}
 	}
 	fmt.Fprintf(progress, "%s: creating a kind cluster of Kubernetes %s from %s on docker network %s\n", name, in.Kubernetes, image, KindNetwork)
 	start := time.Now()
@@ -121,14 +155,7 @@ func StartKind(ctx context.Context, in KindInput) (*KindTier, error) {
 	}
 	if err == nil {
 		fmt.Fprintf(progress, "%s: ready in %s; loading %s into its nodes\n", name, time.Since(start).Round(time.Second), in.Image)
-		err = k.loadImage(ctx, in.Dir)
-	}
-	if err == nil {
-		// the targets the fake operator's inventory names, for clients that resolve them
-		var cs *kubernetes.Clientset
-		if cs, err = kubernetes.NewForConfig(k.admin); err == nil {
-			err = workloads(ctx, cs)
-		}
+		err = k.prepare(ctx, in)
 	}
 	if err != nil {
 		if tail := commandTail(err, 15); tail != "" {
@@ -144,6 +171,102 @@ func StartKind(ctx context.Context, in KindInput) (*KindTier, error) {
 		return nil, fmt.Errorf("kind cluster %s: %w", k.Name, err)
 	}
 	return k, nil
+}
+
+// ClusterPrefix begins the name of every kind cluster the project makes (and make
+// kind-down deletes).
+const ClusterPrefix = "opconform-"
+
+// KindDown deletes every kind cluster the project made (named ClusterPrefix…; kind removes
+// their nodes with their volumes) and the project's docker network, and nothing else; it
+// returns what it deleted, a line each.
+func KindDown(ctx context.Context) ([]string, error) {
+	provider := cluster.NewProvider(cluster.ProviderWithDocker())
+	names, err := provider.List()
+	if err != nil {
+		return nil, fmt.Errorf("listing kind clusters: %w", err)
+	}
+	var done []string
+	for _, name := range names {
+		if !strings.HasPrefix(name, ClusterPrefix) {
+			continue
+		}
+		if err := provider.Delete(name, ""); err != nil {
+			return done, fmt.Errorf("deleting kind cluster %s: %w", name, err)
+		}
+		done = append(done, "deleted kind cluster "+name+" (its nodes and their volumes)")
+	}
+	if _, err := docker(ctx, "network", "inspect", KindNetwork); err == nil {
+		if err := RemoveKindNetwork(ctx); err != nil {
+			return done, err
+		}
+		done = append(done, "deleted docker network "+KindNetwork)
+	}
+	return done, nil
+}
+
+// prepare loads the operator image into the nodes and creates the workloads the fake
+// operator's inventory names, for clients that resolve them (idempotent: a reused cluster
+// has them).
+func (k *KindTier) prepare(ctx context.Context, in KindInput) error {
+	if err := k.loadImage(ctx, in.Dir); err != nil {
+		return err
+	}
+	cs, err := kubernetes.NewForConfig(k.admin)
+	if err != nil {
+		return err
+	}
+	return workloads(ctx, cs)
+}
+
+// reuse takes the cluster of k's name that an earlier run left, when it is the project's
+// (on its docker network), runs image and answers /readyz; why says what keeps it from
+// being reused ("" when there is none to reuse).
+func (k *KindTier) reuse(ctx context.Context, image string) (bool, string) {
+	names, err := k.provider.List()
+	if err != nil || !slices.Contains(names, k.Name) {
+		return false, ""
+	}
+	node := k.Name + "-control-plane"
+	if out, err := docker(ctx, "inspect", "--format", "{{.Config.Image}} {{range $n, $_ := .NetworkSettings.Networks}}{{$n}} {{end}}", node); err != nil {
+		return false, "its node does not answer docker inspect: " + strings.TrimSpace(out)
+	} else if fields := strings.Fields(out); len(fields) < 2 || fields[0] != image || !slices.Contains(fields[1:], KindNetwork) {
+		return false, fmt.Sprintf("its node runs %q on %v, not %s on %s", firstField(fields), fields[min(1, len(fields)):], image, KindNetwork)
+	}
+	if err := k.provider.ExportKubeConfig(k.Name, k.Kubeconfig, false); err != nil {
+		return false, "its kubeconfig: " + err.Error()
+	}
+	admin, err := clientcmd.BuildConfigFromFlags("", k.Kubeconfig)
+	if err != nil {
+		return false, "its kubeconfig: " + err.Error()
+	}
+	hc, err := rest.HTTPClientFor(admin)
+	if err != nil {
+		return false, err.Error()
+	}
+	ctx, cancel := context.WithTimeout(ctx, reuseWait)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, admin.Host+"/readyz", nil)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return false, "its API server does not answer: " + err.Error()
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return false, "its API server is not ready: " + resp.Status
+	}
+	k.admin = admin
+	return true, ""
+}
+
+// reuseWait bounds the health check of a cluster left by an earlier run.
+const reuseWait = 20 * time.Second
+
+func firstField(fields []string) string {
+	if len(fields) == 0 {
+		return ""
+	}
+	return fields[0]
 }
 
 // commandTail is the last n lines of the output of the command behind a kind error (kubeadm
@@ -241,27 +364,30 @@ const (
 	harnessPath = "/api/v1/namespaces/" + deployNamespace + "/services/https:" + deployName + ":443/proxy/_opconform/"
 	journalPath = harnessPath + "journal"
 	issuingPath = harnessPath + "issuing"
+	resetPath   = harnessPath + "reset"
 )
 
-// Start deploys the cell's operator (a rollout when its flags differ from the last cell's),
-// waits for it, empties its journal and returns the endpoint clients use: the cluster, as
-// its admin.
+// Start makes the cell's operator serve: a rollout when its flags differ from those of the
+// operator that runs, else a reset of that one (its sessions, copy targets, issuing and
+// journal); it returns the endpoint clients use: the cluster, as its admin.
 func (k *KindTier) Start(ctx context.Context, cell matrix.Cell, clk clock.PassiveClock) (*Endpoint, error) {
 	if cell.Operator.Kind == matrix.KindReal {
 		return k.StartReal(ctx, cell)
 	}
-	start := time.Now()
-	err := DeployOperator(ctx, k.admin, DeployInput{Manifests: k.manifests, Image: k.image, Args: OperatorArgs(cell, clk), LicenseKeyPEM: k.licenceKey, Wait: deployedWait})
+	hc, err := rest.HTTPClientFor(k.admin)
 	if err != nil {
 		return nil, fmt.Errorf("kind cluster %s: %w", k.Name, err)
 	}
-	fmt.Fprintf(k.progress, "%s: operator %s serving for %s (deployed in %s)\n", k.Name, cell.Operator.Name, cell.Client.Name, time.Since(start).Round(100*time.Millisecond))
-	hc, err := rest.HTTPClientFor(k.admin)
-	if err != nil {
-		return nil, err
+	k.cells++
+	args := OperatorArgs(cell, clk)
+	if key := strings.Join(args, " "); key != k.deployed {
+		if err := k.rollOut(ctx, cell, args); err != nil {
+			return nil, err
+		}
+		k.deployed = key
 	}
-	if _, err := k.harnessRequest(ctx, hc, http.MethodDelete, journalPath, nil); err != nil {
-		return nil, err
+	if _, err := k.harnessRequest(ctx, hc, http.MethodPost, resetPath, nil); err != nil {
+		return nil, fmt.Errorf("kind cluster %s: resetting operator %s: %w", k.Name, cell.Operator.Name, err)
 	}
 	key, err := certs.LicenseKey()
 	if err != nil {
@@ -304,6 +430,31 @@ func (k *KindTier) Start(ctx context.Context, cell matrix.Cell, clk clock.Passiv
 	return ep, nil
 }
 
+// rollOut deploys the operator with args, one serving CA for every rollout of the cluster.
+func (k *KindTier) rollOut(ctx context.Context, cell matrix.Cell, args []string) error {
+	start := time.Now()
+	if k.servingCA == nil {
+		ca, err := pki.NewCA("mirrord-operator-ca")
+		if err != nil {
+			return fmt.Errorf("kind cluster %s: the operator's serving CA: %w", k.Name, err)
+		}
+		k.servingCA = ca
+	}
+	k.deployed = "" // what ran is gone, whatever comes of this
+	err := DeployOperator(ctx, k.admin, DeployInput{Manifests: k.manifests, Image: k.image, Args: args, LicenseKeyPEM: k.licenceKey, Wait: deployedWait, ServingCA: k.servingCA})
+	if err != nil {
+		return fmt.Errorf("kind cluster %s: %w", k.Name, err)
+	}
+	k.rollouts++
+	fmt.Fprintf(k.progress, "%s: operator %s rolled out for its cells (rollout %d, %s)\n", k.Name, cell.Operator.Name, k.rollouts, time.Since(start).Round(100*time.Millisecond))
+	return nil
+}
+
+// Summary says how many cells the cluster served with how many operator rollouts.
+func (k *KindTier) Summary() string {
+	return fmt.Sprintf("%s: %d operator rollouts for %d cells", k.Name, k.rollouts, k.cells)
+}
+
 // harnessRequest sends a request to one of the operator's harness endpoints through the
 // service proxy, and reads its answer into out; for the journal it also returns how many
 // entries the journal had to drop.
@@ -332,8 +483,8 @@ func (k *KindTier) harnessRequest(ctx context.Context, hc *http.Client, method, 
 // Stop deletes the cluster, or with Keep says how to reach it and leaves it.
 func (k *KindTier) Stop() (string, error) {
 	if k.keep {
-		return fmt.Sprintf("KEEP_CLUSTER=1: kept kind cluster %[1]s; reach it with: kubectl --kubeconfig %[2]s get apiservices (the operator: kubectl --kubeconfig %[2]s -n %[3]s logs deploy/%[4]s); delete it with: go run sigs.k8s.io/kind delete cluster --name %[1]s, and its network with: docker network rm %[5]s",
-			k.Name, k.Kubeconfig, deployNamespace, deployName, KindNetwork), nil
+		return fmt.Sprintf("KEEP_CLUSTER=1: kept kind cluster %[1]s (the next run with KEEP_CLUSTER=1 reuses it); reach it with: kubectl --kubeconfig %[2]s get apiservices (the operator: kubectl --kubeconfig %[2]s -n %[3]s logs deploy/%[4]s); delete every cluster and network the project made with: make kind-down",
+			k.Name, k.Kubeconfig, deployNamespace, deployName), nil
 	}
 	return "", k.provider.Delete(k.Name, k.Kubeconfig)
 }

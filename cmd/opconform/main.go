@@ -11,6 +11,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/opconform/opconform/contract"
 	"github.com/opconform/opconform/fixtures/certs"
+	"github.com/opconform/opconform/tier"
 )
 
 const usage = `Usage: opconform <command> [flags]
@@ -36,6 +38,7 @@ Commands:
   report compare FAKE.json OTHER.json: the same cells on another tier must come to the same outcomes
   check          run a client command through a recording proxy in front of a cluster and judge it: check -- mirrord ls
   preflight      check that kind can make clusters here (for TIER=kind), one line if not
+  kind-down      delete every kind cluster and docker network this project made, nothing else
   add-client     add a client release: matrix line, golden journal, diff to the previous (--version)
   add-operator   add an operator release: matrix line, diff to the previous (--version)
   golden         re-record the golden journals of every sound reference client
@@ -89,6 +92,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return checkCommand(args[1:], stdout, stderr)
 	case "preflight":
 		return preflightCommand(args[1:], stdout, stderr)
+	case "kind-down":
+		done, err := tier.KindDown(context.Background())
+		for _, line := range done {
+			fmt.Fprintln(stdout, line)
+		}
+		if err == nil && len(done) == 0 {
+			fmt.Fprintln(stdout, "no kind cluster or network of this project")
+		}
+		return err
 	case "add-client":
 		return addClient(args[1:], stdout, stderr)
 	case "add-operator":
