@@ -62,9 +62,8 @@ func TestKeptClusterSaysHowToReachIt(t *testing.T) {
 	msg, err := (&KindTier{Name: "opconform-1-37-0-ab12cd34", Kubeconfig: "/tmp/k/kubeconfig", keep: true}).Stop()
 	g := NewWithT(t)
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(msg).To(Equal("KEEP_CLUSTER=1: kept kind cluster opconform-1-37-0-ab12cd34; reach it with: kubectl --kubeconfig /tmp/k/kubeconfig get apiservices " +
-		"(the operator: kubectl --kubeconfig /tmp/k/kubeconfig -n mirrord logs deploy/mirrord-operator); delete it with: " +
-		"go run sigs.k8s.io/kind delete cluster --name opconform-1-37-0-ab12cd34, and its network with: docker network rm opconform-kind"))
+	g.Expect(msg).To(Equal("KEEP_CLUSTER=1: kept kind cluster opconform-1-37-0-ab12cd34 (the next run with KEEP_CLUSTER=1 reuses it); reach it with: kubectl --kubeconfig /tmp/k/kubeconfig get apiservices " +
+		"(the operator: kubectl --kubeconfig /tmp/k/kubeconfig -n mirrord logs deploy/mirrord-operator); delete every cluster and network the project made with: make kind-down"))
 }
 
 func TestAPIServiceAvailable(t *testing.T) {
