@@ -131,4 +131,17 @@ func TestReset(t *testing.T) {
 	g.Expect(code).To(Equal(http.StatusCreated), "the copy's name is free again")
 	v, _ := s.issuing.Load().(string)
 	g.Expect(v).To(BeEmpty(), "valid certificates again")
+
+	code, _, _ = do(t, s, request{method: "POST", path: "/_opconform/reset?clock=2030-01-01T00:00:00Z"})
+	g.Expect(code).To(Equal(http.StatusNoContent))
+	g.Expect(s.clock.Now()).To(Equal(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)), "the operator's clock is the reset's")
+	code, _, _ = do(t, s, request{method: "POST", path: "/_opconform/reset"})
+	g.Expect(code).To(Equal(http.StatusNoContent))
+	g.Expect(s.clock.Now().Year()).To(Equal(2030), "a reset without clock keeps the clock")
+	code, _, _ = do(t, s, request{method: "POST", path: "/_opconform/reset?clock=real"})
+	g.Expect(code).To(Equal(http.StatusNoContent))
+	g.Expect(s.clock.Now()).To(BeTemporally("~", time.Now(), time.Minute), "the machine's clock again")
+	code, _, st := do(t, s, request{method: "POST", path: "/_opconform/reset?clock=tomorrow"})
+	g.Expect(code).To(Equal(http.StatusBadRequest))
+	g.Expect(st.Message).To(ContainSubstring(`query parameter clock "tomorrow"`))
 }

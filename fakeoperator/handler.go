@@ -214,6 +214,10 @@ func (s *Server) serveHarness(c *call) {
 			writeStatus(c.w, http.StatusMethodNotAllowed, "MethodNotAllowed", "reset answers POST")
 			return
 		}
+		if err := s.resetClock(c.r.URL.Query()); err != nil {
+			writeStatus(c.w, http.StatusBadRequest, metav1.StatusReasonBadRequest, err.Error())
+			return
+		}
 		s.Reset()
 		c.recorded = true // the new journal starts after it
 		c.w.WriteHeader(http.StatusNoContent)

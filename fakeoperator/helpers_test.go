@@ -126,5 +126,5 @@ func certFromCredential(t *testing.T, body []byte) []byte {
 
 // fakeClock returns the server's injected fake clock.
 func fakeClock(s *Server) *clocktesting.FakePassiveClock {
-	return s.clock.(*clocktesting.FakePassiveClock)
+	return (*s.clock.current.Load()).(*clocktesting.FakePassiveClock)
 }

@@ -41,7 +41,7 @@ type Server struct {
 	foreign, otherLicence *credentials.Authority
 	issuing               atomic.Value
 	inventory             *Inventory
-	clock                 clock.PassiveClock
+	clock                 *harnessClock
 	caPEM                 []byte
 	tlsConfig             *tls.Config
 	frontProxy            authenticator.Request
@@ -126,10 +126,10 @@ func (s *Server) configure() error {
 	}
 	s.features = Features(v)
 	s.headers = o.Headers.OrDefault()
-	s.clock = o.Clock
-	if s.clock == nil {
-		s.clock = clock.RealClock{}
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
 	}
+	s.clock = newHarnessClock(o.Clock)
 	s.license = defaultLicense(o.License, s.clock.Now())
 	if s.authority, err = credentials.NewAuthority(s.license.authorityLicense(), o.LicenseKey); err != nil {
 		return fmt.Errorf("options: licence authority: %w", err)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 
@@ -31,12 +32,9 @@ func (r *run) driver(ctx context.Context, home string) (driver, error) {
 		return &reference{r: r, sent: newSentRecorder(r.cell.Contract.Headers)}, nil
 	}
 	ext := r.cell.Client.External
-	for _, env := range ext.Requires {
-		name, want, _ := strings.Cut(env, "=")
-		if got, ok := os.LookupEnv(name); !ok || (want != "" && got != want) {
-			r.result.Unavailable = fmt.Sprintf("client %s needs %s to be installed (needs internet); set it where the client can be installed", r.cell.Client.Name, env)
-			return nil, nil
-		}
+	if env := missingRequirement(ext); env != "" {
+		r.result.Unavailable = fmt.Sprintf("client %s needs %s to be installed (needs internet); set it where the client can be installed", r.cell.Client.Name, env)
+		return nil, nil
 	}
 	binary, err := install(ctx, ext.Install, r.cell.Client.Version, r.opts.RepoRoot)
 	if errors.Is(err, errNotInstallable) {
@@ -159,6 +157,60 @@ func (d *external) userID() string {
 // the client cannot be had on this machine, and its cells skip saying why. Any other failure
 // (a checksum mismatch, say) fails the cell.
 var errNotInstallable = errors.New("not installable here")
+
+// missingRequirement is the first of the client's requires (NAME or NAME=VALUE) this
+// environment lacks, "" when it has them all.
+func missingRequirement(ext *matrix.External) string {
+	for _, env := range ext.Requires {
+		name, want, _ := strings.Cut(env, "=")
+		if got, ok := os.LookupEnv(name); !ok || (want != "" && got != want) {
+			return env
+		}
+	}
+	return ""
+}
+
+// Installed is what Preinstall installed: binaries by install command line and root.
+type Installed map[string]string
+
+// Preinstall runs, at once (as many as the machine has cores), the install command of every
+// external client of cells that this environment lets install, each command line once, and
+// returns what installed. One process can do this for all (the suites' first), which then
+// hand the result to UseInstalled: a binary is built once for a run, not once a process,
+// and before the cells that run it. A failed install is not an error here: the cells of its
+// client run it again and report it.
+func Preinstall(ctx context.Context, cells []matrix.Cell, root string) Installed {
+	lines := map[string]bool{}
+	for _, c := range cells {
+		if c.Client.Driver == matrix.DriverExternal && missingRequirement(c.Client.External) == "" {
+			lines[strings.ReplaceAll(c.Client.External.Install, "{version}", c.Client.Version)] = true
+		}
+	}
+	out := Installed{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, runtime.NumCPU())
+	for line := range lines {
+		wg.Go(func() {
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			if path, err := runInstall(ctx, line, root); err == nil {
+				mu.Lock()
+				out[root+"\x00"+line] = path
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// UseInstalled makes this process's cells use binaries another process installed.
+func UseInstalled(in Installed) {
+	for key, path := range in {
+		installed.Store(key, path)
+	}
+}
 
 // installed holds the binaries this process installed, by install command line and root:
 // a binary is installed once for all the cells of its client.

@@ -140,7 +140,7 @@ func OperatorKey(cell matrix.Cell) string {
 	if cell.Operator.Kind == matrix.KindReal {
 		return cell.Tier + " " + cell.Kubernetes + " real " + cell.Operator.Name
 	}
-	return cell.Tier + " " + cell.Kubernetes + " " + strings.Join(tier.OperatorArgs(cell, clockFor(cell)), " ")
+	return cell.Tier + " " + cell.Kubernetes + " " + strings.Join(tier.OperatorArgs(cell), " ")
 }
 
 // endpoint stands the cell's operator up on its tier.

@@ -2,6 +2,9 @@ package runner
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,4 +128,34 @@ func TestExternalInstallFailures(t *testing.T) {
 			g.Expect(res.Unavailable).To(ContainSubstring(tc.unavailable))
 		})
 	}
+}
+
+// TestPreinstall: every install line of the cells runs once, what installed is handed to
+// the cells, and a failed install is left for its cells to run again and report.
+func TestPreinstall(t *testing.T) {
+	g := NewWithT(t)
+	m := matrix.MustLoad("../matrix.yaml")
+	cells := m.Expand(matrix.Filter{Tiers: []string{matrix.TierFake}, Clients: []string{"mirrord-cli-3.250.0"}})
+	g.Expect(cells).NotTo(BeEmpty())
+	dir := t.TempDir()
+	count := filepath.Join(dir, "runs")
+	var withClients []matrix.Cell
+	// two clients of one install line, and one whose install fails
+	for _, install := range []string{"echo x >> " + count + "; echo /bin/true", "echo x >> " + count + "; echo /bin/true", "echo broken >&2; exit 1"} {
+		c := cells[0]
+		ext := *c.Client.External
+		ext.Install, ext.Requires = install, nil
+		c.Client.External = &ext
+		withClients = append(withClients, c)
+	}
+	got := Preinstall(context.Background(), withClients, dir)
+	g.Expect(got).To(HaveLen(1), "the line that failed is not in it")
+	runs, err := os.ReadFile(count)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(strings.Count(string(runs), "x")).To(Equal(1), "one run for one line")
+	UseInstalled(got)
+	path, err := install(context.Background(), withClients[0].Client.External.Install, "3.250.0", dir)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(path).To(Equal("/bin/true"))
+	g.Expect(os.ReadFile(count)).To(Equal(runs), "a preinstalled binary is not installed again")
 }

@@ -44,6 +44,8 @@ type setup struct {
 	// KindUnavailable is the kind preflight's line when kind cannot make clusters here.
 	KindUnavailable string `json:"kindUnavailable"`
 	KindImage       string `json:"kindImage"`
+	// Installed are the external clients' binaries, built once for every process.
+	Installed runner.Installed `json:"installed"`
 }
 
 func selects(t string) bool {
@@ -51,10 +53,13 @@ func selects(t string) bool {
 }
 
 // The first process builds the control plane (if the cache lacks it), runs the kind
-// preflight and builds the operator image; every process then starts its own tiers, so
+// preflight, builds the operator image and, meanwhile, the external clients; every process then starts its own tiers, so
 // parallel processes never share an operator.
 var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	var s setup
+	// the external clients build while the rest is prepared
+	installs := make(chan runner.Installed, 1)
+	go func() { installs <- runner.Preinstall(ctx, cells, repoRoot) }()
 	if selects(matrix.TierAPIServer) {
 		s.ControlPlaneBin = *controlPlaneFlag
 		if s.ControlPlaneBin == "" {
@@ -77,12 +82,14 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 			Expect(err).NotTo(HaveOccurred(), "the kind tier's docker network")
 		}
 	}
+	s.Installed = <-installs
 	data, err := json.Marshal(s)
 	Expect(err).NotTo(HaveOccurred())
 	return data
 }, func(ctx SpecContext, data []byte) {
 	var s setup
 	Expect(json.Unmarshal(data, &s)).To(Succeed())
+	runner.UseInstalled(s.Installed)
 	kind.unavailable, kind.image = s.KindUnavailable, s.KindImage
 	if s.ControlPlaneBin == "" {
 		return

@@ -162,7 +162,7 @@ func waitDeployed(ctx context.Context, cfg *rest.Config, cs *kubernetes.Clientse
 	}
 	var why string
 	streak := 0
-	err = wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
+	err = wait.PollUntilContextTimeout(ctx, deployPoll, timeout, true, func(ctx context.Context) (bool, error) {
 		d, err := cs.AppsV1().Deployments(deployNamespace).Get(ctx, deployName, metav1.GetOptions{})
 		if err != nil {
 			why = err.Error()
@@ -181,9 +181,9 @@ func waitDeployed(ctx context.Context, cfg *rest.Config, cs *kubernetes.Clientse
 			why = not
 			return false, nil
 		}
-		// Available is the aggregator's last check: right after a rollout, the Service may
-		// still lead to the pod that is going (kube-proxy catches up within seconds). The
-		// operator must answer through the aggregator several times in a row.
+		// Available is the aggregator's last check; the operator must also answer through
+		// it, more than once (the aggregator routes to the Service's ready endpoints: the
+		// kind tier turns on --enable-aggregator-routing).
 		if err := discoveryAnswers(ctx, hc, cfg.Host); err != nil {
 			streak, why = 0, err.Error()
 			return false, nil
@@ -214,9 +214,12 @@ func apiServiceAvailable(svc *apiregv1.APIService) (bool, string) {
 	return false, why
 }
 
-// answersInARow is how many discovery requests in a row, a second apart, the operator must
-// answer through the aggregator before a rollout counts as done.
-const answersInARow = 3
+// answersInARow is how many discovery requests in a row, deployPoll apart, the operator
+// must answer through the aggregator before a rollout counts as done.
+const (
+	answersInARow = 2
+	deployPoll    = 500 * time.Millisecond
+)
 
 // discoveryAnswers asks the operator's group version through kube-apiserver.
 func discoveryAnswers(ctx context.Context, hc *http.Client, host string) error {

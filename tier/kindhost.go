@@ -98,6 +98,14 @@ func kindConfig(image string, built bool, h Host) *v1alpha4.Cluster {
 		Nodes:      []v1alpha4.Node{{Role: v1alpha4.ControlPlaneRole, Image: image}},
 		Networking: v1alpha4.Networking{IPFamily: v1alpha4.IPv4Family, APIServerAddress: "127.0.0.1", DisableDefaultCNI: built},
 	}
+	// the aggregator dials the operator's ready endpoints itself, not its Service's
+	// ClusterIP through kube-proxy: right after a rollout kube-proxy's rules (and conntrack)
+	// can still lead a new connection to the pod that went, and a WebSocket connect then
+	// timed out in the aggregator's dial (error dialing backend: i/o timeout)
+	cfg.KubeadmConfigPatchesJSON6902 = append(cfg.KubeadmConfigPatchesJSON6902, v1alpha4.PatchJSON6902{
+		Group: "kubeadm.k8s.io", Version: "v1beta4", Kind: "ClusterConfiguration",
+		Patch: "- op: add\n  path: /apiServer/extraArgs/-\n  value: {name: enable-aggregator-routing, value: \"true\"}\n",
+	})
 	if h.CgroupV1 {
 		cfg.KubeadmConfigPatches = append(cfg.KubeadmConfigPatches, "kind: KubeletConfiguration\nfailCgroupV1: false\n")
 	}

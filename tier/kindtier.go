@@ -332,13 +332,17 @@ func (k *KindTier) loadImage(ctx context.Context, dir string) error {
 }
 
 // OperatorArgs are the fake operator's flags for a cell: version, profile, minimum client
-// version, header naming, the fixtures' licence, and the fixed clock when clk is one.
-func OperatorArgs(cell matrix.Cell, clk clock.PassiveClock) []string {
+// version, header naming and the fixtures' licence (to end a year after the later of the
+// fixtures' epoch and today, so that it holds on either clock). The clock is no flag: cells
+// of one operator whose clients keep different clocks share its rollout, and each reset sets
+// the cell's clock (ResetQuery).
+func OperatorArgs(cell matrix.Cell) []string {
 	args := []string{
 		"--operator-version=" + cell.Operator.Version,
 		"--license-name=" + certs.License.Name, "--license-organization=" + certs.License.Organization,
 		"--license-plan=" + certs.License.Plan, "--license-subscription-id=" + certs.License.SubscriptionID,
 		"--license-fingerprint=" + certs.Fingerprint,
+		"--license-expire-at=" + licenceEnd.Format("2006-01-02"),
 	}
 	if cell.Operator.Profile != "" {
 		args = append(args, "--profile="+cell.Operator.Profile)
@@ -349,10 +353,25 @@ func OperatorArgs(cell matrix.Cell, clk clock.PassiveClock) []string {
 	if cell.Contract.Name != "" && cell.Contract.Name != matrix.DefaultContract {
 		args = append(args, "--headers="+cell.Contract.Name)
 	}
-	if _, real := clk.(clock.RealClock); !real {
-		args = append(args, "--fixed-clock="+clk.Now().UTC().Format(time.RFC3339))
-	}
 	return args
+}
+
+// licenceEnd is the end date of the kind tier's operator licence, one for the whole run.
+var licenceEnd = func() time.Time {
+	from := time.Now().UTC()
+	if certs.Epoch.After(from) {
+		from = certs.Epoch
+	}
+	return from.AddDate(1, 0, 0)
+}()
+
+// ResetQuery is the reset's query that puts the operator on clk: a fixed clock at its
+// instant, else the machine's clock.
+func ResetQuery(clk clock.PassiveClock) string {
+	if _, real := clk.(clock.RealClock); real {
+		return "?clock=real"
+	}
+	return "?clock=" + url.QueryEscape(clk.Now().UTC().Format(time.RFC3339))
 }
 
 // kindAdmin is the user of kind's admin kubeconfig, which clients use.
@@ -368,8 +387,8 @@ const (
 )
 
 // Start makes the cell's operator serve: a rollout when its flags differ from those of the
-// operator that runs, else a reset of that one (its sessions, copy targets, issuing and
-// journal); it returns the endpoint clients use: the cluster, as its admin.
+// operator that runs; then a reset (its sessions, copy targets, issuing and journal, and
+// the cell's clock); it returns the endpoint clients use: the cluster, as its admin.
 func (k *KindTier) Start(ctx context.Context, cell matrix.Cell, clk clock.PassiveClock) (*Endpoint, error) {
 	if cell.Operator.Kind == matrix.KindReal {
 		return k.StartReal(ctx, cell)
@@ -379,14 +398,14 @@ func (k *KindTier) Start(ctx context.Context, cell matrix.Cell, clk clock.Passiv
 		return nil, fmt.Errorf("kind cluster %s: %w", k.Name, err)
 	}
 	k.cells++
-	args := OperatorArgs(cell, clk)
+	args := OperatorArgs(cell)
 	if key := strings.Join(args, " "); key != k.deployed {
 		if err := k.rollOut(ctx, cell, args); err != nil {
 			return nil, err
 		}
 		k.deployed = key
 	}
-	if _, err := k.harnessRequest(ctx, hc, http.MethodPost, resetPath, nil); err != nil {
+	if _, err := k.harnessRequest(ctx, hc, http.MethodPost, resetPath+ResetQuery(clk), nil); err != nil {
 		return nil, fmt.Errorf("kind cluster %s: resetting operator %s: %w", k.Name, cell.Operator.Name, err)
 	}
 	key, err := certs.LicenseKey()
