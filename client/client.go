@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/discovery"
+	appsv1client "k8s.io/client-go/kubernetes/typed/apps/v1"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 
@@ -96,18 +98,36 @@ func New(opts Options) (*Client, error) {
 	return c, nil
 }
 
-// kube returns a typed client; certified adds the header layer (the operator client's
-// requests to kube-apiserver carry the headers too), otherwise it is a plain one.
-func (c *Client) kube(certified bool) (*kubernetes.Clientset, error) {
+// kubeClients are the typed clients the client uses (a whole clientset would build some
+// fifty), on one HTTP client.
+type kubeClients struct {
+	core      corev1client.CoreV1Interface
+	apps      appsv1client.AppsV1Interface
+	discovery discovery.DiscoveryInterface
+}
+
+// kube returns the typed clients; certified adds the header layer (the operator client's
+// requests to kube-apiserver carry the headers too), otherwise they are plain ones.
+func (c *Client) kube(certified bool) (*kubeClients, error) {
 	cfg := c.opts.Config
 	if certified {
 		cfg = c.config
 	}
-	cs, err := kubernetes.NewForConfig(cfg)
+	hc, err := rest.HTTPClientFor(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("client: building the Kubernetes client: %w", err)
 	}
-	return cs, nil
+	k := &kubeClients{}
+	if k.core, err = corev1client.NewForConfigAndClient(cfg, hc); err != nil {
+		return nil, fmt.Errorf("client: building the Kubernetes client: %w", err)
+	}
+	if k.apps, err = appsv1client.NewForConfigAndClient(cfg, hc); err != nil {
+		return nil, fmt.Errorf("client: building the Kubernetes client: %w", err)
+	}
+	if k.discovery, err = discovery.NewDiscoveryClientForConfigAndClient(cfg, hc); err != nil {
+		return nil, fmt.Errorf("client: building the Kubernetes client: %w", err)
+	}
+	return k, nil
 }
 
 // identityHost is the host name the CSR's common name is made from (lower-cased by the

@@ -165,9 +165,9 @@ func (c *Client) resolveTarget(ctx context.Context, t contract.Target) error {
 	}
 	switch t.Type {
 	case "deployment":
-		_, err = kube.AppsV1().Deployments(c.opts.Namespace).Get(ctx, t.Name, metav1.GetOptions{})
+		_, err = kube.apps.Deployments(c.opts.Namespace).Get(ctx, t.Name, metav1.GetOptions{})
 	case "pod":
-		_, err = kube.CoreV1().Pods(c.opts.Namespace).Get(ctx, t.Name, metav1.GetOptions{})
+		_, err = kube.core.Pods(c.opts.Namespace).Get(ctx, t.Name, metav1.GetOptions{})
 	}
 	if err != nil {
 		return fmt.Errorf("resolving target %s: %w", t, err)
@@ -339,7 +339,7 @@ func (c *Client) kubeVersion(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	v, err := kube.Discovery().ServerVersion()
+	v, err := kube.discovery.ServerVersion()
 	if err != nil {
 		return "", fmt.Errorf("GET /version: %w", err)
 	}

@@ -49,14 +49,14 @@ func (c *Client) Ls(ctx context.Context) error {
 		return err
 	}
 	list := c.listOptions()
-	deps, err := kube.AppsV1().Deployments(c.opts.Namespace).List(ctx, list)
+	deps, err := kube.apps.Deployments(c.opts.Namespace).List(ctx, list)
 	if err != nil {
 		return fmt.Errorf("listing deployments: %w", err)
 	}
 	if c.layer.Behaviours()[RunningPods] {
 		list.FieldSelector = "status.phase=Running"
 	}
-	pods, err := kube.CoreV1().Pods(c.opts.Namespace).List(ctx, list)
+	pods, err := kube.core.Pods(c.opts.Namespace).List(ctx, list)
 	if err != nil {
 		return fmt.Errorf("listing pods: %w", err)
 	}
