@@ -12,32 +12,44 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	. "github.com/onsi/gomega"
 
 	"github.com/opconform/opconform/report"
 )
 
-// readmeCommands are the commands README.md shows in its plain code blocks (and its two
-// first-day commands), without trailing comments.
-func readmeCommands(t *testing.T) []string {
-	data, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
+// readmeDocs are README.md and the docs beside it, whose commands the README test runs.
+func readmeDocs(t *testing.T) []string {
+	docs, err := filepath.Glob("../docs/*.md")
+	if err != nil || len(docs) == 0 {
+		t.Fatalf("no docs/*.md beside README.md: %v", err)
 	}
+	return append([]string{"../README.md"}, docs...)
+}
+
+// readmeCommands are the commands README.md and docs/ show in their plain code blocks (and
+// the README's two first-day commands), without trailing comments.
+func readmeCommands(t *testing.T) []string {
 	cmds := []string{"make conformance", "make test"}
-	inBlock, plain := false, false
 	comment := regexp.MustCompile(`\s{2,}#.*$`)
-	sc := bufio.NewScanner(strings.NewReader(string(data)))
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, "```") {
-			inBlock, plain = !inBlock, line == "```"
-			continue
+	for _, path := range readmeDocs(t) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if inBlock && plain && strings.TrimSpace(line) != "" {
-			if cmd := strings.TrimSpace(comment.ReplaceAllString(line, "")); !slices.Contains(cmds, cmd) {
-				cmds = append(cmds, cmd)
+		inBlock, plain := false, false
+		sc := bufio.NewScanner(strings.NewReader(string(data)))
+		for sc.Scan() {
+			line := sc.Text()
+			if strings.HasPrefix(line, "```") {
+				inBlock, plain = !inBlock, line == "```"
+				continue
+			}
+			if inBlock && plain && strings.TrimSpace(line) != "" {
+				if cmd := strings.TrimSpace(comment.ReplaceAllString(line, "")); !slices.Contains(cmds, cmd) {
+					cmds = append(cmds, cmd)
+				}
 			}
 		}
 	}
@@ -103,7 +115,7 @@ func TestEveryReadmeCommandRuns(t *testing.T) {
 	for _, cmd := range cmds {
 		check, ok := checks[cmd]
 		if !ok {
-			t.Errorf("README.md shows %q, which no test runs: add it to this test", cmd)
+			t.Errorf("README.md or docs/ show %q, which no test runs: add it to this test", cmd)
 			continue
 		}
 		if check.run == nil {
@@ -113,24 +125,72 @@ func TestEveryReadmeCommandRuns(t *testing.T) {
 	}
 	for cmd := range checks {
 		if !slices.Contains(cmds, cmd) {
-			t.Errorf("this test runs %q, which README.md no longer shows: remove it", cmd)
+			t.Errorf("this test runs %q, which README.md and docs/ no longer show: remove it", cmd)
 		}
 	}
 }
 
-// TestReadmeListsTheRequirementsAndTheirNegativeControls: README.md's requirement table is
-// what the tool prints from the contract and matrix.yaml today.
-func TestReadmeListsTheRequirementsAndTheirNegativeControls(t *testing.T) {
+// TestDocsListTheRequirementsAndTheirNegativeControls: docs/requirements.md's requirement
+// table is what the tool prints from the contract and matrix.yaml today.
+func TestDocsListTheRequirementsAndTheirNegativeControls(t *testing.T) {
 	g := NewWithT(t)
-	data, err := os.ReadFile("../README.md")
+	data, err := os.ReadFile("../docs/requirements.md")
 	g.Expect(err).NotTo(HaveOccurred())
 	_, rest, ok := strings.Cut(string(data), "<!-- requirements:begin -->\n")
-	g.Expect(ok).To(BeTrue(), "README.md marks its requirement table")
+	g.Expect(ok).To(BeTrue(), "docs/requirements.md marks its requirement table")
 	shown, _, ok := strings.Cut(rest, "<!-- requirements:end -->")
-	g.Expect(ok).To(BeTrue(), "README.md marks its requirement table's end")
+	g.Expect(ok).To(BeTrue(), "docs/requirements.md marks its requirement table's end")
 	out, err := shell(t, "..", "go run ./cmd/opconform requirements --markdown")
 	g.Expect(err).NotTo(HaveOccurred(), out)
-	g.Expect(strings.TrimSpace(shown)).To(Equal(strings.TrimSpace(out)), "README.md's table is current: paste go run ./cmd/opconform requirements --markdown")
+	g.Expect(strings.TrimSpace(shown)).To(Equal(strings.TrimSpace(out)), "docs/requirements.md's table is current: paste go run ./cmd/opconform requirements --markdown")
+}
+
+// TestDocsLinksHold: every relative link of README.md and docs/ names a file that is there,
+// and an anchor a heading of it.
+func TestDocsLinksHold(t *testing.T) {
+	link := regexp.MustCompile(`\]\(([^)#:]*)(#[^)]*)?\)`)
+	for _, path := range readmeDocs(t) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range link.FindAllStringSubmatch(string(data), -1) {
+			target := path
+			if m[1] != "" {
+				target = filepath.Join(filepath.Dir(path), m[1])
+			}
+			body, err := os.ReadFile(target)
+			if err != nil {
+				t.Errorf("%s links %s, which is not there", path, m[0])
+				continue
+			}
+			if m[2] != "" && !slices.Contains(anchors(string(body)), m[2][1:]) {
+				t.Errorf("%s links %s: %s has no heading %s", path, m[0], target, m[2])
+			}
+		}
+	}
+}
+
+// anchors are the GitHub anchors of a Markdown file's headings.
+func anchors(md string) []string {
+	var out []string
+	for _, line := range strings.Split(md, "\n") {
+		if !strings.HasPrefix(line, "#") {
+			continue
+		}
+		title := strings.ToLower(strings.TrimSpace(strings.TrimLeft(line, "#")))
+		var b strings.Builder
+		for _, r := range title {
+			switch {
+			case r == ' ':
+				b.WriteRune('-')
+			case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+				b.WriteRune(r)
+			}
+		}
+		out = append(out, b.String())
+	}
+	return out
 }
 
 // shell runs a command line in dir with bash, bounded, and returns its output.

@@ -1,6 +1,10 @@
-// Package tier stands an operator up for a cell: in process (fake), or behind a real
-// kube-apiserver's aggregator (apiserver). Whatever the tier, a cell gets an Endpoint: a
-// client configuration, the journal of what reached the operator, and Close. For the kind
-// tier it holds, so far, the preflight and the recording proxy that gives a real operator a
-// journal.
+// Package tier stands an operator up for a cell and hands the cell an Endpoint — a client
+// configuration, the journal of what reached the operator, the licence authority, and Close
+// — whatever the tier: in process (StartFake), behind a real kube-apiserver's aggregator
+// (APIServer: etcd and kube-apiserver on loopback, the fake registered as an APIService),
+// or on kind clusters (KindTier: clusters made with kind's Go API on a node image built
+// here where none can be pulled, the fake deployed from deploy/ once per operator and reset
+// between cells, or a real operator from its Helm chart). It also holds what those need:
+// the kind preflight, the project's docker network, DeployOperator, and the recording
+// proxy (NewRecorder) that journals what clients send on their side of the operator.
 package tier

@@ -1,11 +1,15 @@
-// Command opconform is the harness's tool: it lists the contract's requirements, prints the
-// GitHub Actions job matrix, merges the reports of CI shards, regenerates the certificate
-// fixtures, and checks a real client against a real cluster.
+// Command opconform is the harness's tool: it lists the contract's requirements, checks and
+// edits the matrix (its shards for GitHub Actions, add-client, add-operator), records the
+// golden journals, merges, summarises and compares reports, regenerates the certificate
+// fixtures, runs the kind preflight and deletes the project's kind clusters, and checks a
+// real client against a real cluster.
 //
 //	go run ./cmd/opconform requirements
 //	go run ./cmd/opconform matrix --github
 //	go run ./cmd/opconform matrix check --matrix matrix.yaml --tier fake --clients mirrord-3.250.0
+//	go run ./cmd/opconform add-client --version 3.251.0
 //	go run ./cmd/opconform report merge --out _artifacts/merged shard-*/report.json
+//	go run ./cmd/opconform report compare _artifacts/report.json _artifacts/kind/report.json
 //	go run ./cmd/opconform fixtures --out fixtures/certs
 //	go run ./cmd/opconform check --kubeconfig ~/.kube/config -- mirrord ls
 package main
@@ -128,11 +132,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 }
 
 // requirementsCommand prints the requirement table, with the matrix's negative controls of
-// each side; --markdown prints it as README.md shows it.
+// each side; --markdown prints it as docs/requirements.md shows it.
 func requirementsCommand(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("opconform requirements", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	markdown := fs.Bool("markdown", false, "a Markdown table, as README.md shows it")
+	markdown := fs.Bool("markdown", false, "a Markdown table, as docs/requirements.md shows it")
 	m, _, err := parseLoading(fs, args, "matrix file whose negative controls are listed")
 	if err != nil {
 		return err
