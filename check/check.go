@@ -13,7 +13,7 @@ import (
 
 	clientpkg "github.com/opconform/opconform/client"
 	"github.com/opconform/opconform/contract"
-	"github.com/opconform/opconform/tier"
+	"github.com/opconform/opconform/journal"
 )
 
 // ExitBroken is the exit code of opconform check when the command ran and the contract does
@@ -121,7 +121,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 
-	rec, err := tier.NewRecorder(cluster, headers)
+	rec, err := journal.NewProxy(cluster, headers)
 	if err != nil {
 		return nil, err
 	}
@@ -132,8 +132,8 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	defer os.RemoveAll(dir)
 	kubeconfig := filepath.Join(dir, "kubeconfig")
-	if err := writeProxyKubeconfig(kubeconfig, rec.Config, namespace); err != nil {
-		return nil, err
+	if err := journal.WriteKubeconfig(kubeconfig, journal.Kubeconfig{Name: "opconform-check", Endpoint: rec.Config, Namespace: namespace}); err != nil {
+		return nil, fmt.Errorf("the client's kubeconfig: %w", err)
 	}
 	ran, err := runCommand(opts.Command, kubeconfig, opts.Stdin, opts.Stdout, opts.Stderr, opts.Signals)
 	if err != nil {

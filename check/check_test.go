@@ -20,6 +20,7 @@ import (
 
 	"github.com/opconform/opconform/credentials"
 	"github.com/opconform/opconform/fakeoperator"
+	"github.com/opconform/opconform/journal"
 )
 
 // pluginToken is what the user's exec plugin hands out: the cluster accepts only it.
@@ -114,7 +115,7 @@ func TestCheckUsesTheUsersExecPluginAndTheClientNeverSeesIt(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(string(kubeconfig)).NotTo(ContainSubstring(pluginToken))
 	g.Expect(string(kubeconfig)).NotTo(ContainSubstring("credential-plugin"), "the client's kubeconfig has no exec plugin")
-	g.Expect(string(kubeconfig)).To(ContainSubstring("token: " + placeholderToken))
+	g.Expect(string(kubeconfig)).To(ContainSubstring("token: " + journal.PlaceholderToken))
 	env, err := os.ReadFile(filepath.Join(seen, "env"))
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(string(env)).NotTo(ContainSubstring(pluginToken))
@@ -167,4 +168,12 @@ func TestCheckForwardsSignalsAndStillJudges(t *testing.T) {
 			g.Expect(filepath.Dir(v)).NotTo(BeADirectory(), "the check's private directory is removed")
 		}
 	}
+}
+
+// TestCheckLinksNoKind: opconform check judges a client against a cluster it is given; it
+// has no business with kind's Go API (making clusters), which the tiers use.
+func TestCheckLinksNoKind(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
+	NewWithT(t).Expect(err).NotTo(HaveOccurred(), string(out))
+	NewWithT(t).Expect(string(out)).NotTo(ContainSubstring("sigs.k8s.io/kind"), "go list -deps ./check")
 }

@@ -10,7 +10,6 @@ import (
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/Masterminds/semver/v3"
 
@@ -36,25 +35,6 @@ func loadCluster(kubeconfig, kubeContext string) (*rest.Config, string, error) {
 		return nil, "", fmt.Errorf("reading the kubeconfig context's namespace: %w", err)
 	}
 	return cfg, ns, nil
-}
-
-// placeholderToken is the client's token: no credential of the cluster's (the proxy holds
-// those and drops the client's Authorization header), but with no user at all kubectl
-// prompts for a password.
-const placeholderToken = "opconform-check-placeholder"
-
-// writeProxyKubeconfig writes a kubeconfig for the client: the proxy's URL and CA, the
-// context's namespace, and a placeholder token, none of the cluster's credentials.
-func writeProxyKubeconfig(path string, proxy *rest.Config, namespace string) error {
-	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["opconform-check"] = &clientcmdapi.Cluster{Server: proxy.Host, CertificateAuthorityData: proxy.CAData}
-	cfg.AuthInfos["opconform-check"] = &clientcmdapi.AuthInfo{Token: placeholderToken}
-	cfg.Contexts["opconform-check"] = &clientcmdapi.Context{Cluster: "opconform-check", AuthInfo: "opconform-check", Namespace: namespace}
-	cfg.CurrentContext = "opconform-check"
-	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
-		return fmt.Errorf("writing the proxy's kubeconfig: %w", err)
-	}
-	return nil
 }
 
 // operatorVersion reads operator_version from the cluster's MirrordOperator object, with

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/opconform/opconform/contract"
+	"github.com/opconform/opconform/journal"
 )
 
 // benchmarkGets sends GETs of url with h through a client on transport, in parallel, and
@@ -106,7 +107,7 @@ func BenchmarkJournalMemory(b *testing.B) {
 		ClientVersion: "3.250.0", Decision: contract.DecisionServed, Code: http.StatusOK}
 	const requests = 1_000_000
 	for b.Loop() {
-		j := NewJournal(0)
+		j := journal.New(0)
 		for i := 0; i < requests; i++ {
 			e.Time = time.Now()
 			e.Headers = s.journalHeaders(h) // each request's own header map, as the server journals it

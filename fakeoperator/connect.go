@@ -66,7 +66,7 @@ func (s *Server) serveConnect(c *call) {
 		CheckOrigin:      func(*http.Request) bool { return true },
 		Error: func(w http.ResponseWriter, _ *http.Request, code int, reason error) {
 			msg := "websocket upgrade: " + reason.Error()
-			s.journal.amend(seq, func(e *contract.Entry) {
+			s.journal.Amend(seq, func(e *contract.Entry) {
 				e.Code, e.Reason, e.Message = code, string(metav1.StatusReasonBadRequest), msg
 			})
 			writeStatus(w, code, metav1.StatusReasonBadRequest, msg)

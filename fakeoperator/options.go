@@ -58,7 +58,7 @@ type Options struct {
 	// on Clock; zero: Ready at once.
 	CopyTargetReadyAfter time.Duration
 	// JournalCapacity bounds the journal: the newest entries it keeps; 0 is
-	// DefaultJournalCapacity, a negative value keeps none (what is dropped is counted).
+	// journal.DefaultCapacity, a negative value keeps none (what is dropped is counted).
 	JournalCapacity int
 }
 

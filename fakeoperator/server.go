@@ -19,6 +19,7 @@ import (
 
 	"github.com/opconform/opconform/contract"
 	"github.com/opconform/opconform/credentials"
+	"github.com/opconform/opconform/journal"
 )
 
 // Server is a fake operator listening on a loopback port.
@@ -45,7 +46,7 @@ type Server struct {
 	caPEM                 []byte
 	tlsConfig             *tls.Config
 	frontProxy            authenticator.Request
-	journal               *Journal
+	journal               *journal.Journal
 	verdicts              *verdictCache
 	faults                *faultSet
 	state                 *state
@@ -75,7 +76,7 @@ func NewServer(opts Options) (*Server, error) {
 
 // NewUnstartedServer returns a new server that listens but does not serve until Start.
 func NewUnstartedServer(opts Options) (*Server, error) {
-	s := &Server{opts: opts, conns: map[net.Conn]struct{}{}, journal: NewJournal(opts.JournalCapacity), verdicts: newVerdictCache(), state: newState(),
+	s := &Server{opts: opts, conns: map[net.Conn]struct{}{}, journal: journal.New(opts.JournalCapacity), verdicts: newVerdictCache(), state: newState(),
 		closing: make(chan struct{})}
 	if err := s.configure(); err != nil {
 		return nil, err
@@ -114,7 +115,7 @@ func (s *Server) configure() error {
 		return fmt.Errorf("options: %w", err)
 	}
 	if o.JournalCapacity == 0 && s.profile.JournalCapacity != 0 {
-		s.journal = NewJournal(s.profile.JournalCapacity)
+		s.journal = journal.New(s.profile.JournalCapacity)
 	}
 	if o.MinClientVersion != "" {
 		s.profile.MinClientVersion = o.MinClientVersion
@@ -305,7 +306,7 @@ func (s *Server) Version() *semver.Version { return s.version }
 func (s *Server) Features() []Feature { return append([]Feature(nil), s.features...) }
 
 // Journal returns the server's journal.
-func (s *Server) Journal() *Journal { return s.journal }
+func (s *Server) Journal() *journal.Journal { return s.journal }
 
 // Client returns an HTTP client that trusts the server's CA.
 func (s *Server) Client() *http.Client {

@@ -14,22 +14,18 @@ import (
 	"strings"
 	"sync"
 
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-
 	"github.com/opconform/opconform/client"
 	"github.com/opconform/opconform/contract"
 	"github.com/opconform/opconform/credentials"
+	"github.com/opconform/opconform/journal"
 	"github.com/opconform/opconform/matrix"
-	"github.com/opconform/opconform/tier"
 )
 
 // driver returns the cell's client driver, or nil (with Result.Unavailable set) when an
 // external client cannot run on this machine.
 func (r *run) driver(ctx context.Context, home string) (driver, error) {
 	if r.cell.Client.Driver != matrix.DriverExternal {
-		return &reference{r: r, sent: newSentRecorder(r.cell.Contract.Headers)}, nil
+		return &reference{r: r, sent: journal.NewTransport(r.cell.Contract.Headers)}, nil
 	}
 	ext := r.cell.Client.External
 	if env := missingRequirement(ext); env != "" {
@@ -46,13 +42,13 @@ func (r *run) driver(ctx context.Context, home string) (driver, error) {
 	}
 	// the recording proxy in front of the operator: the harness's own record of what the
 	// binary sent, on its side of the operator
-	rec, err := tier.NewRecorder(r.ep.Config, r.cell.Contract.Headers)
+	rec, err := journal.NewProxy(r.ep.Config, r.cell.Contract.Headers)
 	if err != nil {
 		return nil, err
 	}
 	r.closers = append(r.closers, rec.Close)
 	kubeconfig := filepath.Join(r.opts.WorkDir, "kubeconfig")
-	if err := writeKubeconfig(kubeconfig, rec.Config); err != nil {
+	if err := journal.WriteKubeconfig(kubeconfig, journal.Kubeconfig{Name: "opconform", Endpoint: rec.Config}); err != nil {
 		return nil, err
 	}
 	return &external{r: r, binary: binary, home: home, kubeconfig: kubeconfig, sent: rec}, nil
@@ -62,7 +58,7 @@ func (r *run) driver(ctx context.Context, home string) (driver, error) {
 // requests recorded as they leave it.
 type reference struct {
 	r    *run
-	sent *sentRecorder
+	sent *journal.Transport
 }
 
 func (d *reference) sentSoFar() []contract.Entry { return d.sent.Entries() }
@@ -73,7 +69,7 @@ func (d *reference) injects() bool   { return true }
 func (d *reference) run(ctx context.Context, s step) outcome {
 	r := d.r
 	c, err := client.New(client.Options{
-		Config: d.sent.config(r.ep.Config), Build: client.BuildInfo{Version: r.version, Defect: client.Defect(r.cell.Client.Defect)},
+		Config: d.sent.Config(r.ep.Config), Build: client.BuildInfo{Version: r.version, Defect: client.Defect(r.cell.Client.Defect)},
 		Headers: r.cell.Contract.Headers, Identity: &referenceIdentity,
 		Store: r.store, Now: r.now, CertificateHeader: s.header,
 	})
@@ -115,7 +111,7 @@ type external struct {
 	binary     string
 	home       string
 	kubeconfig string
-	sent       *tier.Recorder
+	sent       *journal.Proxy
 }
 
 func (d *external) sentSoFar() []contract.Entry { return d.sent.Journal() }
@@ -263,22 +259,4 @@ func lastLine(s string) string {
 
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// writeKubeconfig writes a kubeconfig for the endpoint: its client certificate where it
-// has one (apiserver tier), a placeholder token otherwise.
-func writeKubeconfig(path string, rc *rest.Config) error {
-	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["opconform"] = &clientcmdapi.Cluster{Server: rc.Host, CertificateAuthorityData: rc.CAData}
-	user := &clientcmdapi.AuthInfo{ClientCertificateData: rc.CertData, ClientKeyData: rc.KeyData}
-	if len(rc.CertData) == 0 {
-		user.Token = "opconform-placeholder"
-	}
-	cfg.AuthInfos["opconform"] = user
-	cfg.Contexts["opconform"] = &clientcmdapi.Context{Cluster: "opconform", AuthInfo: "opconform", Namespace: "default"}
-	cfg.CurrentContext = "opconform"
-	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
-		return fmt.Errorf("writing kubeconfig: %w", err)
-	}
-	return nil
 }

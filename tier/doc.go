@@ -4,7 +4,7 @@
 // (APIServer: etcd and kube-apiserver on loopback, the fake registered as an APIService),
 // or on kind clusters (KindTier: clusters made with kind's Go API on a node image built
 // here where none can be pulled, the fake deployed from deploy/ once per operator and reset
-// between cells, or a real operator from its Helm chart). It also holds what those need:
-// the kind preflight, the project's docker network, DeployOperator, and the recording
-// proxy (NewRecorder) that journals what clients send on their side of the operator.
+// between cells, or a real operator from its Helm chart, behind the journal's recording
+// proxy). It also holds what those need: the kind preflight, the project's docker network,
+// DeployOperator.
 package tier

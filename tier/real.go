@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
 
+	"github.com/opconform/opconform/journal"
 	"github.com/opconform/opconform/matrix"
 )
 
@@ -118,7 +119,7 @@ func (k *KindTier) StartReal(ctx context.Context, cell matrix.Cell) (*Endpoint, 
 		}
 		k.installed = cell.Operator.Name
 	}
-	rec, err := NewRecorder(k.admin, cell.Contract.Headers)
+	rec, err := journal.NewProxy(k.admin, cell.Contract.Headers)
 	if err != nil {
 		return nil, err
 	}

@@ -18,13 +18,13 @@ import (
 	"time"
 
 	"github.com/go-logr/logr/funcr"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/client-go/rest"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/opconform/opconform/contract"
 	"github.com/opconform/opconform/credentials"
 	"github.com/opconform/opconform/fakeoperator"
+	"github.com/opconform/opconform/journal"
 )
 
 func main() {
@@ -83,7 +83,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&cfg.naming, "headers", "mirrord", "header naming of the contract: mirrord or design-note")
 	fs.StringVar(&cfg.clientCA, "requestheader-client-ca", "", "PEM file of the CA that signs front-proxy client certificates; enables X-Remote-* authentication")
 	fs.StringVar(&cfg.allowed, "requestheader-allowed-names", "", "comma-separated front-proxy common names to accept (empty: any the CA signed)")
-	fs.IntVar(&o.JournalCapacity, "journal-capacity", 0, fmt.Sprintf("most journal entries kept, the newest (GET /_opconform/journal counts the dropped ones in its %s header); 0: the profile's, else %d; negative: none", fakeoperator.JournalDroppedHeader, fakeoperator.DefaultJournalCapacity))
+	fs.IntVar(&o.JournalCapacity, "journal-capacity", 0, fmt.Sprintf("most journal entries kept, the newest (GET /_opconform/journal counts the dropped ones in its %s header); 0: the profile's, else %d; negative: none", fakeoperator.JournalDroppedHeader, journal.DefaultCapacity))
 	fs.IntVar(&cfg.verbosity, "v", 0, "log verbosity: 0 start-up and errors, 1 refusals, 2 every request")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -177,7 +177,7 @@ func serve(ctx context.Context, cfg *config, stdout io.Writer) error {
 		}
 	}
 	if cfg.kubeconfigOut != "" {
-		if err := writeKubeconfig(cfg.kubeconfigOut, srv.URL, srv.CAPEM()); err != nil {
+		if err := journal.WriteKubeconfig(cfg.kubeconfigOut, journal.Kubeconfig{Name: "fakeoperator", Endpoint: &rest.Config{Host: srv.URL, TLSClientConfig: rest.TLSClientConfig{CAData: srv.CAPEM()}}}); err != nil {
 			return fmt.Errorf("--write-kubeconfig: %w", err)
 		}
 	}
@@ -186,16 +186,4 @@ func serve(ctx context.Context, cfg *config, stdout io.Writer) error {
 	<-ctx.Done()
 	cfg.opts.Logger.Info("stopping", "signal", context.Cause(ctx).Error())
 	return nil
-}
-
-// writeKubeconfig writes a kubeconfig for the server: its URL and CA, and a user with a
-// placeholder token (the fake authenticates only front-proxy requests; kubectl needs some
-// user entry, or it asks for a username).
-func writeKubeconfig(path, url string, caPEM []byte) error {
-	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["fakeoperator"] = &clientcmdapi.Cluster{Server: url, CertificateAuthorityData: caPEM}
-	cfg.AuthInfos["opconform"] = &clientcmdapi.AuthInfo{Token: "opconform-placeholder"}
-	cfg.Contexts["fakeoperator"] = &clientcmdapi.Context{Cluster: "fakeoperator", AuthInfo: "opconform", Namespace: "default"}
-	cfg.CurrentContext = "fakeoperator"
-	return clientcmd.WriteToFile(*cfg, path)
 }

@@ -1,4 +1,4 @@
-package tier
+package journal
 
 import (
 	"bufio"
@@ -15,33 +15,32 @@ import (
 
 	"github.com/opconform/opconform/contract"
 	"github.com/opconform/opconform/credentials"
-	"github.com/opconform/opconform/fakeoperator"
 )
 
-// Recorder is a recording proxy: clients talk to it as to the cluster, it forwards every
-// request to the cluster's apiserver with the cluster's credentials and journals it in the
-// fake operator's journal format. It gives a real operator, which keeps no journal for us,
+// Proxy is a recording proxy: clients talk to it as to the cluster, it forwards every
+// request to the cluster's apiserver with the cluster's credentials and journals it as the
+// fake operator journals what reaches it. It gives a real operator, which keeps no journal for us,
 // one all the same. Certificates are journalled by fingerprint; their verdict is
 // "unjudged" (the proxy does not hold the operator's licence).
-type Recorder struct {
+type Proxy struct {
 	srv     *httptest.Server
-	journal *fakeoperator.Journal
+	journal *Journal
 	headers contract.HeaderNames
 	// Config is what clients get: the proxy's URL and CA, no credentials of their own.
 	Config *rest.Config
 }
 
-// NewRecorder starts a recording proxy in front of target (the cluster) on a loopback port.
-func NewRecorder(target *rest.Config, headers contract.HeaderNames) (*Recorder, error) {
+// NewProxy starts a recording proxy in front of target (the cluster) on a loopback port.
+func NewProxy(target *rest.Config, headers contract.HeaderNames) (*Proxy, error) {
 	u, err := url.Parse(target.Host)
 	if err != nil {
-		return nil, fmt.Errorf("recorder: cluster URL %q: %w", target.Host, err)
+		return nil, fmt.Errorf("recording proxy: cluster URL %q: %w", target.Host, err)
 	}
 	rt, err := rest.TransportFor(target)
 	if err != nil {
-		return nil, fmt.Errorf("recorder: cluster transport: %w", err)
+		return nil, fmt.Errorf("recording proxy: cluster transport: %w", err)
 	}
-	r := &Recorder{journal: &fakeoperator.Journal{}, headers: headers.OrDefault()}
+	r := &Proxy{journal: &Journal{}, headers: headers.OrDefault()}
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(u)
@@ -54,7 +53,7 @@ func NewRecorder(target *rest.Config, headers contract.HeaderNames) (*Recorder, 
 			if rec, ok := w.(*recordingWriter); ok {
 				rec.unanswered = true // journalled with code 0: the cluster gave no answer
 			}
-			http.Error(w, "recorder: forwarding to the cluster: "+err.Error(), http.StatusBadGateway)
+			http.Error(w, "recording proxy: forwarding to the cluster: "+err.Error(), http.StatusBadGateway)
 		},
 	}
 	r.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -64,13 +63,13 @@ func NewRecorder(target *rest.Config, headers contract.HeaderNames) (*Recorder, 
 	return r, nil
 }
 
-func (r *Recorder) caPEM() []byte {
+func (r *Proxy) caPEM() []byte {
 	return credentials.EncodeCertificatePEM(r.srv.Certificate().Raw)
 }
 
 // serve journals req and forwards it; the entry is recorded when the answer's head is
 // written (for upgrades, before the connection turns into a WebSocket).
-func (r *Recorder) serve(w http.ResponseWriter, req *http.Request, proxy *httputil.ReverseProxy) {
+func (r *Proxy) serve(w http.ResponseWriter, req *http.Request, proxy *httputil.ReverseProxy) {
 	start := time.Now()
 	e := contract.RequestEntry(req, r.headers, credentials.HeaderFingerprint)
 	rec := &recordingWriter{ResponseWriter: w}
@@ -175,10 +174,10 @@ func (w *recordingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 func (w *recordingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Journal returns the recorded entries.
-func (r *Recorder) Journal() []contract.Entry { return r.journal.Entries() }
+func (r *Proxy) Journal() []contract.Entry { return r.journal.Entries() }
 
-// Dropped is how many entries the recorder's journal could not keep.
-func (r *Recorder) Dropped() uint64 { return r.journal.Dropped() }
+// Dropped is how many entries the proxy's journal could not keep.
+func (r *Proxy) Dropped() uint64 { return r.journal.Dropped() }
 
 // Close stops the proxy.
-func (r *Recorder) Close() { r.srv.Close() }
+func (r *Proxy) Close() { r.srv.Close() }

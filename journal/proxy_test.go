@@ -1,4 +1,4 @@
-package tier
+package journal_test
 
 import (
 	"bufio"
@@ -20,19 +20,20 @@ import (
 	"github.com/opconform/opconform/contract"
 	"github.com/opconform/opconform/credentials"
 	"github.com/opconform/opconform/fakeoperator"
+	"github.com/opconform/opconform/journal"
 )
 
-// TestRecorderForwardsHeadersUntouchedAndJournalsThem puts the recording proxy in front of
+// TestProxyForwardsHeadersUntouchedAndJournalsThem puts the recording proxy in front of
 // the in-process fake operator (standing in for a cluster with a real operator) and runs
 // the reference client's exec through it.
-func TestRecorderForwardsHeadersUntouchedAndJournalsThem(t *testing.T) {
+func TestProxyForwardsHeadersUntouchedAndJournalsThem(t *testing.T) {
 	g := NewWithT(t)
 	srv, err := fakeoperator.NewServer(fakeoperator.Options{})
 	g.Expect(err).NotTo(HaveOccurred())
 	defer srv.Close()
 	cluster := srv.RESTConfig()
 	cluster.BearerToken = "cluster-credential"
-	rec, err := NewRecorder(cluster, contract.MirrordHeaders())
+	rec, err := journal.NewProxy(cluster, contract.MirrordHeaders())
 	g.Expect(err).NotTo(HaveOccurred())
 	defer rec.Close()
 
@@ -69,14 +70,14 @@ func TestRecorderForwardsHeadersUntouchedAndJournalsThem(t *testing.T) {
 	g.Expect(connects).To(Equal(2))
 }
 
-// TestRecorderJournalsARefusalsStatus: a refusal's Status (reason and message) is journalled
+// TestProxyJournalsARefusalsStatus: a refusal's Status (reason and message) is journalled
 // as the operator answered it, and the answer reaches the client unchanged.
-func TestRecorderJournalsARefusalsStatus(t *testing.T) {
+func TestProxyJournalsARefusalsStatus(t *testing.T) {
 	g := NewWithT(t)
 	srv, err := fakeoperator.NewServer(fakeoperator.Options{})
 	g.Expect(err).NotTo(HaveOccurred())
 	defer srv.Close()
-	rec, err := NewRecorder(srv.RESTConfig(), contract.MirrordHeaders())
+	rec, err := journal.NewProxy(srv.RESTConfig(), contract.MirrordHeaders())
 	g.Expect(err).NotTo(HaveOccurred())
 	defer rec.Close()
 
@@ -93,12 +94,12 @@ func TestRecorderJournalsARefusalsStatus(t *testing.T) {
 	g.Expect(resp.StatusCode).To(Equal(http.StatusUnauthorized), string(body))
 	g.Expect(string(body)).To(ContainSubstring(`"reason":"CertificateNotBase64"`), "the answer reaches the client unchanged")
 
-	journal := rec.Journal()
-	g.Expect(journal).To(HaveLen(1))
-	g.Expect(journal[0].Decision).To(Equal(contract.DecisionRefused))
-	g.Expect(journal[0].Code).To(Equal(http.StatusUnauthorized))
-	g.Expect(journal[0].Reason).To(Equal("CertificateNotBase64"))
-	g.Expect(journal[0].Message).To(ContainSubstring("x-client-der"))
+	recorded := rec.Journal()
+	g.Expect(recorded).To(HaveLen(1))
+	g.Expect(recorded[0].Decision).To(Equal(contract.DecisionRefused))
+	g.Expect(recorded[0].Code).To(Equal(http.StatusUnauthorized))
+	g.Expect(recorded[0].Reason).To(Equal("CertificateNotBase64"))
+	g.Expect(recorded[0].Message).To(ContainSubstring("x-client-der"))
 }
 
 // streamingCluster stands in for kube-apiserver's streaming answers: a watch that sends
@@ -135,13 +136,13 @@ func streamingCluster(t *testing.T, firstRead <-chan struct{}) *httptest.Server 
 	return srv
 }
 
-// TestRecorderPassesStreamsThrough: a watch's events reach the client as they are sent,
+// TestProxyPassesStreamsThrough: a watch's events reach the client as they are sent,
 // and an upgraded stream other than a WebSocket (port-forward's SPDY) works both ways.
-func TestRecorderPassesStreamsThrough(t *testing.T) {
+func TestProxyPassesStreamsThrough(t *testing.T) {
 	g := NewWithT(t)
 	firstRead := make(chan struct{})
 	cluster := streamingCluster(t, firstRead)
-	rec, err := NewRecorder(&rest.Config{Host: cluster.URL, TLSClientConfig: rest.TLSClientConfig{CAData: credentials.EncodeCertificatePEM(cluster.Certificate().Raw)}}, contract.MirrordHeaders())
+	rec, err := journal.NewProxy(&rest.Config{Host: cluster.URL, TLSClientConfig: rest.TLSClientConfig{CAData: credentials.EncodeCertificatePEM(cluster.Certificate().Raw)}}, contract.MirrordHeaders())
 	g.Expect(err).NotTo(HaveOccurred())
 	defer rec.Close()
 

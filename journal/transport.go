@@ -1,4 +1,4 @@
-package runner
+package journal
 
 import (
 	"bytes"
@@ -19,24 +19,25 @@ import (
 	"github.com/opconform/opconform/credentials"
 )
 
-// sentRecorder is the harness's own record of what a reference client sent, taken on the
+// Transport is the harness's own record of what a reference client sent, taken on the
 // client's side of the wire: a transport below the client's header layer, so that it sees
 // every request as it leaves, with all its headers, WebSocket upgrades included, and the
 // code it was answered with (0 while there is none: no answer came, or none yet). The
 // operator's journal is compared with it (JOURNAL-COMPLETE), not trusted.
-type sentRecorder struct {
+type Transport struct {
 	headers contract.HeaderNames
 	mu      sync.Mutex
 	entries []contract.Entry
 }
 
-func newSentRecorder(headers contract.HeaderNames) *sentRecorder {
-	return &sentRecorder{headers: headers.OrDefault()}
+// NewTransport returns an empty record for clients of the contract's header names.
+func NewTransport(headers contract.HeaderNames) *Transport {
+	return &Transport{headers: headers.OrDefault()}
 }
 
-// config returns a copy of cfg whose requests are recorded; a client wraps its header layer
+// Config returns a copy of cfg whose requests are recorded; a client wraps its header layer
 // around it, so the recorder sees what the layer added.
-func (s *sentRecorder) config(cfg *rest.Config) *rest.Config {
+func (s *Transport) Config(cfg *rest.Config) *rest.Config {
 	out := rest.CopyConfig(cfg)
 	out.Wrap(func(rt http.RoundTripper) http.RoundTripper {
 		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
@@ -52,14 +53,14 @@ func (s *sentRecorder) config(cfg *rest.Config) *rest.Config {
 	return out
 }
 
-func (s *sentRecorder) add(e contract.Entry) int {
+func (s *Transport) add(e contract.Entry) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.entries = append(s.entries, e)
 	return len(s.entries) - 1
 }
 
-func (s *sentRecorder) answered(i, code int, answer *contract.Answer) {
+func (s *Transport) answered(i, code int, answer *contract.Answer) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e := &s.entries[i]
@@ -67,7 +68,7 @@ func (s *sentRecorder) answered(i, code int, answer *contract.Answer) {
 }
 
 // Entries returns a copy of what was recorded, in order.
-func (s *sentRecorder) Entries() []contract.Entry {
+func (s *Transport) Entries() []contract.Entry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.entries)
@@ -105,9 +106,6 @@ func received(resp *http.Response, err error) (int, *contract.Answer) {
 // handshakeStatus finds the status line client-go adds to a failed handshake's error
 // ("websocket: bad handshake (401 Unauthorized): …").
 var handshakeStatus = regexp.MustCompile(`bad handshake \((\d{3}) `)
-
-// maxErrorBody bounds what is read of an error answer.
-const maxErrorBody = 64 << 10
 
 // readCloser reads from one reader and closes another.
 type readCloser struct {

@@ -1,29 +1,24 @@
-package fakeoperator
+package journal
 
 import (
-	"encoding/json"
-	"net/http"
 	"sort"
-	"strconv"
 	"sync"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/opconform/opconform/contract"
 )
 
-// DefaultJournalCapacity is how many entries a journal keeps by default: far more than a
+// DefaultCapacity is how many entries a journal keeps by default: far more than a
 // cell of a run sends, a bound for a fake operator that runs for long (the binary, or the kind
 // tier's pod, which the aggregator keeps checking).
-const DefaultJournalCapacity = 50_000
+const DefaultCapacity = 50_000
 
 // Journal records entries; it is safe for concurrent use. It keeps at most its capacity, the
 // newest; what it had to drop it counts, so that a reader knows its journal is not whole.
-// The zero value keeps DefaultJournalCapacity entries.
+// The zero value keeps DefaultCapacity entries.
 type Journal struct {
 	mu  sync.Mutex
 	seq uint64
-	// capacity is the most entries kept; 0 means DefaultJournalCapacity, < 0 none.
+	// capacity is the most entries kept; 0 means DefaultCapacity, < 0 none.
 	capacity int
 	// entries holds pointers so that growing the slice copies words, not entries; the
 	// oldest is first.
@@ -31,9 +26,9 @@ type Journal struct {
 	dropped uint64
 }
 
-// NewJournal returns a journal that keeps at most capacity entries (0: the default; a
+// New returns a journal that keeps at most capacity entries (0: the default; a
 // negative capacity keeps none and counts every entry as dropped).
-func NewJournal(capacity int) *Journal { return &Journal{capacity: capacity} }
+func New(capacity int) *Journal { return &Journal{capacity: capacity} }
 
 // Add records e, giving it the next sequence number, which it returns. The server records
 // its requests itself; a recording proxy records what it forwards.
@@ -44,7 +39,7 @@ func (j *Journal) Add(e contract.Entry) uint64 {
 	e.Seq = j.seq
 	limit := j.capacity
 	if limit == 0 {
-		limit = DefaultJournalCapacity
+		limit = DefaultCapacity
 	}
 	if limit < 0 {
 		j.dropped++
@@ -62,8 +57,8 @@ func (j *Journal) Add(e contract.Entry) uint64 {
 	return e.Seq
 }
 
-// amend changes the entry with sequence number seq, if it is still there.
-func (j *Journal) amend(seq uint64, change func(*contract.Entry)) {
+// Amend changes the entry with sequence number seq, if it is still there.
+func (j *Journal) Amend(seq uint64, change func(*contract.Entry)) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	for i := len(j.entries) - 1; i >= 0; i-- {
@@ -113,45 +108,4 @@ func (j *Journal) Select(f contract.Filter) []contract.Entry {
 		}
 	}
 	return out
-}
-
-// JournalDroppedHeader is the answer header of GET /_opconform/journal that says how many
-// entries the journal had to drop since it started: a reader that sees it above zero knows
-// that what it reads is not the whole journal.
-const JournalDroppedHeader = "Opconform-Journal-Dropped"
-
-// serveJournal answers GET /_opconform/journal (filters fingerprint, hostname, class and the
-// cursor since=SEQ as query parameters; the count of dropped entries in JournalDroppedHeader)
-// and DELETE /_opconform/journal (reset).
-func (s *Server) serveJournal(w http.ResponseWriter, r *http.Request) {
-	switch r.Method {
-	case http.MethodGet:
-		q := r.URL.Query()
-		var since uint64
-		if v := q.Get("since"); v != "" {
-			var err error
-			if since, err = strconv.ParseUint(v, 10, 64); err != nil {
-				writeStatus(w, http.StatusBadRequest, metav1.StatusReasonBadRequest, "query parameter since="+strconv.Quote(v)+" is not a sequence number (a decimal u64)")
-				return
-			}
-		}
-		f := contract.Filter{
-			Fingerprint: q.Get("fingerprint"), Hostname: q.Get("hostname"),
-			HostnameHeader: s.headers.Hostname, Class: contract.Class(q.Get("class")),
-		}
-		entries := []contract.Entry{}
-		for _, e := range s.journal.Since(since) {
-			if f.Match(e) {
-				entries = append(entries, e)
-			}
-		}
-		w.Header().Set(JournalDroppedHeader, strconv.FormatUint(s.journal.Dropped(), 10))
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(entries)
-	case http.MethodDelete:
-		s.journal.Reset()
-		w.WriteHeader(http.StatusNoContent)
-	default:
-		writeStatus(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "the journal answers GET and DELETE")
-	}
 }
