@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/opconform/opconform/contract"
-	"github.com/opconform/opconform/matrix"
 	"github.com/opconform/opconform/report"
 )
 
@@ -111,7 +110,7 @@ func (r *Result) write(dir string, o contract.Observation) error {
 	cell := report.Cell{ID: id, Tier: "check", Client: r.Client, ClientVersion: r.ClientVersion,
 		Operator: "operator-" + r.OperatorVersion, OperatorVersion: r.OperatorVersion, Journal: journal}
 	for _, f := range r.Findings {
-		outcome, detail := report.Judge(f, matrix.Expectation{}, false)
+		outcome, detail := report.Judge(f, nil)
 		cell.Requirements = append(cell.Requirements, report.Requirement{ID: f.Requirement, Outcome: outcome, Reason: f.Reason, Detail: detail, Scenario: f.Scenario})
 	}
 	rep := &report.Report{Format: report.FormatVersion, GeneratedAt: time.Now().UTC(), Cells: []report.Cell{cell}}

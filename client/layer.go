@@ -155,7 +155,7 @@ func (l *Layer) values(req *http.Request) (out [5]headerValue, n int) {
 	isConnect := false
 	if !l.every || l.cfg.Defect == DefectDropCertificateOnConnect {
 		connect := strings.Contains(req.URL.RawQuery, "connect=true")
-		isConnect = contract.Classify(req.Method, req.URL.Path, connect, false).Class.IsConnect()
+		isConnect = contract.Classify(contract.Request{Method: req.Method, Path: req.URL.Path, Connect: connect}).Class.IsConnect()
 	}
 	if l.every {
 		n += copy(out[n:], l.fixed)

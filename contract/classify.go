@@ -108,10 +108,18 @@ type Route struct {
 	Subresource string
 }
 
-// Classify parses a request's method and path. connect is true when the query (or the
-// connect-params header) asks for a connect (connect=true); upgrade is true for WebSocket
-// upgrade requests. It never fails: what it does not know is ClassUnknown.
-func Classify(method, path string, connect, upgrade bool) Route {
+// Request is what Classify reads of a request.
+type Request struct {
+	Method, Path string
+	// Connect is true when the query (or the connect-params header) asks for a connect
+	// (connect=true); Upgrade is true for a WebSocket upgrade.
+	Connect, Upgrade bool
+}
+
+// Classify parses a request's method and path. It never fails: what it does not know is
+// ClassUnknown.
+func Classify(req Request) Route {
+	method, path, connect, upgrade := req.Method, req.Path, req.Connect, req.Upgrade
 	if strings.HasPrefix(path, HarnessPrefix) {
 		return Route{Class: ClassHarness}
 	}

@@ -52,7 +52,7 @@ func TestClassify(t *testing.T) {
 		{"GET", "/_opconform/journal", false, false, ClassHarness},
 		{"GET", "/apis/other.example/v1/things", false, false, ClassUnknown},
 	} {
-		got := Classify(tc.method, tc.path, tc.connect, tc.upgrade).Class
+		got := Classify(Request{Method: tc.method, Path: tc.path, Connect: tc.connect, Upgrade: tc.upgrade}).Class
 		NewWithT(t).Expect(got).To(Equal(tc.class), "%s %s", tc.method, tc.path)
 		if got != ClassUnknown && got != ClassHarness {
 			NewWithT(t).Expect(Classes).To(ContainElement(got), "Classes lists %s", got)

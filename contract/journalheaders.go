@@ -59,7 +59,7 @@ func RequestEntry(req *http.Request, h HeaderNames, fingerprint func(string) str
 	upgrade := req.Header.Get("Upgrade") != ""
 	e := Entry{
 		Time: time.Now(), Method: req.Method, Path: req.URL.Path,
-		Class:         Classify(req.Method, req.URL.Path, q.Get("connect") == "true", upgrade).Class,
+		Class:         Classify(Request{Method: req.Method, Path: req.URL.Path, Connect: q.Get("connect") == "true", Upgrade: upgrade}).Class,
 		Upgrade:       upgrade,
 		Headers:       JournalHeaders(req.Header.Clone(), h.Certificate, fingerprint),
 		ClientVersion: req.Header.Get(h.Version),

@@ -39,7 +39,11 @@ func NewCSR(key ed25519.PrivateKey, commonName string, opts CSROptions) ([]byte,
 	if err != nil {
 		return nil, fmt.Errorf("marshalling csr subject: %w", err)
 	}
-	spki, err := MarshalSPKI(key.Public().(ed25519.PublicKey), !opts.StandardOID)
+	tagging := TaggedAsMirrord
+	if opts.StandardOID {
+		tagging = TaggedStandard
+	}
+	spki, err := MarshalSPKI(key.Public().(ed25519.PublicKey), tagging)
 	if err != nil {
 		return nil, err
 	}

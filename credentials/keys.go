@@ -63,12 +63,21 @@ type subjectPublicKeyInfo struct {
 	PublicKey asn1.BitString
 }
 
-// MarshalSPKI encodes pub as a SubjectPublicKeyInfo. With clientQuirk it is tagged as the
-// mirrord client tags it (OID 1.3.101.110 and a NULL parameter); otherwise with the standard
-// Ed25519 OID and no parameter.
-func MarshalSPKI(pub ed25519.PublicKey, clientQuirk bool) ([]byte, error) {
+// KeyTagging is how a SubjectPublicKeyInfo tags an Ed25519 key.
+type KeyTagging int
+
+const (
+	// TaggedAsMirrord is how the mirrord client tags it: OID 1.3.101.110 (X25519's) and a
+	// NULL parameter.
+	TaggedAsMirrord KeyTagging = iota
+	// TaggedStandard is the standard Ed25519 OID and no parameter.
+	TaggedStandard
+)
+
+// MarshalSPKI encodes pub as a SubjectPublicKeyInfo, tagged as tagging says.
+func MarshalSPKI(pub ed25519.PublicKey, tagging KeyTagging) ([]byte, error) {
 	alg := pkix.AlgorithmIdentifier{Algorithm: OIDEd25519}
-	if clientQuirk {
+	if tagging == TaggedAsMirrord {
 		alg = pkix.AlgorithmIdentifier{Algorithm: OIDX25519, Parameters: asn1.NullRawValue}
 	}
 	der, err := asn1.Marshal(subjectPublicKeyInfo{Algorithm: alg, PublicKey: asn1.BitString{Bytes: pub, BitLength: 8 * len(pub)}})

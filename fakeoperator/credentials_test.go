@@ -149,7 +149,7 @@ func TestIssuingCertificatesTheOperatorRefuses(t *testing.T) {
 		{IssueValid, nil},
 		{IssueExpired, nil},
 		{IssueForeignAuthority, credentials.ErrUnknownAuthority},
-		{IssueOtherLicence, credentials.ErrWrongLicense},
+		{IssueOtherLicense, credentials.ErrWrongLicense},
 	} {
 		g.Expect(s.SetIssuing(tc.as)).To(Succeed())
 		der, err := s.issue(parsed)

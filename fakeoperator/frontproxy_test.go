@@ -28,7 +28,7 @@ func newFrontProxyCA(t *testing.T) *frontProxyCA {
 
 func (ca *frontProxyCA) client(t *testing.T, cn string) tls.Certificate {
 	t.Helper()
-	kp, err := ca.Issue(cn, nil, nil, true)
+	kp, err := ca.IssueClient(cn)
 	if err != nil {
 		t.Fatal(err)
 	}

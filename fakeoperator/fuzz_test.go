@@ -66,7 +66,7 @@ func FuzzClassify(f *testing.F) {
 		f.Add("GET", p, true)
 	}
 	f.Fuzz(func(t *testing.T, method, path string, connect bool) {
-		r := contract.Classify(method, path, connect, false)
+		r := contract.Classify(contract.Request{Method: method, Path: path, Connect: connect})
 		if r.Class.IsOperator() && !strings.Contains(path, "operator.metalbear.co/v1") {
 			t.Fatalf("%s %s classified %s", method, path, r.Class)
 		}

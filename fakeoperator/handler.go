@@ -91,7 +91,7 @@ func (s *Server) newCall(w http.ResponseWriter, r *http.Request) *call {
 	}
 	upgrade := websocket.IsWebSocketUpgrade(r)
 	connect := c.query.Get("connect") == "true"
-	c.route = contract.Classify(r.Method, r.URL.Path, connect, upgrade)
+	c.route = contract.Classify(contract.Request{Method: r.Method, Path: r.URL.Path, Connect: connect, Upgrade: upgrade})
 	if values := r.Header.Values(s.headers.Certificate); len(values) > 0 {
 		c.cert = s.examineCertificate(values)
 	}

@@ -23,17 +23,17 @@ const (
 	IssueExpired Issuing = "expired"
 	// IssueForeignAuthority issues certificates signed by a CA that is not the licence's.
 	IssueForeignAuthority Issuing = "foreign-authority"
-	// IssueOtherLicence issues certificates of the licence's CA for another subscription.
-	IssueOtherLicence Issuing = "other-licence"
+	// IssueOtherLicense issues certificates of the licence's CA for another subscription.
+	IssueOtherLicense Issuing = "other-licence"
 )
 
 // Issuings lists the ways of issuing a certificate the operator refuses.
-var Issuings = []Issuing{IssueExpired, IssueForeignAuthority, IssueOtherLicence}
+var Issuings = []Issuing{IssueExpired, IssueForeignAuthority, IssueOtherLicense}
 
 // SetIssuing changes what the credential endpoints issue from now on.
 func (s *Server) SetIssuing(i Issuing) error {
 	switch i {
-	case IssueValid, IssueExpired, IssueForeignAuthority, IssueOtherLicence:
+	case IssueValid, IssueExpired, IssueForeignAuthority, IssueOtherLicense:
 		s.issuing.Store(string(i))
 		return nil
 	}
@@ -58,8 +58,8 @@ func (s *Server) issue(csr *credentials.CSR) ([]byte, error) {
 		notBefore, notAfter = now.Add(-2*time.Hour), now.Add(-time.Hour)
 	case IssueForeignAuthority:
 		authority = s.foreign
-	case IssueOtherLicence:
-		authority = s.otherLicence
+	case IssueOtherLicense:
+		authority = s.otherLicense
 	}
 	return authority.Issue(csr, notBefore, notAfter)
 }

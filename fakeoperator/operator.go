@@ -56,13 +56,13 @@ func (s *Server) since(v *semver.Version) bool { return !s.version.LessThan(v) }
 // operatorSpec is MirrordOperator.spec, in the snake_case the client parses, with the fields
 // of the operator's version.
 func (s *Server) operatorSpec() map[string]any {
-	licence := map[string]any{"name": s.license.Name, "organization": s.license.Organization, "expire_at": s.license.ExpireAt.Format("2006-01-02")}
-	spec := map[string]any{"operator_version": s.version.String(), "default_namespace": "default", "license": licence}
+	license := map[string]any{"name": s.license.Name, "organization": s.license.Organization, "expire_at": s.license.ExpireAt.Format("2006-01-02")}
+	spec := map[string]any{"operator_version": s.version.String(), "default_namespace": "default", "license": license}
 	if s.since(sinceFingerprint) {
-		licence["fingerprint"] = s.license.Fingerprint
+		license["fingerprint"] = s.license.Fingerprint
 	}
 	if s.since(sinceSubscription) {
-		licence["subscription_id"] = s.license.SubscriptionID
+		license["subscription_id"] = s.license.SubscriptionID
 	}
 	if s.since(sinceFeatures) {
 		// for clients before supported_features: ProxyApi is the only value they can decode

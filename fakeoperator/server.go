@@ -37,9 +37,9 @@ type Server struct {
 	headers   contract.HeaderNames
 	license   License
 	authority *credentials.Authority
-	// foreign and otherLicence sign the certificates of IssueForeignAuthority and
-	// IssueOtherLicence; issuing holds the current Issuing.
-	foreign, otherLicence *credentials.Authority
+	// foreign and otherLicense sign the certificates of IssueForeignAuthority and
+	// IssueOtherLicense; issuing holds the current Issuing.
+	foreign, otherLicense *credentials.Authority
 	issuing               atomic.Value
 	inventory             *Inventory
 	clock                 *harnessClock
@@ -143,7 +143,7 @@ func (s *Server) configure() error {
 	}
 	other := s.license.authorityLicense()
 	other.SubscriptionID += "-another"
-	if s.otherLicence, err = s.authority.ForLicense(other); err != nil {
+	if s.otherLicense, err = s.authority.ForLicense(other); err != nil {
 		return fmt.Errorf("options: another licence's authority: %w", err)
 	}
 	s.inventory = o.Inventory

@@ -18,7 +18,7 @@ func newServingCA(hosts []string) (*servingCA, error) {
 	if err != nil {
 		return nil, err
 	}
-	kp, err := ca.Issue("mirrord-operator", nil, append([]string{"127.0.0.1", "::1", "localhost"}, hosts...), false)
+	kp, err := ca.IssueServer("mirrord-operator", append([]string{"127.0.0.1", "::1", "localhost"}, hosts...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -133,14 +133,15 @@ func selected(names []string, name string) bool {
 	return len(names) == 0 || slices.Contains(names, name)
 }
 
-// Expects returns the expectation for requirement id, if the cell has one.
-func (c Cell) Expects(id contract.RequirementID) (Expectation, bool) {
-	for _, e := range c.Expect {
-		if e.Requirement == id {
-			return e, true
+// Expects returns the cell's expectation for requirement id (a negative control's), nil
+// when it has none.
+func (c Cell) Expects(id contract.RequirementID) *Expectation {
+	for i := range c.Expect {
+		if c.Expect[i].Requirement == id {
+			return &c.Expect[i]
 		}
 	}
-	return Expectation{}, false
+	return nil
 }
 
 // ControlSides are the sides of the cell that are negative controls: a client with a defect

@@ -53,24 +53,30 @@ func NewCA(name string) (*CA, error) {
 	return &CA{cert: cert, key: key, PEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}, nil
 }
 
-// Issue signs a leaf: a server certificate for hosts (IPs or DNS names), or with client a
-// client certificate for cn and groups (organisations).
-func (a *CA) Issue(cn string, groups, hosts []string, client bool) (*KeyPair, error) {
+// IssueServer signs a server certificate for cn and hosts (IPs or DNS names).
+func (a *CA) IssueServer(cn string, hosts ...string) (*KeyPair, error) {
+	return a.issue(cn, nil, hosts, x509.ExtKeyUsageServerAuth)
+}
+
+// IssueClient signs a client certificate for the user cn in groups (organisations).
+func (a *CA) IssueClient(cn string, groups ...string) (*KeyPair, error) {
+	return a.issue(cn, groups, nil, x509.ExtKeyUsageClientAuth)
+}
+
+// issue signs a leaf of one extended key usage.
+func (a *CA) issue(cn string, groups, hosts []string, usage x509.ExtKeyUsage) (*KeyPair, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("issuing %s: %w", cn, err)
 	}
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("issuing %s: %w", cn, err)
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: serial, Subject: pkix.Name{CommonName: cn, Organization: groups},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(10 * 365 * 24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	if client {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage},
 	}
 	for _, h := range hosts {
 		if ip := net.ParseIP(h); ip != nil {

@@ -16,14 +16,14 @@ func TestIssueServerAndClientCertificates(t *testing.T) {
 	pool := x509.NewCertPool()
 	g.Expect(pool.AppendCertsFromPEM(ca.PEM)).To(BeTrue())
 
-	server, err := ca.Issue("server", nil, []string{"127.0.0.1", "svc.example"}, false)
+	server, err := ca.IssueServer("server", "127.0.0.1", "svc.example")
 	g.Expect(err).NotTo(HaveOccurred())
 	leaf := parse(t, server.CertPEM)
 	_, err = leaf.Verify(x509.VerifyOptions{Roots: pool, DNSName: "svc.example"})
 	g.Expect(err).NotTo(HaveOccurred(), "serving certificate for its DNS name")
 	g.Expect(leaf.IPAddresses).To(ContainElement(net.ParseIP("127.0.0.1").To4()))
 
-	client, err := ca.Issue("alice", []string{"devs"}, nil, true)
+	client, err := ca.IssueClient("alice", "devs")
 	g.Expect(err).NotTo(HaveOccurred())
 	c := parse(t, client.CertPEM)
 	_, err = c.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})

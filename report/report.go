@@ -27,15 +27,15 @@ const (
 // Failing reports whether o fails the run.
 func (o Outcome) Failing() bool { return o == Fail || o == UnexpectedPass }
 
-// Judge turns a finding and the cell's expectation for it into an outcome and a sentence.
-// A negative control passes only when its requirement fails for the named reason.
-func Judge(f contract.Finding, exp matrix.Expectation, expected bool) (Outcome, string) {
+// Judge turns a finding and the cell's expectation for it (nil: none) into an outcome and a
+// sentence. A negative control passes only when its requirement fails for the named reason.
+func Judge(f contract.Finding, exp *matrix.Expectation) (Outcome, string) {
 	switch {
-	case !expected && f.Status == contract.Fail:
+	case exp == nil && f.Status == contract.Fail:
 		return Fail, f.Detail
-	case !expected && f.Status == contract.Skip:
+	case exp == nil && f.Status == contract.Skip:
 		return Skip, f.Detail
-	case !expected:
+	case exp == nil:
 		return Pass, ""
 	case f.Status == contract.Fail && (exp.Reason == "" || exp.Reason == f.Reason):
 		return ExpectedFail, f.Detail

@@ -14,22 +14,21 @@ import (
 func TestJudge(t *testing.T) {
 	fail := contract.Finding{Requirement: contract.ReqVersionHeader, Status: contract.Fail, Reason: "missing", Detail: "d"}
 	pass := contract.Finding{Requirement: contract.ReqVersionHeader, Status: contract.Pass}
-	exp := matrix.Expectation{Requirement: contract.ReqVersionHeader, Reason: "missing"}
+	exp := &matrix.Expectation{Requirement: contract.ReqVersionHeader, Reason: "missing"}
 	for _, tc := range []struct {
-		name     string
-		f        contract.Finding
-		exp      matrix.Expectation
-		expected bool
-		want     Outcome
+		name string
+		f    contract.Finding
+		exp  *matrix.Expectation
+		want Outcome
 	}{
-		{"pass", pass, matrix.Expectation{}, false, Pass},
-		{"fail", fail, matrix.Expectation{}, false, Fail},
-		{"caught", fail, exp, true, ExpectedFail},
-		{"caught for another reason", fail, matrix.Expectation{Requirement: contract.ReqVersionHeader, Reason: "not-semver"}, true, UnexpectedPass},
-		{"unnoticed", pass, exp, true, UnexpectedPass},
-		{"skipped negative control", contract.Finding{Status: contract.Skip}, exp, true, UnexpectedPass},
+		{"pass", pass, nil, Pass},
+		{"fail", fail, nil, Fail},
+		{"caught", fail, exp, ExpectedFail},
+		{"caught for another reason", fail, &matrix.Expectation{Requirement: contract.ReqVersionHeader, Reason: "not-semver"}, UnexpectedPass},
+		{"unnoticed", pass, exp, UnexpectedPass},
+		{"skipped negative control", contract.Finding{Status: contract.Skip}, exp, UnexpectedPass},
 	} {
-		got, _ := Judge(tc.f, tc.exp, tc.expected)
+		got, _ := Judge(tc.f, tc.exp)
 		NewWithT(t).Expect(got).To(Equal(tc.want), tc.name)
 	}
 }
@@ -153,10 +152,10 @@ func TestVerdictSaysWhatDidNotRun(t *testing.T) {
 
 func TestUnnoticedNegativeControlSaysWhatHappened(t *testing.T) {
 	g := NewWithT(t)
-	exp := matrix.Expectation{Requirement: contract.ReqVersionHeader, Reason: "missing"}
-	_, detail := Judge(contract.Finding{Requirement: contract.ReqVersionHeader, Status: contract.Pass}, exp, true)
+	exp := &matrix.Expectation{Requirement: contract.ReqVersionHeader, Reason: "missing"}
+	_, detail := Judge(contract.Finding{Requirement: contract.ReqVersionHeader, Status: contract.Pass}, exp)
 	g.Expect(detail).To(Equal(`the negative control went unnoticed: HDR-VERSION must fail (reason "missing"), but it passed`))
-	_, detail = Judge(contract.Finding{Requirement: contract.ReqVersionHeader, Status: contract.Skip, Reason: "not-observed", Detail: "no scenario"}, exp, true)
+	_, detail = Judge(contract.Finding{Requirement: contract.ReqVersionHeader, Status: contract.Skip, Reason: "not-observed", Detail: "no scenario"}, exp)
 	g.Expect(detail).To(HaveSuffix(`but it was not judged (not-observed: no scenario)`))
 
 	c := cell("fake/o/n", UnexpectedPass, Pass)

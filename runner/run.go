@@ -152,7 +152,7 @@ func endpoint(ctx context.Context, cell matrix.Cell, clk clock.PassiveClock, opt
 		return opts.APIServer.Start(ctx, cell, clk)
 	case cell.Tier == matrix.TierKind && opts.Kind != nil:
 		if cell.Operator.Kind == matrix.KindReal {
-			if _, err := tier.RealLicence(cell.Operator); err != nil {
+			if _, err := tier.RealLicense(cell.Operator); err != nil {
 				return nil, err // before making a cluster it could not use
 			}
 		}

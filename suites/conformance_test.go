@@ -102,8 +102,7 @@ func describeCell(index int, cell matrix.Cell, decorators ...any) {
 				}
 				f, ok := result.Finding(req.ID)
 				Expect(ok).To(BeTrue(), "cell %s has a finding for %s", cell.ID, req.ID)
-				exp, expected := cell.Expects(req.ID)
-				outcome, detail := report.Judge(f, exp, expected)
+				outcome, detail := report.Judge(f, cell.Expects(req.ID))
 				entry := specFinding{Cell: cellReport(index, cell, result), Requirement: report.Requirement{ID: req.ID, Outcome: outcome, Reason: f.Reason, Detail: detail, Scenario: f.Scenario, Control: cell.ControlSide(req.ID), PreventedBy: f.PreventedBy}}
 				AddReportEntry(findingEntry, entry, ReportEntryVisibilityNever)
 				tally[outcome]++

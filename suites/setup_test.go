@@ -227,7 +227,7 @@ func (k *kindClusters) make(ctx context.Context, kube string) (*tier.KindTier, e
 		return nil, err
 	}
 	c, err := tier.StartKind(ctx, tier.KindInput{
-		Kubernetes: kube, Dir: dir, Image: k.image, Manifests: manifests, LicenceKeyPEM: key, Keep: os.Getenv("KEEP_CLUSTER") == "1", Process: GinkgoParallelProcess(),
+		Kubernetes: kube, Dir: dir, Image: k.image, Manifests: manifests, LicenseKeyPEM: key, Keep: os.Getenv("KEEP_CLUSTER") == "1", Process: GinkgoParallelProcess(),
 		Progress: k.progress, LogsDir: filepath.Join(artifacts, "kind-logs"),
 	})
 	if err != nil {

@@ -79,7 +79,7 @@ func (a *APIServer) setUp(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	kp, err := ca.Issue(operatorService, nil, []string{operatorClusterIP, operatorService + "." + operatorNamespace + ".svc"}, false)
+	kp, err := ca.IssueServer(operatorService, operatorClusterIP, operatorService+"."+operatorNamespace+".svc")
 	if err != nil {
 		return err
 	}

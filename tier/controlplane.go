@@ -150,11 +150,11 @@ func (cp *ControlPlane) FrontProxyCA() []byte { return cp.frontProxy.PEM }
 
 // writePKI writes the apiserver's certificates and returns their paths by name.
 func (cp *ControlPlane) writePKI() (map[string]string, error) {
-	serving, err := cp.serverCA.Issue("kube-apiserver", nil, []string{"127.0.0.1", "localhost", "kubernetes.default.svc", "127.0.10.1"}, false)
+	serving, err := cp.serverCA.IssueServer("kube-apiserver", "127.0.0.1", "localhost", "kubernetes.default.svc", "127.0.10.1")
 	if err != nil {
 		return nil, err
 	}
-	proxy, err := cp.frontProxy.Issue(FrontProxyClientName, nil, nil, true)
+	proxy, err := cp.frontProxy.IssueClient(FrontProxyClientName)
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +175,7 @@ func (cp *ControlPlane) writePKI() (map[string]string, error) {
 // UserConfig returns a client configuration for a user authenticated by a client
 // certificate (CN user, O groups).
 func (cp *ControlPlane) UserConfig(user string, groups ...string) (*rest.Config, error) {
-	kp, err := cp.clientCA.Issue(user, groups, nil, true)
+	kp, err := cp.clientCA.IssueClient(user, groups...)
 	if err != nil {
 		return nil, err
 	}

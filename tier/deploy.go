@@ -46,7 +46,7 @@ const (
 	deployNamespace  = "mirrord"
 	deployName       = "mirrord-operator"
 	deployTLSSecret  = "mirrord-operator-tls"
-	deployLicence    = "mirrord-operator-licence"
+	deployLicense    = "mirrord-operator-licence"
 	deployFrontProxy = "extension-apiserver-authentication-copy"
 )
 
@@ -66,7 +66,7 @@ func DeployOperator(ctx context.Context, cfg *rest.Config, in DeployInput) error
 			return fmt.Errorf("deploying: the serving CA: %w", err)
 		}
 	}
-	kp, err := ca.Issue(deployName, nil, []string{deployName + "." + deployNamespace + ".svc", deployName + "." + deployNamespace + ".svc.cluster.local"}, false)
+	kp, err := ca.IssueServer(deployName, deployName+"."+deployNamespace+".svc", deployName+"."+deployNamespace+".svc.cluster.local")
 	if err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ func DeployOperator(ctx context.Context, cfg *rest.Config, in DeployInput) error
 	objects := []*unstructured.Unstructured{
 		{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": deployNamespace}}},
 		secret(deployTLSSecret, corev1.SecretTypeTLS, map[string][]byte{"tls.crt": kp.CertPEM, "tls.key": kp.KeyPEM}),
-		secret(deployLicence, corev1.SecretTypeOpaque, map[string][]byte{"licence.key": in.LicenseKeyPEM}),
+		secret(deployLicense, corev1.SecretTypeOpaque, map[string][]byte{"licence.key": in.LicenseKeyPEM}),
 		configMap(deployFrontProxy, map[string]string{"requestheader-client-ca-file": frontProxyCA}),
 	}
 	manifests, err := readManifests(in.Manifests)

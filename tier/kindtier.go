@@ -56,7 +56,7 @@ type KindTier struct {
 	keep       bool
 	image      string
 	manifests  []string
-	licenceKey []byte
+	licenseKey []byte
 	// installed names the real operator installed with Helm, if any.
 	installed string
 	// progress receives a line per long step (cluster, image load, each rollout).
@@ -82,9 +82,9 @@ type KindInput struct {
 	Dir string
 	// Image is the fake operator image, built locally (scripts/image.sh build).
 	Image string
-	// Manifests are deploy/'s files; LicenceKeyPEM the operator's licence key.
+	// Manifests are deploy/'s files; LicenseKeyPEM the operator's licence key.
 	Manifests     []string
-	LicenceKeyPEM []byte
+	LicenseKeyPEM []byte
 	// Keep (KEEP_CLUSTER=1) leaves the cluster running at Stop, and reuses one the project
 	// left: the cluster is named for the process (Process) and its Kubernetes version, and a
 	// cluster of that name is reused when it is on the project's network, runs this node
@@ -124,7 +124,7 @@ func StartKind(ctx context.Context, in KindInput) (*KindTier, error) {
 		Name:       name,
 		Kubeconfig: filepath.Join(in.Dir, "kubeconfig"),
 		provider:   cluster.NewProvider(cluster.ProviderWithDocker(), cluster.ProviderWithLogger(progressLogger{w: progress, prefix: name + ": "})),
-		keep:       in.Keep, image: in.Image, manifests: in.Manifests, licenceKey: in.LicenceKeyPEM,
+		keep:       in.Keep, image: in.Image, manifests: in.Manifests, licenseKey: in.LicenseKeyPEM,
 		progress: progress,
 	}
 	if in.Keep {
@@ -342,7 +342,7 @@ func OperatorArgs(cell matrix.Cell) []string {
 		"--license-name=" + certs.License.Name, "--license-organization=" + certs.License.Organization,
 		"--license-plan=" + certs.License.Plan, "--license-subscription-id=" + certs.License.SubscriptionID,
 		"--license-fingerprint=" + certs.Fingerprint,
-		"--license-expire-at=" + licenceEnd.Format("2006-01-02"),
+		"--license-expire-at=" + licenseEnd.Format("2006-01-02"),
 	}
 	if cell.Operator.Profile != "" {
 		args = append(args, "--profile="+cell.Operator.Profile)
@@ -356,8 +356,8 @@ func OperatorArgs(cell matrix.Cell) []string {
 	return args
 }
 
-// licenceEnd is the end date of the kind tier's operator licence, one for the whole run.
-var licenceEnd = func() time.Time {
+// licenseEnd is the end date of the kind tier's operator licence, one for the whole run.
+var licenseEnd = func() time.Time {
 	from := time.Now().UTC()
 	if certs.Epoch.After(from) {
 		from = certs.Epoch
@@ -460,7 +460,7 @@ func (k *KindTier) rollOut(ctx context.Context, cell matrix.Cell, args []string)
 		k.servingCA = ca
 	}
 	k.deployed = "" // what ran is gone, whatever comes of this
-	err := DeployOperator(ctx, k.admin, DeployInput{Manifests: k.manifests, Image: k.image, Args: args, LicenseKeyPEM: k.licenceKey, Wait: deployedWait, ServingCA: k.servingCA})
+	err := DeployOperator(ctx, k.admin, DeployInput{Manifests: k.manifests, Image: k.image, Args: args, LicenseKeyPEM: k.licenseKey, Wait: deployedWait, ServingCA: k.servingCA})
 	if err != nil {
 		return fmt.Errorf("kind cluster %s: %w", k.Name, err)
 	}

@@ -28,8 +28,8 @@ func IsUnavailable(err error) bool {
 	return errors.Is(err, ErrKindUnavailable) || errors.Is(err, ErrRealOperatorUnavailable)
 }
 
-// RealLicence returns the licence key of a real operator from its environment variable.
-func RealLicence(op matrix.Operator) (string, error) {
+// RealLicense returns the licence key of a real operator from its environment variable.
+func RealLicense(op matrix.Operator) (string, error) {
 	key := os.Getenv(op.Real.LicenseEnv)
 	if key == "" {
 		return "", fmt.Errorf("%w: operator %s needs its licence key in %s; set it to run it", ErrRealOperatorUnavailable, op.Name, op.Real.LicenseEnv)
@@ -43,7 +43,7 @@ const helmWait = 5 * time.Minute
 // InstallReal installs a real operator with Helm into the cluster of kubeconfig. The
 // licence key goes to Helm on standard input as a values document: never on disk, never in
 // the arguments or the logs.
-func InstallReal(ctx context.Context, kubeconfig string, op matrix.Operator, licence string) error {
+func InstallReal(ctx context.Context, kubeconfig string, op matrix.Operator, license string) error {
 	helm, err := exec.LookPath("helm")
 	if err != nil {
 		return fmt.Errorf("%w: operator %s is installed with Helm, which is not on PATH", ErrRealOperatorUnavailable, op.Name)
@@ -52,7 +52,7 @@ func InstallReal(ctx context.Context, kubeconfig string, op matrix.Operator, lic
 	if path == "" {
 		path = "license.key"
 	}
-	values, err := yaml.Marshal(nested(path, licence))
+	values, err := yaml.Marshal(nested(path, license))
 	if err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func InstallReal(ctx context.Context, kubeconfig string, op matrix.Operator, lic
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("helm install of operator %s (%s): %w: %s", op.Name, op.Real.Chart, err, redact(out.String(), licence))
+		return fmt.Errorf("helm install of operator %s (%s): %w: %s", op.Name, op.Real.Chart, err, redact(out.String(), license))
 	}
 	return nil
 }
@@ -109,12 +109,12 @@ func redact(s, secret string) string {
 // StartReal installs the cell's real operator (once per cluster) and puts a recording
 // proxy between the clients and the cluster: the journal the real operator does not keep.
 func (k *KindTier) StartReal(ctx context.Context, cell matrix.Cell) (*Endpoint, error) {
-	licence, err := RealLicence(cell.Operator)
+	license, err := RealLicense(cell.Operator)
 	if err != nil {
 		return nil, err
 	}
 	if k.installed != cell.Operator.Name {
-		if err := InstallReal(ctx, k.Kubeconfig, cell.Operator, licence); err != nil {
+		if err := InstallReal(ctx, k.Kubeconfig, cell.Operator, license); err != nil {
 			return nil, err
 		}
 		k.installed = cell.Operator.Name

@@ -18,17 +18,17 @@ func realOperator() matrix.Operator {
 	}}
 }
 
-func TestRealOperatorNeedsItsLicence(t *testing.T) {
+func TestRealOperatorNeedsItsLicense(t *testing.T) {
 	t.Setenv("OPCONFORM_TEST_LICENCE", "")
-	_, err := RealLicence(realOperator())
+	_, err := RealLicense(realOperator())
 	g := NewWithT(t)
 	g.Expect(IsUnavailable(err)).To(BeTrue(), "the cells skip")
 	g.Expect(err).To(MatchError(ContainSubstring("needs its licence key in OPCONFORM_TEST_LICENCE")))
 }
 
-// TestInstallRealKeepsTheLicenceOffArgsAndDisk runs InstallReal with a stand-in helm that
+// TestInstallRealKeepsTheLicenseOffArgsAndDisk runs InstallReal with a stand-in helm that
 // records its arguments and standard input.
-func TestInstallRealKeepsTheLicenceOffArgsAndDisk(t *testing.T) {
+func TestInstallRealKeepsTheLicenseOffArgsAndDisk(t *testing.T) {
 	g := NewWithT(t)
 	dir := t.TempDir()
 	record := filepath.Join(dir, "record")
@@ -49,7 +49,7 @@ func TestInstallRealKeepsTheLicenceOffArgsAndDisk(t *testing.T) {
 	g.Expect(string(stdin)).To(Equal("license:\n  key: s3cr3t-licence\n"), "it reaches Helm on standard input")
 }
 
-func TestInstallRealRedactsTheLicenceFromErrors(t *testing.T) {
+func TestInstallRealRedactsTheLicenseFromErrors(t *testing.T) {
 	g := NewWithT(t)
 	dir := t.TempDir()
 	g.Expect(os.WriteFile(filepath.Join(dir, "helm"), []byte("#!/bin/sh\ncat; echo failed >&2; exit 1\n"), 0o755)).To(Succeed())

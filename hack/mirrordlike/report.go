@@ -80,7 +80,7 @@ func apiError(err error) (metav1.Status, string, bool) {
 	if errors.As(err, &refused) {
 		method, target, _ := strings.Cut(refused.Request, " ")
 		path, query, _ := strings.Cut(target, "?")
-		return refused.Status, operation(contract.Classify(method, path, strings.Contains(query, "connect=true"), false).Class, path), true
+		return refused.Status, operation(contract.Classify(contract.Request{Method: method, Path: path, Connect: strings.Contains(query, "connect=true")}).Class, path), true
 	}
 	var se *apierrors.StatusError
 	if !errors.As(err, &se) {
