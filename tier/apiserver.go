@@ -64,7 +64,7 @@ type APIServer struct {
 func StartAPIServer(ctx context.Context, binDir string) (*APIServer, error) {
 	cp, err := StartControlPlane(ctx, binDir)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("starting the apiserver tier: %w", err)
 	}
 	a := &APIServer{cp: cp}
 	if err := a.setUp(ctx); err != nil {
@@ -77,29 +77,29 @@ func StartAPIServer(ctx context.Context, binDir string) (*APIServer, error) {
 func (a *APIServer) setUp(ctx context.Context) error {
 	ca, err := pki.NewCA("opconform-operator-ca")
 	if err != nil {
-		return err
+		return fmt.Errorf("the operator's serving CA: %w", err)
 	}
 	kp, err := ca.IssueServer(operatorService, operatorClusterIP, operatorService+"."+operatorNamespace+".svc")
 	if err != nil {
-		return err
+		return fmt.Errorf("the operator's serving certificate: %w", err)
 	}
 	if a.serving, err = tls.X509KeyPair(kp.CertPEM, kp.KeyPEM); err != nil {
-		return err
+		return fmt.Errorf("the operator's serving certificate: %w", err)
 	}
 	a.caPEM = ca.PEM
 	port, err := freePort(operatorClusterIP)
 	if err != nil {
-		return err
+		return fmt.Errorf("a port for the operator: %w", err)
 	}
 	if a.handoff, err = newHandoff(net.JoinHostPort(operatorClusterIP, strconv.Itoa(port))); err != nil {
-		return err
+		return fmt.Errorf("the operator's listener: %w", err)
 	}
 	cs, err := a.cp.Clientset()
 	if err != nil {
-		return err
+		return fmt.Errorf("the admin client: %w", err)
 	}
 	if err := a.register(ctx, cs, int32(port)); err != nil {
-		return err
+		return fmt.Errorf("registering the operator: %w", err)
 	}
 	return nil
 }
@@ -139,14 +139,14 @@ func (a *APIServer) register(ctx context.Context, cs *kubernetes.Clientset, port
 		return err
 	}
 	if err := a.rbac(ctx, cs); err != nil {
-		return err
+		return fmt.Errorf("the operator's RBAC: %w", err)
 	}
 	if err := workloads(ctx, cs); err != nil {
-		return err
+		return fmt.Errorf("the workloads clients list: %w", err)
 	}
 	ag, err := aggregator.NewForConfig(a.cp.Admin)
 	if err != nil {
-		return err
+		return fmt.Errorf("the aggregator client: %w", err)
 	}
 	apisvc := &apiregv1.APIService{
 		ObjectMeta: metav1.ObjectMeta{Name: apiServiceName},
@@ -193,7 +193,7 @@ func (a *APIServer) rbac(ctx context.Context, cs *kubernetes.Clientset) error {
 // resolution against the real apiserver finds them.
 func workloads(ctx context.Context, cs *kubernetes.Clientset) error {
 	if err := defaultServiceAccount(ctx, cs); err != nil {
-		return err
+		return fmt.Errorf("the default service account: %w", err)
 	}
 	inv := fakeoperator.DefaultInventory()
 	for _, w := range inv.Deployments {
@@ -247,7 +247,7 @@ func podSpec(w fakeoperator.Workload) corev1.PodSpec {
 func (a *APIServer) Start(ctx context.Context, cell matrix.Cell, clk clock.PassiveClock) (*Endpoint, error) {
 	opts, err := fakeOptions(cell, clk)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the fake operator's options: %w", err)
 	}
 	opts.ServingCert = &a.serving
 	opts.FrontProxy = &fakeoperator.FrontProxy{ClientCA: a.cp.FrontProxyCA(), AllowedNames: []string{FrontProxyClientName}}
@@ -263,11 +263,11 @@ func (a *APIServer) Start(ctx context.Context, cell matrix.Cell, clk clock.Passi
 	cfg, err := a.cp.UserConfig(user, UsersGroup)
 	if err != nil {
 		srv.Close()
-		return nil, err
+		return nil, fmt.Errorf("the client's user: %w", err)
 	}
 	if err := a.waitAvailable(ctx, cfg); err != nil {
 		srv.Close()
-		return nil, err
+		return nil, fmt.Errorf("the operator's APIService: %w", err)
 	}
 	journalOf := func(user string) []contract.Entry {
 		var out []contract.Entry
@@ -299,11 +299,11 @@ func (a *APIServer) Start(ctx context.Context, cell matrix.Cell, clk clock.Passi
 func (a *APIServer) waitAvailable(ctx context.Context, user *rest.Config) error {
 	ag, err := aggregator.NewForConfig(a.cp.Admin)
 	if err != nil {
-		return err
+		return fmt.Errorf("the aggregator client: %w", err)
 	}
 	hc, err := rest.HTTPClientFor(user)
 	if err != nil {
-		return err
+		return fmt.Errorf("the user's HTTP client: %w", err)
 	}
 	var why string
 	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, availableWait, true, func(ctx context.Context) (bool, error) {
@@ -346,7 +346,7 @@ func (a *APIServer) UserConfig(user string) (*rest.Config, error) { return a.cp.
 func (a *APIServer) TokenUserConfig(ctx context.Context, name string) (*rest.Config, error) {
 	cs, err := a.cp.Clientset()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the admin client: %w", err)
 	}
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"}}
 	_, err = cs.CoreV1().ServiceAccounts("default").Create(ctx, sa, metav1.CreateOptions{})

@@ -54,7 +54,7 @@ const serviceRange = "127.0.10.0/24"
 func StartControlPlane(ctx context.Context, binDir string) (*ControlPlane, error) {
 	dir, err := os.MkdirTemp("", "opconform-controlplane-")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the control plane's directory: %w", err)
 	}
 	cp := &ControlPlane{dir: dir, ServiceRange: serviceRange}
 	if err := cp.start(ctx, binDir); err != nil {
@@ -72,16 +72,16 @@ func (cp *ControlPlane) start(ctx context.Context, binDir string) error {
 		name string
 	}{{&cp.serverCA, "opconform-server-ca"}, {&cp.clientCA, "opconform-client-ca"}, {&cp.frontProxy, "opconform-front-proxy-ca"}} {
 		if *ca.dst, err = pki.NewCA(ca.name); err != nil {
-			return err
+			return fmt.Errorf("the control plane's CAs: %w", err)
 		}
 	}
 	etcdClient, err := freePort("127.0.0.1")
 	if err != nil {
-		return err
+		return fmt.Errorf("a port for etcd: %w", err)
 	}
 	etcdPeer, err := freePort("127.0.0.1")
 	if err != nil {
-		return err
+		return fmt.Errorf("a port for etcd's peers: %w", err)
 	}
 	etcdURL := "http://127.0.0.1:" + strconv.Itoa(etcdClient)
 	peerURL := "http://127.0.0.1:" + strconv.Itoa(etcdPeer)
@@ -91,7 +91,7 @@ func (cp *ControlPlane) start(ctx context.Context, binDir string) error {
 		"--listen-peer-urls="+peerURL, "--initial-advertise-peer-urls="+peerURL,
 		"--initial-cluster=opconform="+peerURL, "--unsafe-no-fsync", "--log-level=warn",
 	); err != nil {
-		return err
+		return fmt.Errorf("starting etcd: %w", err)
 	}
 	if err := waitHTTP(ctx, http.DefaultClient, etcdURL+"/health", etcdReady, cp.exited[0]); err != nil {
 		return fmt.Errorf("etcd: %w", err)
@@ -99,16 +99,16 @@ func (cp *ControlPlane) start(ctx context.Context, binDir string) error {
 
 	port, err := freePort("127.0.0.1")
 	if err != nil {
-		return err
+		return fmt.Errorf("a port for kube-apiserver: %w", err)
 	}
 	cp.URL = "https://127.0.0.1:" + strconv.Itoa(port)
 	files, err := cp.writePKI()
 	if err != nil {
-		return err
+		return fmt.Errorf("the control plane's certificates: %w", err)
 	}
 	saPub, saKey, err := serviceAccountKey(cp.dir)
 	if err != nil {
-		return err
+		return fmt.Errorf("the service account key: %w", err)
 	}
 	if err := cp.run(filepath.Join(binDir, "kube-apiserver"),
 		"--etcd-servers="+etcdURL, "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
@@ -125,16 +125,16 @@ func (cp *ControlPlane) start(ctx context.Context, binDir string) error {
 		"--requestheader-extra-headers-prefix=X-Remote-Extra-",
 		"--proxy-client-cert-file="+files["front-proxy-client.crt"], "--proxy-client-key-file="+files["front-proxy-client.key"],
 	); err != nil {
-		return err
+		return fmt.Errorf("starting kube-apiserver: %w", err)
 	}
 	admin, err := cp.UserConfig("opconform-admin", "system:masters")
 	if err != nil {
-		return err
+		return fmt.Errorf("the admin user: %w", err)
 	}
 	cp.Admin = admin
 	hc, err := rest.HTTPClientFor(admin)
 	if err != nil {
-		return err
+		return fmt.Errorf("the admin HTTP client: %w", err)
 	}
 	if err := waitHTTP(ctx, hc, cp.URL+"/readyz", apiserverReady, cp.exited[1]); err != nil {
 		return fmt.Errorf("kube-apiserver: %w", err)
@@ -152,11 +152,11 @@ func (cp *ControlPlane) FrontProxyCA() []byte { return cp.frontProxy.PEM }
 func (cp *ControlPlane) writePKI() (map[string]string, error) {
 	serving, err := cp.serverCA.IssueServer("kube-apiserver", "127.0.0.1", "localhost", "kubernetes.default.svc", "127.0.10.1")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("kube-apiserver's serving certificate: %w", err)
 	}
 	proxy, err := cp.frontProxy.IssueClient(FrontProxyClientName)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the front proxy's client certificate: %w", err)
 	}
 	paths := map[string]string{}
 	contents := map[string][]byte{
@@ -177,7 +177,7 @@ func (cp *ControlPlane) writePKI() (map[string]string, error) {
 func (cp *ControlPlane) UserConfig(user string, groups ...string) (*rest.Config, error) {
 	kp, err := cp.clientCA.IssueClient(user, groups...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the certificate of user %s: %w", user, err)
 	}
 	return &rest.Config{
 		Host:            cp.URL,

@@ -58,7 +58,7 @@ const (
 func DeployOperator(ctx context.Context, cfg *rest.Config, in DeployInput) error {
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		return err
+		return fmt.Errorf("the cluster's client: %w", err)
 	}
 	ca := in.ServingCA
 	if ca == nil {
@@ -68,7 +68,7 @@ func DeployOperator(ctx context.Context, cfg *rest.Config, in DeployInput) error
 	}
 	kp, err := ca.IssueServer(deployName, deployName+"."+deployNamespace+".svc", deployName+"."+deployNamespace+".svc.cluster.local")
 	if err != nil {
-		return err
+		return fmt.Errorf("the operator's serving certificate: %w", err)
 	}
 	auth, err := cs.CoreV1().ConfigMaps("kube-system").Get(ctx, "extension-apiserver-authentication", metav1.GetOptions{})
 	if err != nil {
@@ -86,12 +86,12 @@ func DeployOperator(ctx context.Context, cfg *rest.Config, in DeployInput) error
 	}
 	manifests, err := readManifests(in.Manifests)
 	if err != nil {
-		return err
+		return fmt.Errorf("the manifests: %w", err)
 	}
 	for _, obj := range manifests {
 		if obj.GetKind() == "Deployment" && obj.GetName() == deployName {
 			if err := setContainer(obj, in.Image, in.Args); err != nil {
-				return err
+				return fmt.Errorf("the operator's Deployment: %w", err)
 			}
 		}
 	}
@@ -154,11 +154,11 @@ func setContainer(obj *unstructured.Unstructured, image string, args []string) e
 func waitDeployed(ctx context.Context, cfg *rest.Config, cs *kubernetes.Clientset, timeout time.Duration) error {
 	ag, err := aggregator.NewForConfig(cfg)
 	if err != nil {
-		return err
+		return fmt.Errorf("the aggregator client: %w", err)
 	}
 	hc, err := rest.HTTPClientFor(cfg)
 	if err != nil {
-		return err
+		return fmt.Errorf("the HTTP client: %w", err)
 	}
 	var why string
 	streak := 0
@@ -227,7 +227,7 @@ func discoveryAnswers(ctx context.Context, hc *http.Client, host string) error {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, host+"/apis/"+contract.GroupVersion, nil)
 	if err != nil {
-		return err
+		return fmt.Errorf("the discovery request: %w", err)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {

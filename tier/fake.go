@@ -73,7 +73,7 @@ func fakeOptions(cell matrix.Cell, clk clock.PassiveClock) (fakeoperator.Options
 func StartFake(cell matrix.Cell, clk clock.PassiveClock) (*Endpoint, error) {
 	opts, err := fakeOptions(cell, clk)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the fake operator's options: %w", err)
 	}
 	srv, err := fakeoperator.NewServer(opts)
 	if err != nil {

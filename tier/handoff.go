@@ -1,6 +1,7 @@
 package tier
 
 import (
+	"fmt"
 	"net"
 	"sync"
 	"time"
@@ -22,7 +23,7 @@ const waitForServer = 10 * time.Second
 func newHandoff(addr string) (*handoff, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("listening on %s: %w", addr, err)
 	}
 	h := &handoff{l: l, wake: make(chan struct{}, 1)}
 	go h.loop()

@@ -43,7 +43,7 @@ func Preflight(ctx context.Context, kube string) (string, error) {
 	}
 	image, err := nodeImage(ctx, kube, pinned)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("the node image of Kubernetes %s: %w", kube, err)
 	}
 	if out, err := docker(ctx, "run", "--rm", "--privileged", "--network", "none", "--entrypoint", "true", image); err != nil {
 		hint := "make docker-up starts one that can"

@@ -97,14 +97,14 @@ type KindInput struct {
 func StartKind(ctx context.Context, in KindInput) (*KindTier, error) {
 	image, err := Preflight(ctx, in.Kubernetes)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the kind preflight: %w", err)
 	}
 	if _, err := EnsureKindNetwork(ctx); err != nil {
 		return nil, err // not "unavailable": the preflight said kind can run here
 	}
 	// kind puts its nodes on this network, reusing it as it is
 	if err := os.Setenv("KIND_EXPERIMENTAL_DOCKER_NETWORK", KindNetwork); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("setting KIND_EXPERIMENTAL_DOCKER_NETWORK: %w", err)
 	}
 	progress := in.Progress
 	if progress == nil {
@@ -116,7 +116,7 @@ func StartKind(ctx context.Context, in KindInput) (*KindTier, error) {
 	} else {
 		suffix := make([]byte, 4)
 		if _, err := rand.Read(suffix); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("the cluster's name: %w", err)
 		}
 		name += hex.EncodeToString(suffix)
 	}
@@ -210,11 +210,11 @@ func KindDown(ctx context.Context) ([]string, error) {
 // has them).
 func (k *KindTier) prepare(ctx context.Context, in KindInput) error {
 	if err := k.loadImage(ctx, in.Dir); err != nil {
-		return err
+		return fmt.Errorf("loading the operator image: %w", err)
 	}
 	cs, err := kubernetes.NewForConfig(k.admin)
 	if err != nil {
-		return err
+		return fmt.Errorf("the cluster's client: %w", err)
 	}
 	return workloads(ctx, cs)
 }
@@ -315,12 +315,12 @@ func (k *KindTier) loadImage(ctx context.Context, dir string) error {
 	defer os.Remove(archive)
 	nodes, err := k.provider.ListInternalNodes(k.Name)
 	if err != nil {
-		return err
+		return fmt.Errorf("the nodes of cluster %s: %w", k.Name, err)
 	}
 	for _, n := range nodes {
 		f, err := os.Open(archive)
 		if err != nil {
-			return err
+			return fmt.Errorf("the operator image's archive: %w", err)
 		}
 		err = nodeutils.LoadImageArchive(n, f)
 		f.Close()
@@ -401,7 +401,7 @@ func (k *KindTier) Start(ctx context.Context, cell matrix.Cell, clk clock.Passiv
 	args := OperatorArgs(cell)
 	if key := strings.Join(args, " "); key != k.deployed {
 		if err := k.rollOut(ctx, cell, args); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("operator %s: %w", cell.Operator.Name, err)
 		}
 		k.deployed = key
 	}
@@ -410,11 +410,11 @@ func (k *KindTier) Start(ctx context.Context, cell matrix.Cell, clk clock.Passiv
 	}
 	key, err := certs.LicenseKey()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the fixtures' licence key: %w", err)
 	}
 	authority, err := credentials.NewAuthority(certs.License, key)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the fixtures' licence authority: %w", err)
 	}
 	var dropped atomic.Uint64 // as the operator's last journal answer said
 	ep := &Endpoint{
@@ -422,7 +422,7 @@ func (k *KindTier) Start(ctx context.Context, cell matrix.Cell, clk clock.Passiv
 		Dropped: dropped.Load,
 		SetIssuing: func(ctx context.Context, as fakeoperator.Issuing) error {
 			_, err := k.harnessRequest(ctx, hc, http.MethodPut, issuingPath+"?as="+url.QueryEscape(string(as)), nil)
-			return err
+			return fmt.Errorf("setting what the operator issues: %w", err)
 		},
 		Journal: func() []contract.Entry {
 			var all []contract.Entry
@@ -482,7 +482,7 @@ func (k *KindTier) harnessRequest(ctx context.Context, hc *http.Client, method, 
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, k.admin.Host+path, nil)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("the harness request: %w", err)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -522,21 +522,21 @@ type Serving struct {
 func (k *KindTier) OperatorServing(ctx context.Context) (*Serving, error) {
 	cs, err := kubernetes.NewForConfig(k.admin)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the cluster's client: %w", err)
 	}
 	ag, err := aggregator.NewForConfig(k.admin)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the aggregator client: %w", err)
 	}
 	s := &Serving{APIService: apiServiceName, Service: deployNamespace + "/" + deployName}
 	svc, err := ag.ApiregistrationV1().APIServices().Get(ctx, apiServiceName, metav1.GetOptions{})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("APIService %s: %w", apiServiceName, err)
 	}
 	s.APIServiceAvailable, _ = apiServiceAvailable(svc)
 	slices, err := cs.DiscoveryV1().EndpointSlices(deployNamespace).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + deployName})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the operator's endpoints: %w", err)
 	}
 	for _, sl := range slices.Items {
 		for _, e := range sl.Endpoints {
@@ -547,7 +547,7 @@ func (k *KindTier) OperatorServing(ctx context.Context) (*Serving, error) {
 	}
 	pods, err := cs.CoreV1().Pods(deployNamespace).List(ctx, metav1.ListOptions{LabelSelector: "app=" + deployName})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the operator's pods: %w", err)
 	}
 	for _, p := range pods.Items {
 		if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil {

@@ -26,7 +26,7 @@ import (
 func ValidateManifests(ctx context.Context, cfg *rest.Config, files []string) (int, error) {
 	objs, err := readManifests(files)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("reading the manifests: %w", err)
 	}
 	return applyObjects(ctx, cfg, objs, true)
 }
@@ -37,7 +37,7 @@ func readManifests(files []string) ([]*unstructured.Unstructured, error) {
 	for _, file := range files {
 		data, err := os.ReadFile(file)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("reading %s: %w", file, err)
 		}
 		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
 		for {
@@ -60,12 +60,12 @@ func readManifests(files []string) ([]*unstructured.Unstructured, error) {
 func applyObjects(ctx context.Context, cfg *rest.Config, objs []*unstructured.Unstructured, dryRun bool) (int, error) {
 	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("the discovery client: %w", err)
 	}
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("the dynamic client: %w", err)
 	}
 	opts := metav1.PatchOptions{FieldManager: fieldManager, Force: ptrTrue()}
 	if dryRun {
@@ -82,7 +82,7 @@ func applyObjects(ctx context.Context, cfg *rest.Config, objs []*unstructured.Un
 		}
 		body, err := yaml.Marshal(obj.Object)
 		if err != nil {
-			return 0, err
+			return 0, fmt.Errorf("marshalling %s: %w", obj.GetName(), err)
 		}
 		var r dynamic.ResourceInterface = dyn.Resource(m.Resource)
 		if ns := obj.GetNamespace(); ns != "" {

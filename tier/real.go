@@ -54,7 +54,7 @@ func InstallReal(ctx context.Context, kubeconfig string, op matrix.Operator, lic
 	}
 	values, err := yaml.Marshal(nested(path, license))
 	if err != nil {
-		return err
+		return fmt.Errorf("the Helm values of operator %s: %w", op.Name, err)
 	}
 	args := []string{"upgrade", "--install", "mirrord-operator", op.Real.Chart, "--namespace", deployNamespace, "--create-namespace",
 		"--kubeconfig", kubeconfig, "--wait", "--timeout", helmWait.String(), "--values", "-"}
@@ -111,17 +111,17 @@ func redact(s, secret string) string {
 func (k *KindTier) StartReal(ctx context.Context, cell matrix.Cell) (*Endpoint, error) {
 	license, err := RealLicense(cell.Operator)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("operator %s: %w", cell.Operator.Name, err)
 	}
 	if k.installed != cell.Operator.Name {
 		if err := InstallReal(ctx, k.Kubeconfig, cell.Operator, license); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("installing operator %s: %w", cell.Operator.Name, err)
 		}
 		k.installed = cell.Operator.Name
 	}
 	rec, err := journal.NewProxy(k.admin, cell.Contract.Headers)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the recording proxy of operator %s: %w", cell.Operator.Name, err)
 	}
 	return &Endpoint{Config: rest.CopyConfig(rec.Config), User: kindAdmin, Journal: rec.Journal, Dropped: rec.Dropped, Close: rec.Close}, nil
 }
