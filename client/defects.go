@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/opconform/opconform/contract"
+	"github.com/opconform/opconform/matrix"
 )
 
 // Defect is a deliberate fault a negative-control client is built with
@@ -54,6 +55,15 @@ type DefectInfo struct {
 	// Breaks is the requirement a client with this defect must be reported as failing.
 	Breaks contract.RequirementID
 	What   string
+}
+
+// init registers the defects' names, which the matrix checks a reference client's against.
+func init() {
+	names := make([]string, len(Defects))
+	for i, d := range Defects {
+		names[i] = string(d.Defect)
+	}
+	matrix.RegisterDefects(names...)
 }
 
 // Defects lists every defect with the requirement it must break.

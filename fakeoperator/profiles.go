@@ -6,6 +6,8 @@ import (
 	"slices"
 
 	"github.com/Masterminds/semver/v3"
+
+	"github.com/opconform/opconform/matrix"
 )
 
 // CertPolicy says where an operator profile checks the certificate header.
@@ -241,6 +243,9 @@ func SelectProfile(name string, version *semver.Version) (Profile, error) {
 	}
 	return Profile{}, fmt.Errorf("%w for operator version %s", ErrUnknownProfile, version)
 }
+
+// init registers the profiles' names, which the matrix checks a fake operator's against.
+func init() { matrix.RegisterProfiles(ProfileNames()...) }
 
 // ProfileNames lists the names of the built-in profiles.
 func ProfileNames() []string {

@@ -3,7 +3,6 @@ package matrix
 import (
 	"time"
 
-	"github.com/opconform/opconform/client"
 	"github.com/opconform/opconform/contract"
 )
 
@@ -24,10 +23,6 @@ func (m *Matrix) Default() {
 		}
 		if c.Contract == "" {
 			c.Contract = DefaultContract
-		}
-		if c.Driver == DriverReference && c.FailEarlyExitCode == nil {
-			code := client.ExitCertificateRefused
-			c.FailEarlyExitCode = &code
 		}
 	}
 	for i := range m.Operators {

@@ -1,4 +1,4 @@
-package matrix
+package matrix_test
 
 import (
 	"slices"
@@ -10,18 +10,19 @@ import (
 	"github.com/opconform/opconform/client"
 	"github.com/opconform/opconform/contract"
 	"github.com/opconform/opconform/fakeoperator"
+	"github.com/opconform/opconform/matrix"
 )
 
 func TestLoadMinimalDefaults(t *testing.T) {
 	g := NewWithT(t)
-	m, err := Load("testdata/valid-minimal.yaml")
+	m, err := matrix.Load("testdata/valid-minimal.yaml")
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(m.Tiers).To(Equal([]string{TierFake}))
-	g.Expect(m.Clients[0].Driver).To(Equal(DriverReference))
-	g.Expect(m.Clients[0].Contract).To(Equal(DefaultContract))
-	g.Expect(m.Operators[0].Kind).To(Equal(KindFake))
+	g.Expect(m.Tiers).To(Equal([]string{matrix.TierFake}))
+	g.Expect(m.Clients[0].Driver).To(Equal(matrix.DriverReference))
+	g.Expect(m.Clients[0].Contract).To(Equal(matrix.DefaultContract))
+	g.Expect(m.Operators[0].Kind).To(Equal(matrix.KindFake))
 	g.Expect(m.Timeouts.Cell.Duration).NotTo(BeZero())
-	cells := m.Expand(Filter{})
+	cells := m.Expand(matrix.Filter{})
 	g.Expect(cells).To(HaveLen(1))
 	g.Expect(cells[0].ID).To(Equal("fake/o/c"))
 	g.Expect(cells[0].Contract.Headers).To(Equal(contract.MirrordHeaders()))
@@ -29,7 +30,7 @@ func TestLoadMinimalDefaults(t *testing.T) {
 
 func TestValidateReportsEveryProblemWithItsPath(t *testing.T) {
 	g := NewWithT(t)
-	_, err := Load("testdata/invalid-everything.yaml")
+	_, err := matrix.Load("testdata/invalid-everything.yaml")
 	g.Expect(err).To(HaveOccurred())
 	for _, want := range []string{
 		`tiers[1] (line 1): unknown tier "cloud"`,
@@ -55,13 +56,13 @@ func TestValidateReportsEveryProblemWithItsPath(t *testing.T) {
 }
 
 func TestStrictUnmarshal(t *testing.T) {
-	_, err := Load("testdata/invalid-unknown-key.yaml")
+	_, err := matrix.Load("testdata/invalid-unknown-key.yaml")
 	NewWithT(t).Expect(err).To(MatchError(ContainSubstring(`clients[0].colour (line 2): unknown field "colour"; known fields: contract, defect`)))
 }
 
 func TestEveryKeyProblemAtOnceWithItsLine(t *testing.T) {
 	g := NewWithT(t)
-	_, err := Load("testdata/invalid-keys.yaml")
+	_, err := matrix.Load("testdata/invalid-keys.yaml")
 	g.Expect(err).To(HaveOccurred())
 	for _, want := range []string{
 		`Tiers (line 2): unknown field "Tiers" (keys are case-sensitive: did you mean "tiers"?)`,
@@ -78,7 +79,7 @@ func TestEveryKeyProblemAtOnceWithItsLine(t *testing.T) {
 
 func TestDefaultMatrixCoversTheContractHistory(t *testing.T) {
 	g := NewWithT(t)
-	m, err := Load("../matrix.yaml")
+	m, err := matrix.Load("../matrix.yaml")
 	g.Expect(err).NotTo(HaveOccurred())
 	versions := map[string]bool{}
 	defects := map[string]bool{}
@@ -93,7 +94,7 @@ func TestDefaultMatrixCoversTheContractHistory(t *testing.T) {
 		g.Expect(versions).To(HaveKey(v))
 	}
 	g.Expect(defects).To(HaveLen(len(client.Defects)), "every defect of the reference client is a negative control")
-	cells := m.Expand(Filter{Tiers: []string{TierFake}})
+	cells := m.Expand(matrix.Filter{Tiers: []string{matrix.TierFake}})
 	g.Expect(len(cells)).To(BeNumerically(">=", 40))
 	broken := 0
 	for _, c := range cells {
@@ -103,46 +104,46 @@ func TestDefaultMatrixCoversTheContractHistory(t *testing.T) {
 		}
 	}
 	g.Expect(broken).To(Equal(len(fakeoperator.Profiles())-3), "every broken profile is a negative control")
-	g.Expect(m.Expand(Filter{Clients: []string{"mirrord-3.250.0"}, Operators: []string{"current-3.250.0"}})).To(HaveLen(3), "one per tier")
+	g.Expect(m.Expand(matrix.Filter{Clients: []string{"mirrord-3.250.0"}, Operators: []string{"current-3.250.0"}})).To(HaveLen(3), "one per tier")
 }
 
 // TestEveryMustRequirementCanFail: every side of every MUST requirement has a negative
 // control in the repository's matrix.
 func TestEveryMustRequirementCanFail(t *testing.T) {
 	g := NewWithT(t)
-	m, err := Load("../matrix.yaml")
+	m, err := matrix.Load("../matrix.yaml")
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(m.Uncovered()).To(BeEmpty())
 
 	// without its operator-side control, EARLY-REFUSAL is reported uncovered
 	for i := range m.Operators {
-		m.Operators[i].ExpectFail = slices.DeleteFunc(m.Operators[i].ExpectFail, func(e Expectation) bool { return e.Requirement == contract.ReqEarlyRefusal })
+		m.Operators[i].ExpectFail = slices.DeleteFunc(m.Operators[i].ExpectFail, func(e matrix.Expectation) bool { return e.Requirement == contract.ReqEarlyRefusal })
 	}
 	g.Expect(m.Uncovered()).To(Equal([]string{"EARLY-REFUSAL: no operator-side negative control"}))
 }
 
 func TestKubernetesSelectsTheKindTiersVersions(t *testing.T) {
 	g := NewWithT(t)
-	m, err := Parse([]byte("tiers: [fake, kind]\nkubernetes: [v1.37.0, v1.36.4]\nclients:\n  - {name: c, version: 3.250.0}\noperators:\n  - {name: o, version: 3.250.0}\n"))
+	m, err := matrix.Parse([]byte("tiers: [fake, kind]\nkubernetes: [v1.37.0, v1.36.4]\nclients:\n  - {name: c, version: 3.250.0}\noperators:\n  - {name: o, version: 3.250.0}\n"))
 	g.Expect(err).NotTo(HaveOccurred())
-	ids := func(f Filter) []string {
+	ids := func(f matrix.Filter) []string {
 		var out []string
 		for _, c := range m.Expand(f) {
 			out = append(out, c.ID)
 		}
 		return out
 	}
-	g.Expect(ids(Filter{})).To(Equal([]string{"fake/o/c", "kind/v1.37.0/o/c", "kind/v1.36.4/o/c"}))
-	g.Expect(ids(Filter{Tiers: []string{TierKind}, Kubernetes: []string{"v1.36.4"}})).To(Equal([]string{"kind/v1.36.4/o/c"}), "a kind shard runs only its version")
-	g.Expect(ids(Filter{Kubernetes: []string{"v1.36.4"}})).To(ContainElement("fake/o/c"), "other tiers have no Kubernetes version to select")
-	g.Expect(m.CheckFilter(Filter{Kubernetes: []string{"v1.99.0"}})).To(MatchError(`KUBERNETES: the matrix has no "v1.99.0"; it has: v1.37.0, v1.36.4`))
+	g.Expect(ids(matrix.Filter{})).To(Equal([]string{"fake/o/c", "kind/v1.37.0/o/c", "kind/v1.36.4/o/c"}))
+	g.Expect(ids(matrix.Filter{Tiers: []string{matrix.TierKind}, Kubernetes: []string{"v1.36.4"}})).To(Equal([]string{"kind/v1.36.4/o/c"}), "a kind shard runs only its version")
+	g.Expect(ids(matrix.Filter{Kubernetes: []string{"v1.36.4"}})).To(ContainElement("fake/o/c"), "other tiers have no Kubernetes version to select")
+	g.Expect(m.CheckFilter(matrix.Filter{Kubernetes: []string{"v1.99.0"}})).To(MatchError(`KUBERNETES: the matrix has no "v1.99.0"; it has: v1.37.0, v1.36.4`))
 }
 
 // TestBadValuesAreNamedWithTheirLines: every value that cannot be its field's type is named
 // with its path and line, all at once, and a flow mapping left open is found where it opened.
 func TestBadValuesAreNamedWithTheirLines(t *testing.T) {
 	g := NewWithT(t)
-	_, err := Load("testdata/invalid-values.yaml")
+	_, err := matrix.Load("testdata/invalid-values.yaml")
 	g.Expect(err).To(HaveOccurred())
 	for _, want := range []string{
 		`timeouts.cell (line 2): "60sec" is not a duration (write e.g. 60s, 2m, 1m30s)`,
@@ -153,7 +154,7 @@ func TestBadValuesAreNamedWithTheirLines(t *testing.T) {
 	}
 	g.Expect(err.Error()).NotTo(ContainSubstring("error unmarshaling JSON"), "no unmarshalling error without field or line")
 
-	_, err = Load("testdata/invalid-unclosed-flow.yaml")
+	_, err = matrix.Load("testdata/invalid-unclosed-flow.yaml")
 	g.Expect(err).To(MatchError(ContainSubstring(`line 3: a { or [ opened on this line is not closed`)))
 }
 
@@ -165,7 +166,7 @@ func TestCheckVersion(t *testing.T) {
 		"3":        `"3" is not MAJOR.MINOR.PATCH: write 3.0.0`,
 		"latest":   `"latest" is not SemVer`,
 	} {
-		g.Expect(CheckVersion(v)).To(MatchError(ContainSubstring(want)), v)
+		g.Expect(matrix.CheckVersion(v)).To(MatchError(ContainSubstring(want)), v)
 	}
-	g.Expect(CheckVersion("3.250.0-beta.1+20250616")).To(Succeed())
+	g.Expect(matrix.CheckVersion("3.250.0-beta.1+20250616")).To(Succeed())
 }

@@ -59,8 +59,8 @@ type Client struct {
 	// ExpectFail lists the requirements this client must be found failing.
 	ExpectFail []Expectation `json:"expectFail,omitempty"`
 	// FailEarlyExitCode is the exit code the client stops with after an operator refused its
-	// certificate; STOP-AFTER-REFUSAL checks it. Reference clients default to 3 (opclient's);
-	// unset for an external client, it is not checked.
+	// certificate; STOP-AFTER-REFUSAL checks it. Unset, a reference client is held to opclient's
+	// (client.ExitCertificateRefused), an external client to none.
 	FailEarlyExitCode *int `json:"failEarlyExitCode,omitempty"`
 	// External describes how to install and run a client of driver external.
 	External *External `json:"external,omitempty"`

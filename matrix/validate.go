@@ -9,9 +9,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 
-	"github.com/opconform/opconform/client"
 	"github.com/opconform/opconform/contract"
-	"github.com/opconform/opconform/fakeoperator"
 )
 
 // Validate reports every problem at once, each with its field path:
@@ -60,8 +58,10 @@ func (m *Matrix) Validate() error {
 		strictVersion(add, p+".version", c.Version, true)
 		switch c.Driver {
 		case DriverReference:
-			if err := client.Defect(c.Defect).Validate(); err != nil {
-				add(p+".defect", "%v", err)
+			if c.Defect != "" {
+				if err := checkDefect(c.Defect); err != nil {
+					add(p+".defect", "%v", err)
+				}
 			}
 			if c.External != nil {
 				add(p+".external", "only for driver external")
@@ -93,7 +93,7 @@ func (m *Matrix) Validate() error {
 				add(p+".real", "only for kind real")
 			}
 			if o.Profile != "" {
-				if _, err := fakeoperator.SelectProfile(o.Profile, nil); err != nil {
+				if err := checkProfile(o.Profile); err != nil {
 					add(p+".profile", "%v", err)
 				}
 			}

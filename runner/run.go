@@ -108,8 +108,11 @@ func Run(ctx context.Context, cell matrix.Cell, opts Options) (*Result, error) {
 		MinClientVersion: ep.MinClientVersion, Headers: cell.Contract.Headers, Gates: cell.Contract.Gates(),
 		Identity: d.identity(),
 	}
-	if code := cell.Client.FailEarlyExitCode; code != nil {
+	switch code := cell.Client.FailEarlyExitCode; {
+	case code != nil:
 		subject.FailEarlyExitCode = *code
+	case cell.Client.Driver == matrix.DriverReference:
+		subject.FailEarlyExitCode = client.ExitCertificateRefused
 	}
 	r.result.Golden = contract.Golden(cell.Client.Version, cell.Operator.Version, cell.Contract.Headers, r.result.Observations)
 	if subject.Golden, subject.GoldenNote, err = goldenFor(cell, opts.GoldenDir); err != nil {

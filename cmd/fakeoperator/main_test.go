@@ -19,6 +19,8 @@ import (
 
 	"github.com/opconform/opconform/fixtures/certs"
 	"github.com/opconform/opconform/matrix"
+	// registers the reference client's defects, which matrix.yaml names
+	_ "github.com/opconform/opconform/client"
 	"github.com/opconform/opconform/tier"
 )
 
