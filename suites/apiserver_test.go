@@ -146,11 +146,12 @@ var _ = Describe("apiserver tier", Label("tier:apiserver"), func() {
 				operatorSaw++
 			}
 		}
-		// the check's own read of the operator's version first, then the client's requests
+		// the client's requests, then the check's own read of the operator's version
 		reached := ep.JournalOf(tokenUser)
 		Expect(reached).To(HaveLen(operatorSaw+1), "every operator request the check recorded reached the operator through the aggregator, as the token's user")
-		Expect(reached[0].Class).To(BeEquivalentTo("operator-get"), "the check read the operator's version")
-		Expect(reached[0].ClientVersion).To(BeEmpty(), "with no contract header of a client")
+		read := reached[len(reached)-1]
+		Expect(read.Class).To(BeEquivalentTo("operator-get"), "the check read the operator's version after the command")
+		Expect(read.ClientVersion).To(Equal("3.250.0"), "with the version the client sent, as an operator with a minimum client version asks for")
 	}, NodeTimeout(2*time.Minute))
 
 	It("answers /version with the Kubernetes version it was built as", func() {
