@@ -1,12 +1,15 @@
 package runner
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
+	"github.com/Masterminds/semver/v3"
 	"sigs.k8s.io/yaml"
 
 	"github.com/opconform/opconform/contract"
@@ -67,4 +70,54 @@ func goldenFor(cell matrix.Cell, dir string) (*contract.GoldenJournal, string, e
 		return nil, "the golden journal of " + cell.Client.Version + " was recorded against the fake operator " + g.Operator + " on the fake tier, which this cell is not", nil
 	}
 	return g, "", nil
+}
+
+// RecordGolden runs the reference client named client of the matrix in root against
+// operator on the fake tier and writes its golden journal into root's fixtures/clients.
+func RecordGolden(root, client, operator string) (*contract.GoldenJournal, error) {
+	m, err := matrix.Load(filepath.Join(root, "matrix.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	cells := m.Expand(matrix.Filter{Tiers: []string{matrix.TierFake}, Clients: []string{client}, Operators: []string{operator}})
+	if len(cells) != 1 {
+		return nil, fmt.Errorf("recording golden journal: %d cells for client %s × operator %s", len(cells), client, operator)
+	}
+	work, err := os.MkdirTemp("", "opconform-golden-")
+	if err != nil {
+		return nil, fmt.Errorf("recording golden journal: %w", err)
+	}
+	defer os.RemoveAll(work)
+	ctx, cancel := context.WithTimeout(context.Background(), m.Timeouts.Cell.Duration)
+	defer cancel()
+	res, err := Run(ctx, cells[0], Options{WorkDir: work, ScenarioTimeout: m.Timeouts.Scenario.Duration})
+	if err != nil {
+		return nil, fmt.Errorf("recording golden journal: %w", err)
+	}
+	dir := filepath.Join(root, "fixtures", "clients")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("recording golden journal: %w", err)
+	}
+	return &res.Golden, WriteGolden(GoldenPath(dir, cells[0].Client.Version), res.Golden)
+}
+
+// NearestOlderGolden returns the golden journal in dir of the highest version below
+// version, nil when there is none.
+func NearestOlderGolden(dir, version string) (*contract.GoldenJournal, error) {
+	v := semver.MustParse(version)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("golden journals: %w", err)
+	}
+	var best *semver.Version
+	for _, e := range entries {
+		ev, err := semver.StrictNewVersion(strings.TrimSuffix(e.Name(), ".yaml"))
+		if err == nil && ev.LessThan(v) && (best == nil || ev.GreaterThan(best)) {
+			best = ev
+		}
+	}
+	if best == nil {
+		return nil, nil
+	}
+	return ReadGolden(GoldenPath(dir, best.Original()))
 }

@@ -1,20 +1,16 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
 
-	"github.com/opconform/opconform/contract"
 	"github.com/opconform/opconform/fakeoperator"
 	"github.com/opconform/opconform/matrix"
 	"github.com/opconform/opconform/runner"
@@ -60,8 +56,8 @@ func addClient(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	name := "mirrord-" + f.version
-	err = insertLine(f.root, "clients:", "  - {name: mirrord-", fmt.Sprintf("  - {name: %s, version: %s}", name, f.version))
-	if f.released && errors.Is(err, errExists) {
+	err = matrix.AddClient(filepath.Join(f.root, "matrix.yaml"), f.version)
+	if f.released && errors.Is(err, matrix.ErrExists) {
 		return addReleased(f, stdout) // the reference client is there already
 	}
 	if err != nil {
@@ -73,13 +69,13 @@ func addClient(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	g, err := recordGolden(f.root, name, f.operator)
+	g, err := runner.RecordGolden(f.root, name, f.operator)
 	if err != nil {
 		return err
 	}
 	dir := filepath.Join(f.root, "fixtures", "clients")
 	fmt.Fprintf(stdout, "recorded %s\n", runner.GoldenPath(dir, f.version))
-	older, err := nearestOlder(dir, f.version)
+	older, err := runner.NearestOlderGolden(dir, f.version)
 	if err != nil || older == nil {
 		fmt.Fprintln(stdout, "no older golden journal to compare with")
 		return err
@@ -92,25 +88,10 @@ func addClient(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// releasedClient is the matrix entry of a released mirrord CLI: status, ls and an exec of
-// `true` with the CLI's own target form, and the exit code it ends every error with (1:
-// main returns a miette::Result).
-const releasedClient = `  - name: mirrord-cli-%[1]s
-    version: %[1]s
-    driver: external
-    operators: [%[2]s]
-    failEarlyExitCode: 1
-    external:
-      install: scripts/install-mirrord.sh {version}
-      commands:
-        status: "{binary} operator status"
-        ls: "{binary} ls"
-        exec: "{binary} exec --target {targetPath} -- true"`
-
 // addReleased adds the released CLI of f.version next to the reference clients.
 func addReleased(f *addFlags, stdout io.Writer) error {
 	name := "mirrord-cli-" + f.version
-	if err := insertLine(f.root, "clients:", "  - {name: mirrord-", fmt.Sprintf(releasedClient, f.version, f.operator)); err != nil {
+	if err := matrix.AddReleasedClient(filepath.Join(f.root, "matrix.yaml"), f.version, f.operator); err != nil {
 		return fmt.Errorf("adding %s: %w", name, err)
 	}
 	fmt.Fprintf(stdout, "added client %s (the released CLI, installed by scripts/install-mirrord.sh) to matrix.yaml\n", name)
@@ -130,7 +111,7 @@ func addOperator(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	name := p.Name + "-" + f.version
-	if err := insertLine(f.root, "operators:", "  - {name: ", fmt.Sprintf("  - {name: %s, version: %s}", name, f.version)); err != nil {
+	if err := matrix.AddOperator(filepath.Join(f.root, "matrix.yaml"), name, f.version); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "added operator %s (profile %s) to matrix.yaml\n", name, p.Name)
@@ -187,98 +168,10 @@ func goldenCommand(args []string, stdout, stderr io.Writer) error {
 		if c.Driver != matrix.DriverReference || c.Defect != "" || c.Contract != matrix.DefaultContract {
 			continue
 		}
-		if _, err := recordGolden(f.root, c.Name, f.operator); err != nil {
+		if _, err := runner.RecordGolden(f.root, c.Name, f.operator); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "recorded %s\n", runner.GoldenPath(filepath.Join(f.root, "fixtures", "clients"), c.Version))
 	}
 	return nil
-}
-
-// recordGolden runs the client against the golden operator and writes its journal.
-func recordGolden(root, client, operator string) (*contract.GoldenJournal, error) {
-	m, err := matrix.Load(filepath.Join(root, "matrix.yaml"))
-	if err != nil {
-		return nil, err
-	}
-	cells := m.Expand(matrix.Filter{Tiers: []string{matrix.TierFake}, Clients: []string{client}, Operators: []string{operator}})
-	if len(cells) != 1 {
-		return nil, fmt.Errorf("recording golden journal: %d cells for client %s × operator %s", len(cells), client, operator)
-	}
-	work, err := os.MkdirTemp("", "opconform-golden-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(work)
-	ctx, cancel := context.WithTimeout(context.Background(), m.Timeouts.Cell.Duration)
-	defer cancel()
-	res, err := runner.Run(ctx, cells[0], runner.Options{WorkDir: work, ScenarioTimeout: m.Timeouts.Scenario.Duration})
-	if err != nil {
-		return nil, err
-	}
-	dir := filepath.Join(root, "fixtures", "clients")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	return &res.Golden, runner.WriteGolden(runner.GoldenPath(dir, cells[0].Client.Version), res.Golden)
-}
-
-// nearestOlder returns the golden journal of the highest version below version.
-func nearestOlder(dir, version string) (*contract.GoldenJournal, error) {
-	v := semver.MustParse(version)
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	var best *semver.Version
-	for _, e := range entries {
-		ev, err := semver.StrictNewVersion(strings.TrimSuffix(e.Name(), ".yaml"))
-		if err == nil && ev.LessThan(v) && (best == nil || ev.GreaterThan(best)) {
-			best = ev
-		}
-	}
-	if best == nil {
-		return nil, nil
-	}
-	return runner.ReadGolden(runner.GoldenPath(dir, best.Original()))
-}
-
-// errExists is returned when the matrix already has the entry.
-var errExists = errors.New("already in matrix.yaml")
-
-// insertLine adds line to matrix.yaml after the last line starting with prefix in the
-// section that starts with section, keeping comments and layout; the file must still load.
-func insertLine(root, section, prefix, line string) error {
-	path := filepath.Join(root, "matrix.yaml")
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	if first, _, _ := strings.Cut(strings.TrimSpace(line), "\n"); bytes.Contains(data, []byte(first)) {
-		return fmt.Errorf("%s: %w", first, errExists)
-	}
-	lines := strings.Split(string(data), "\n")
-	start := slices.Index(lines, section)
-	if start < 0 {
-		return fmt.Errorf("matrix.yaml has no %q section", section)
-	}
-	at := start + 1
-	for i := start + 1; i < len(lines); i++ {
-		if lines[i] != "" && !strings.HasPrefix(lines[i], " ") && !strings.HasPrefix(lines[i], "#") {
-			break // the next top-level key
-		}
-		if strings.HasPrefix(lines[i], prefix) {
-			at = i + 1
-		}
-	}
-	lines = slices.Insert(lines, at, line)
-	updated := []byte(strings.Join(lines, "\n"))
-	if _, err := matrix.Parse(updated); err != nil {
-		return fmt.Errorf("matrix.yaml would not load with %q: %w", line, err)
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, updated, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }

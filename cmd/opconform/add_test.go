@@ -56,7 +56,7 @@ func TestAddClientOnACopyOfTheRepo(t *testing.T) {
 	g.Expect(len(after)-len(before)).To(Equal(len("  - {name: mirrord-3.251.0, version: 3.251.0}\n")), "one line added, comments kept")
 
 	err = run([]string{"add-client", "--root", root, "--version", "3.251.0"}, &out, &out)
-	g.Expect(err).To(MatchError(errExists))
+	g.Expect(err).To(MatchError(matrix.ErrExists))
 
 	out.Reset()
 	g.Expect(run([]string{"add-client", "--root", root, "--version", "3.108.5"}, &out, &out)).To(Succeed(), out.String())
@@ -94,9 +94,9 @@ func TestAddReleasedClientOnACopyOfTheRepo(t *testing.T) {
 		"next to the reference client's row")
 
 	out.Reset()
-	g.Expect(run([]string{"add-client", "--root", root, "--version", "3.251.0", "--released"}, &out, &out)).To(MatchError(errExists), "once only")
+	g.Expect(run([]string{"add-client", "--root", root, "--version", "3.251.0", "--released"}, &out, &out)).To(MatchError(matrix.ErrExists), "once only")
 	out.Reset()
-	g.Expect(run([]string{"add-client", "--root", root, "--version", "3.250.0", "--released"}, &out, &out)).To(MatchError(errExists),
+	g.Expect(run([]string{"add-client", "--root", root, "--version", "3.250.0", "--released"}, &out, &out)).To(MatchError(matrix.ErrExists),
 		"matrix.yaml has mirrord-cli-3.250.0 already")
 	out.Reset()
 	g.Expect(run([]string{"add-client", "--root", root, "--version", "3.224.0", "--released"}, &out, &out)).To(Succeed(),
