@@ -147,29 +147,6 @@ type violation struct {
 // requirement at all.
 type check func(s Subject, o Observation) (observed bool, v *violation)
 
-var checks = map[RequirementID]check{
-	ReqVersionHeader:         checkVersionHeader,
-	ReqCertificateHeader:     checkCertificateHeader,
-	ReqCertificateExempt:     checkCertificateExempt,
-	ReqCertificateValid:      checkCertificateValid,
-	ReqSessionID:             checkSessionID,
-	ReqSessionStable:         checkSessionStable,
-	ReqSessionCertificate:    checkSessionCertificate,
-	ReqIdentityClean:         checkIdentity,
-	ReqEarlyRefusal:          checkEarlyRefusal,
-	ReqStopAfterRefusal:      checkStopAfterRefusal,
-	ReqMinimumVersionNamed:   checkMinimumVersion,
-	ReqOldOperatorCompat:     checkOldOperator,
-	ReqNewOperatorCompat:     checkCompat,
-	ReqUnknownHeadersIgnored: checkUnknownHeaders,
-	ReqJournalComplete:       checkJournalComplete,
-}
-
-// cellChecks judge a whole cell rather than one scenario at a time.
-var cellChecks = map[RequirementID]func(s Subject, observations []Observation) Finding{
-	ReqGoldenJournal: checkGolden,
-}
-
 // Evaluate judges a cell's observations against every requirement, in report order: a
 // requirement that does not apply is skipped (not-applicable), one no scenario could show
 // is skipped (not-observed), otherwise the first violation fails it.
@@ -184,10 +161,10 @@ func Evaluate(s Subject, observations []Observation) ([]Finding, error) {
 		}
 		f := Finding{Requirement: r.ID, Status: Skip, Reason: NotApplicable, Detail: "its version gates exclude this cell: " + r.GateText()}
 		if applies {
-			if cc, ok := cellChecks[r.ID]; ok {
-				f = cc(s, observations)
+			if r.judgeCell != nil {
+				f = r.judgeCell(s, observations)
 			} else {
-				f = judge(checks[r.ID], s, clientsOnly(r.ID, observations))
+				f = judge(r.judge, s, clientsOnly(r, observations))
 			}
 			f.Requirement = r.ID
 		}
@@ -227,14 +204,10 @@ func firstLine(s string) string {
 	return s
 }
 
-// probeJudges are the requirements the operator probe is judged for; every other one judges
-// clients, and does not see it.
-var probeJudges = map[RequirementID]bool{ReqUnknownHeadersIgnored: true, ReqOldOperatorCompat: true}
-
-// clientsOnly leaves the operator probe out of the observations of requirements it is not
-// judged for.
-func clientsOnly(id RequirementID, observations []Observation) []Observation {
-	if probeJudges[id] {
+// clientsOnly leaves the operator probe out of the observations of a requirement it is
+// not judged for.
+func clientsOnly(r Requirement, observations []Observation) []Observation {
+	if r.Probe {
 		return observations
 	}
 	return slices.DeleteFunc(slices.Clone(observations), func(o Observation) bool { return o.Kind == ScenarioProbe })

@@ -64,43 +64,51 @@ type Requirement struct {
 	WithMinimumClientVersion bool `json:"withMinimumClientVersion,omitempty"`
 	// ServedClientsOnly leaves out clients the operator refuses by design (below its minimum).
 	ServedClientsOnly bool `json:"servedClientsOnly,omitempty"`
+	// Probe is true for a requirement the operator probe's answers are judged for too; every
+	// other one judges clients only.
+	Probe bool `json:"probe,omitempty"`
+
+	// judge checks one scenario at a time; judgeCell, for the few that need it, the whole
+	// cell at once. A row has one of them.
+	judge     check
+	judgeCell func(s Subject, observations []Observation) Finding
 }
 
 // Requirements returns the contract's requirements, in report order. The version gates
 // follow PROTOCOL.md's history; "-0" keeps pre-releases of a version inside its range.
 func Requirements() []Requirement {
 	return []Requirement{
-		{ID: ReqVersionHeader, Sides: sides(SideClient), Level: Must, Clients: ">= 3.109.0-0",
+		{ID: ReqVersionHeader, judge: checkVersionHeader, Sides: sides(SideClient), Level: Must, Clients: ">= 3.109.0-0",
 			Sentence: "Every operator request carries the version header, once, equal to the client's own SemVer."},
-		{ID: ReqCertificateHeader, Sides: sides(SideClient), Level: Must, Clients: ">= 3.46.0-0",
+		{ID: ReqCertificateHeader, judge: checkCertificateHeader, Sides: sides(SideClient), Level: Must, Clients: ">= 3.46.0-0",
 			Sentence: "Once the certificate is ready, every operator request carries it (target connects only before 3.109.0), except the exempt classes."},
-		{ID: ReqCertificateExempt, Sides: sides(SideClient), Level: Should, Clients: ">= 3.46.0-0",
+		{ID: ReqCertificateExempt, judge: checkCertificateExempt, Sides: sides(SideClient), Level: Should, Clients: ">= 3.46.0-0",
 			Sentence: "The operator GET before the certificate, the certificate request itself and `status` carry no certificate."},
-		{ID: ReqCertificateValid, Sides: sides(SideClient), Level: Must, Clients: ">= 3.46.0-0",
+		{ID: ReqCertificateValid, judge: checkCertificateValid, Sides: sides(SideClient), Level: Must, Clients: ">= 3.46.0-0",
 			Sentence: "Every certificate a client sends of its own accord is valid for the operator's licence and clock, padded base64 DER, and matches the client's key; an expired one is refreshed, never sent."},
-		{ID: ReqSessionID, Sides: sides(SideClient), Level: Must, Clients: ">= 3.41.0-0",
+		{ID: ReqSessionID, judge: checkSessionID, Sides: sides(SideClient), Level: Must, Clients: ">= 3.41.0-0",
 			Sentence: "Every target connect carries one x-session-id, a decimal u64."},
-		{ID: ReqSessionStable, Sides: sides(SideClient), Level: Must, Clients: ">= 3.41.0-0",
+		{ID: ReqSessionStable, judge: checkSessionStable, Sides: sides(SideClient), Level: Must, Clients: ">= 3.41.0-0",
 			Sentence: "Both connections of a session (the client's and its proxy's) carry the same session id."},
-		{ID: ReqSessionCertificate, Sides: sides(SideClient, SideOperator), Level: Must, Clients: ">= 3.46.0-0", Operators: ">= 3.46.0-0",
+		{ID: ReqSessionCertificate, judge: checkSessionCertificate, Sides: sides(SideClient, SideOperator), Level: Must, Clients: ">= 3.46.0-0", Operators: ">= 3.46.0-0",
 			Sentence: "A session is never continued under another certificate: the client keeps its certificate, and the operator refuses a connect that reuses a session id with another one."},
-		{ID: ReqIdentityClean, Sides: sides(SideClient), Level: Must, Clients: ">= 3.85.0-0",
+		{ID: ReqIdentityClean, judge: checkIdentity, Sides: sides(SideClient), Level: Must, Clients: ">= 3.85.0-0",
 			Sentence: "Name and hostname headers are sent where the version sends them (target connects from 3.85.0, every operator request from 3.109.0), and cleaned from 3.104.0: ASCII only, trimmed, legal header values."},
-		{ID: ReqEarlyRefusal, Sides: sides(SideOperator), Level: Must, Clients: ">= 3.46.0-0", Operators: ">= 3.46.0-0",
+		{ID: ReqEarlyRefusal, judge: checkEarlyRefusal, Sides: sides(SideOperator), Level: Must, Clients: ">= 3.46.0-0", Operators: ">= 3.46.0-0",
 			Sentence: "An invalid certificate is refused on the first operator request that carries it (by operators before 3.109.0, which check target connects only: on the first connect), before any WebSocket is established, with 401 or 403 and a Kubernetes Status naming the header and a reason; a valid one is served."},
-		{ID: ReqStopAfterRefusal, Sides: sides(SideClient), Level: Must,
+		{ID: ReqStopAfterRefusal, judge: checkStopAfterRefusal, Sides: sides(SideClient), Level: Must,
 			Sentence: "After a well-formed refusal (a Status naming the header and a reason) the client sends no further request and stops with an error naming the header and the reason."},
-		{ID: ReqMinimumVersionNamed, Sides: sides(SideClient, SideOperator), Level: Must, WithMinimumClientVersion: true,
+		{ID: ReqMinimumVersionNamed, judge: checkMinimumVersion, Sides: sides(SideClient, SideOperator), Level: Must, WithMinimumClientVersion: true,
 			Sentence: "An operator that refuses a client for its version names the minimum version, and the client passes it on."},
-		{ID: ReqOldOperatorCompat, Sides: sides(SideClient, SideOperator), Level: Must, ServedClientsOnly: true, Clients: ">= 3.109.0-0", Operators: "< 3.109.0-0",
+		{ID: ReqOldOperatorCompat, judge: checkOldOperator, Probe: true, Sides: sides(SideClient, SideOperator), Level: Must, ServedClientsOnly: true, Clients: ">= 3.109.0-0", Operators: "< 3.109.0-0",
 			Sentence: "Old operators serve new clients, and new clients work with old operators: status and ls succeed, and exec too where the operator issues certificates (a client that needs what only newer operators send breaks it); the operator probe's requests with every contract header are served as they are bare."},
-		{ID: ReqNewOperatorCompat, Sides: sides(SideOperator), Level: Must, ServedClientsOnly: true, Clients: ">= 3.46.0-0, < 3.109.0-0", Operators: ">= 3.109.0-0",
+		{ID: ReqNewOperatorCompat, judge: checkCompat, Sides: sides(SideOperator), Level: Must, ServedClientsOnly: true, Clients: ">= 3.46.0-0, < 3.109.0-0", Operators: ">= 3.109.0-0",
 			Sentence: "New operators serve old clients (since client certificates) under the old rules: status, ls and exec succeed."},
-		{ID: ReqUnknownHeadersIgnored, Sides: sides(SideOperator), Level: Must, ServedClientsOnly: true,
+		{ID: ReqUnknownHeadersIgnored, judge: checkUnknownHeaders, Probe: true, Sides: sides(SideOperator), Level: Must, ServedClientsOnly: true,
 			Sentence: "Operators ignore headers they do not know: a request of any class that is served bare is served with every contract header and one no operator knows (the operator probe, independent of any client)."},
-		{ID: ReqJournalComplete, Sides: sides(SideOperator), Level: Must,
+		{ID: ReqJournalComplete, judge: checkJournalComplete, Sides: sides(SideOperator), Level: Must,
 			Sentence: "The operator's journal holds every operator request the client sent, in order, with the same contract headers (certificates by fingerprint), and dropped none: the journal the other requirements are judged on is checked, not trusted."},
-		{ID: ReqGoldenJournal, Sides: sides(SideClient), Level: Should,
+		{ID: ReqGoldenJournal, judgeCell: checkGolden, Sides: sides(SideClient), Level: Should,
 			Sentence: "Against the current fake operator, a client version sends what its golden journal (fixtures/clients) recorded: no drift."},
 	}
 }
