@@ -2,6 +2,7 @@ package contract
 
 import (
 	"os"
+	"strings"
 	"testing"
 
 	. "github.com/onsi/gomega"
@@ -162,4 +163,38 @@ func TestEarlyRefusalByOperatorVersion(t *testing.T) {
 	current := Subject{ClientVersion: v("3.109.0"), OperatorVersion: v("3.109.0")}
 	f := find(t, current, []Observation{o}, ReqEarlyRefusal)
 	NewWithT(t).Expect([]any{f.Status, f.Reason}).To(Equal([]any{Fail, "not-refused"}), "from 3.109.0 the first request that carries it")
+}
+
+func TestReadAnswer(t *testing.T) {
+	g := NewWithT(t)
+	a := ReadAnswer("application/json", []byte(`{"kind":"Status","code":401,"reason":"CertificateExpired","message":"header x-client-der: expired"}`))
+	g.Expect(a.Status).To(Equal(&AnswerStatus{Code: 401, Reason: "CertificateExpired", Message: "header x-client-der: expired"}))
+	g.Expect(a.describe()).To(Equal(`content type "application/json", Status reason "CertificateExpired", message "header x-client-der: expired"`))
+	plain := ReadAnswer("text/plain", []byte("forbidden\n"))
+	g.Expect(plain.Status).To(BeNil())
+	g.Expect(plain.describe()).To(Equal(`content type "text/plain", body "forbidden\n"`))
+	g.Expect(ReadAnswer("application/json", []byte(`{"kind":"Pod"}`)).Status).To(BeNil(), "only a Status is one")
+	g.Expect((*Answer)(nil).describe()).To(Equal("nothing of its answer was recorded"))
+}
+
+func TestOutputKeepsTheTail(t *testing.T) {
+	g := NewWithT(t)
+	var o Output
+	big := strings.Repeat("x", MaxOutput)
+	_, _ = o.Write([]byte("head "))
+	_, _ = o.Write([]byte(big))
+	_, _ = o.Write([]byte(" Error: the end"))
+	g.Expect(o.String()).To(HaveLen(MaxOutput))
+	g.Expect(o.String()).To(HaveSuffix(" Error: the end"))
+	g.Expect(o.String()).NotTo(HavePrefix("head"))
+}
+
+func TestErrorLine(t *testing.T) {
+	for _, tc := range []struct{ out, want string }{
+		{"Error:   × mirrord operator rejected ls: expired\n  help: renew it\n", "Error:   × mirrord operator rejected ls: expired"},
+		{"warming up\nsomething failed\n\n", "something failed"},
+		{"error: lower case counts\nhelp", "error: lower case counts"},
+	} {
+		NewWithT(t).Expect(ErrorLine(tc.out)).To(Equal(tc.want))
+	}
 }
