@@ -32,11 +32,10 @@ type Options struct {
 	GoldenDir string
 	// RepoRoot is where external clients' install commands run; default ".".
 	RepoRoot string
-	// APIServer is the process's apiserver tier, for cells of that tier.
-	APIServer *tier.APIServer
-	// Kind returns the process's kind cluster for a Kubernetes version, made on first use;
-	// an error for which tier.IsUnavailable holds makes the cell skip with its reason.
-	Kind func(ctx context.Context, kubernetes string) (*tier.KindTier, error)
+	// Tiers are the tiers this process runs, by name (matrix.TierFake, …); the fake tier is
+	// there without being named. A tier's error for which tier.IsUnavailable holds makes
+	// the cell skip with its reason.
+	Tiers map[string]tier.Tier
 }
 
 // Result is what a cell showed.
@@ -148,24 +147,14 @@ func OperatorKey(cell matrix.Cell) string {
 
 // endpoint stands the cell's operator up on its tier.
 func endpoint(ctx context.Context, cell matrix.Cell, clk clock.PassiveClock, opts Options) (*tier.Endpoint, error) {
-	switch {
-	case cell.Tier == matrix.TierFake:
-		return tier.StartFake(cell, clk)
-	case cell.Tier == matrix.TierAPIServer && opts.APIServer != nil:
-		return opts.APIServer.Start(ctx, cell, clk)
-	case cell.Tier == matrix.TierKind && opts.Kind != nil:
-		if cell.Operator.Kind == matrix.KindReal {
-			if _, err := tier.RealLicense(cell.Operator); err != nil {
-				return nil, err // before making a cluster it could not use
-			}
-		}
-		k, err := opts.Kind(ctx, cell.Kubernetes)
-		if err != nil {
-			return nil, err
-		}
-		return k.Start(ctx, cell, clk)
+	t, ok := opts.Tiers[cell.Tier]
+	if !ok && cell.Tier == matrix.TierFake {
+		t, ok = tier.Fake{}, true
 	}
-	return nil, fmt.Errorf("tier %s is not running in this process", cell.Tier)
+	if !ok {
+		return nil, fmt.Errorf("tier %s is not running in this process", cell.Tier)
+	}
+	return t.Start(ctx, cell, clk)
 }
 
 // run is one cell in progress.

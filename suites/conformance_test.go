@@ -85,7 +85,7 @@ func describeCell(index int, cell matrix.Cell, decorators ...any) {
 			dir, err := os.MkdirTemp("", "opconform-cell-")
 			Expect(err).NotTo(HaveOccurred(), "creating the cell's work directory")
 			DeferCleanup(os.RemoveAll, dir)
-			result, err = runner.Run(ctx, cell, runner.Options{WorkDir: dir, ScenarioTimeout: theMatrix.Timeouts.Scenario.Duration, GoldenDir: goldenDir, RepoRoot: repoRoot, APIServer: apiTier, Kind: kind.get})
+			result, err = runner.Run(ctx, cell, runner.Options{WorkDir: dir, ScenarioTimeout: theMatrix.Timeouts.Scenario.Duration, GoldenDir: goldenDir, RepoRoot: repoRoot, Tiers: tiers()})
 			Expect(err).NotTo(HaveOccurred(), "running cell %s", cell.ID)
 		}, NodeTimeout(cellTimeout(cell)))
 

@@ -34,7 +34,7 @@ var _ = Describe("kind tier", Label("tier:kind"), func() {
 		}
 		cell = cells[i]
 		var err error
-		k, err = kind.get(ctx, cell.Kubernetes)
+		k, err = kind.Cluster(ctx, cell.Kubernetes)
 		if errors.Is(err, tier.ErrKindUnavailable) {
 			Skip(err.Error())
 		}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -30,9 +28,19 @@ var (
 	// where its binaries are.
 	apiTier         *tier.APIServer
 	controlPlaneBin string
-	// kind holds this process's kind clusters, made on first use per Kubernetes version.
-	kind = &kindClusters{clusters: map[string]*tier.KindTier{}, failed: map[string]error{}}
+	// kind is this process's kind tier: its clusters, made on first use per Kubernetes
+	// version.
+	kind = &tier.KindPool{}
 )
+
+// tiers are the tiers this process runs, for runner.Options.
+func tiers() map[string]tier.Tier {
+	out := map[string]tier.Tier{matrix.TierFake: tier.Fake{}, matrix.TierKind: kind}
+	if apiTier != nil {
+		out[matrix.TierAPIServer] = apiTier
+	}
+	return out
+}
 
 // setupWait bounds building (cold, about 8 minutes on 2 cores) and starting what the
 // tiers need.
@@ -90,7 +98,10 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	var s setup
 	Expect(json.Unmarshal(data, &s)).To(Succeed())
 	runner.UseInstalled(s.Installed)
-	kind.unavailable, kind.image = s.KindUnavailable, s.KindImage
+	*kind = tier.KindPool{
+		Unavailable: s.KindUnavailable, Required: *kindRequiredFlag, Image: s.KindImage, RepoRoot: repoRoot, Artifacts: artifacts,
+		Keep: os.Getenv("KEEP_CLUSTER") == "1", Process: GinkgoParallelProcess(),
+	}
 	if s.ControlPlaneBin == "" {
 		return
 	}
@@ -104,7 +115,7 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 }, NodeTimeout(setupWait))
 
 // Every process deletes its clusters; the first, after all, the network they were on.
-var _ = SynchronizedAfterSuite(func() { kind.stop() }, func() {
+var _ = SynchronizedAfterSuite(func() { kind.Stop() }, func() {
 	if selects(matrix.TierKind) && os.Getenv("KEEP_CLUSTER") != "1" {
 		if err := tier.RemoveKindNetwork(context.Background()); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -170,95 +181,4 @@ func runScript(ctx context.Context, name string, args ...string) string {
 	Expect(err).NotTo(HaveOccurred(), "scripts/%s: %s", name, stderr.String())
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	return lines[len(lines)-1]
-}
-
-// kindClusters makes this process's kind clusters lazily and deletes them at the end.
-type kindClusters struct {
-	mu          sync.Mutex
-	clusters    map[string]*tier.KindTier
-	unavailable string
-	image       string
-	// progress receives the clusters' progress lines (openProgress).
-	progress *os.File
-	// failed holds why a version's cluster could not be made.
-	failed map[string]error
-}
-
-// get returns the cluster of Kubernetes version kube, making it on first use.
-func (k *kindClusters) get(ctx context.Context, kube string) (*tier.KindTier, error) {
-	c, err := k.make(ctx, kube)
-	if *kindRequiredFlag && errors.Is(err, tier.ErrKindUnavailable) {
-		// not a skip: this run asked for the kind tier
-		return nil, fmt.Errorf("the kind tier is required in this run: %s", err.Error())
-	}
-	return c, err
-}
-
-// make returns the cluster of Kubernetes version kube, making it on first use.
-func (k *kindClusters) make(ctx context.Context, kube string) (*tier.KindTier, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.unavailable != "" {
-		return nil, fmt.Errorf("%w: %s", tier.ErrKindUnavailable, strings.TrimPrefix(k.unavailable, tier.ErrKindUnavailable.Error()+": "))
-	}
-	if c, ok := k.clusters[kube]; ok {
-		return c, nil
-	}
-	if err, ok := k.failed[kube]; ok {
-		return nil, fmt.Errorf("the kind cluster of %s could not be made earlier in this process (see that cell): %w", kube, err)
-	}
-	if k.progress == nil {
-		f, err := openProgress()
-		if err != nil {
-			return nil, err
-		}
-		k.progress = f
-	}
-	dir, err := os.MkdirTemp("", "opconform-kind-")
-	if err != nil {
-		return nil, err
-	}
-	manifests, err := filepath.Glob(filepath.Join(repoRoot, "deploy", "*.yaml"))
-	if err != nil {
-		return nil, err
-	}
-	key, err := os.ReadFile(filepath.Join(repoRoot, "fixtures", "certs", "licence-ca.key.pem"))
-	if err != nil {
-		return nil, err
-	}
-	c, err := tier.StartKind(ctx, tier.KindInput{
-		Kubernetes: kube, Dir: dir, Image: k.image, Manifests: manifests, LicenseKeyPEM: key, Keep: os.Getenv("KEEP_CLUSTER") == "1", Process: GinkgoParallelProcess(),
-		Progress: k.progress, LogsDir: filepath.Join(artifacts, "kind-logs"),
-	})
-	if err != nil {
-		if errors.Is(err, tier.ErrKindUnavailable) {
-			k.unavailable = err.Error()
-		}
-		k.failed[kube] = err // one try per process: the other cells fail at once, naming it
-		return nil, err
-	}
-	k.clusters[kube] = c
-	return c, nil
-}
-
-func (k *kindClusters) stop() {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	for kube, c := range k.clusters {
-		if k.progress != nil {
-			fmt.Fprintln(k.progress, c.Summary())
-		}
-		msg, err := c.Stop()
-		if msg != "" {
-			fmt.Fprintln(os.Stderr, msg)
-		}
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "deleting kind cluster for %s: %v\n", kube, err)
-		}
-	}
-	k.clusters = map[string]*tier.KindTier{}
-	if k.progress != nil {
-		_ = k.progress.Close()
-		k.progress = nil
-	}
 }
