@@ -1,13 +1,11 @@
 package matrix
 
 import (
-	"time"
-
 	"github.com/opconform/opconform/contract"
 )
 
 // Default fills what the matrix leaves out: the mirrord contract, tier fake, the reference
-// driver (and its fail-early exit code), the fake operator kind, and the timeouts.
+// driver, the fake operator kind, and the timeouts (DefaultTimeouts).
 func (m *Matrix) Default() {
 	if !m.hasContract(DefaultContract) {
 		// appended, so that the file's contracts keep their indices in problems' paths
@@ -30,11 +28,12 @@ func (m *Matrix) Default() {
 			m.Operators[i].Kind = KindFake
 		}
 	}
-	if m.Timeouts.Cell.Duration == 0 {
-		m.Timeouts.Cell.Duration = 60 * time.Second
-	}
-	if m.Timeouts.Scenario.Duration == 0 {
-		m.Timeouts.Scenario.Duration = 20 * time.Second
+	defaults := DefaultTimeouts()
+	have := m.Timeouts.fields()
+	for name, d := range defaults.fields() {
+		if have[name].Duration == 0 {
+			*have[name] = *d
+		}
 	}
 }
 

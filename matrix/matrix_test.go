@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	. "github.com/onsi/gomega"
 
@@ -169,4 +170,22 @@ func TestCheckVersion(t *testing.T) {
 		g.Expect(matrix.CheckVersion(v)).To(MatchError(ContainSubstring(want)), v)
 	}
 	g.Expect(matrix.CheckVersion("3.250.0-beta.1+20250616")).To(Succeed())
+}
+
+// TestTimeoutsDefaultWhereUnset: a matrix sets the waits it cares about; every other wait
+// takes its default, and a negative one is an error naming its field.
+func TestTimeoutsDefaultWhereUnset(t *testing.T) {
+	g := NewWithT(t)
+	m, err := matrix.Parse([]byte("timeouts: {rollout: 7m, request: 2s}\nclients: [{name: c, version: 3.250.0}]\noperators: [{name: o, version: 3.250.0}]\n"))
+	g.Expect(err).NotTo(HaveOccurred())
+	defaults := matrix.DefaultTimeouts()
+	g.Expect(m.Timeouts.Rollout.Duration).To(Equal(7 * time.Minute))
+	g.Expect(m.Timeouts.Request.Duration).To(Equal(2 * time.Second))
+	g.Expect(m.Timeouts.Setup).To(Equal(defaults.Setup))
+	g.Expect(m.Timeouts.KindCluster).To(Equal(defaults.KindCluster))
+	g.Expect(m.Timeouts.Cell).To(Equal(defaults.Cell))
+
+	_, err = matrix.Parse([]byte("timeouts: {helm: -1m}\nclients: [{name: c, version: 3.250.0}]\noperators: [{name: o, version: 3.250.0}]\n"))
+	g.Expect(err).To(MatchError(ContainSubstring("timeouts.helm")))
+	g.Expect(err).To(MatchError(ContainSubstring("-1m0s is negative")))
 }

@@ -1,6 +1,8 @@
 package matrix
 
 import (
+	"time"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"slices"
 
@@ -130,12 +132,60 @@ func (e Expectation) holdsWith(op string) bool {
 	return len(e.Operators) == 0 || slices.Contains(e.Operators, op)
 }
 
-// Timeouts bounds every wait of a run.
+// Timeouts bounds every wait of a run; each has a default (DefaultTimeouts).
 type Timeouts struct {
 	// Cell bounds one cell: operator start, every scenario, evaluation. Default 60s.
 	Cell metav1.Duration `json:"cell"`
 	// Scenario bounds one client command. Default 20s.
 	Scenario metav1.Duration `json:"scenario"`
+	// Setup bounds what the first process prepares before any cell: building the control
+	// plane (about 8 minutes cold on 2 cores), the operator image, the external clients.
+	// Default 15m.
+	Setup metav1.Duration `json:"setup"`
+	// KindCell bounds the first kind cell of a process, which also makes its cluster. Default
+	// 12m.
+	KindCell metav1.Duration `json:"kindCell"`
+	// ControlPlane bounds etcd and kube-apiserver becoming ready (apiserver tier). Default
+	// 90s.
+	ControlPlane metav1.Duration `json:"controlPlane"`
+	// APIService bounds the operator's APIService becoming Available (apiserver tier).
+	// Default 60s.
+	APIService metav1.Duration `json:"apiService"`
+	// Preflight bounds each command of the kind preflight. Default 2m.
+	Preflight metav1.Duration `json:"preflight"`
+	// KindCluster bounds making a kind cluster and its becoming ready; KindReuse checking a
+	// kept one. Defaults 5m and 20s.
+	KindCluster metav1.Duration `json:"kindCluster"`
+	KindReuse   metav1.Duration `json:"kindReuse"`
+	// Rollout bounds an operator rollout on a cluster: Deployment available, APIService
+	// Available, the operator answering through the aggregator. Default 3m.
+	Rollout metav1.Duration `json:"rollout"`
+	// Helm bounds installing a real operator's chart. Default 5m.
+	Helm metav1.Duration `json:"helm"`
+	// Request bounds one request the harness makes of a tier (the operator's harness
+	// endpoints, a discovery check, a connection waiting for the next cell's operator).
+	// Default 30s.
+	Request metav1.Duration `json:"request"`
+}
+
+// DefaultTimeouts are the timeouts a matrix does not set.
+func DefaultTimeouts() Timeouts {
+	d := func(v time.Duration) metav1.Duration { return metav1.Duration{Duration: v} }
+	return Timeouts{
+		Cell: d(60 * time.Second), Scenario: d(20 * time.Second), Setup: d(15 * time.Minute), KindCell: d(12 * time.Minute),
+		ControlPlane: d(90 * time.Second), APIService: d(60 * time.Second), Preflight: d(2 * time.Minute),
+		KindCluster: d(5 * time.Minute), KindReuse: d(20 * time.Second), Rollout: d(3 * time.Minute), Helm: d(5 * time.Minute),
+		Request: d(30 * time.Second),
+	}
+}
+
+// fields are the timeouts by name, for defaults and checks.
+func (t *Timeouts) fields() map[string]*metav1.Duration {
+	return map[string]*metav1.Duration{
+		"cell": &t.Cell, "scenario": &t.Scenario, "setup": &t.Setup, "kindCell": &t.KindCell, "controlPlane": &t.ControlPlane,
+		"apiService": &t.APIService, "preflight": &t.Preflight, "kindCluster": &t.KindCluster, "kindReuse": &t.KindReuse,
+		"rollout": &t.Rollout, "helm": &t.Helm, "request": &t.Request,
+	}
 }
 
 // Drivers, kinds and tiers.

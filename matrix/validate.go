@@ -3,6 +3,7 @@ package matrix
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -49,6 +50,12 @@ func (m *Matrix) Validate() error {
 	for i, t := range m.Tiers {
 		if !slices.Contains([]string{TierFake, TierAPIServer, TierKind}, t) {
 			add(fmt.Sprintf("tiers[%d]", i), "unknown tier %q: want fake, apiserver or kind", t)
+		}
+	}
+	timeouts := m.Timeouts.fields()
+	for _, name := range slices.Sorted(maps.Keys(timeouts)) {
+		if d := timeouts[name]; d.Duration < 0 {
+			add("timeouts."+name, "%s is negative: a bound must be a positive duration (0 or unset: the default)", d.Duration)
 		}
 	}
 	clients, operators := map[string]bool{}, map[string]bool{}

@@ -204,7 +204,7 @@ var _ = Describe("deploying the operator", Label("tier:apiserver", "tier:kind"),
 		if controlPlaneBin == "" {
 			Skip("the apiserver tier is not selected")
 		}
-		cp, err := tier.StartControlPlane(ctx, controlPlaneBin)
+		cp, err := tier.StartControlPlane(ctx, controlPlaneBin, theMatrix.Timeouts)
 		Expect(err).NotTo(HaveOccurred(), "starting a control plane of its own")
 		DeferCleanup(cp.Stop)
 		files, err := filepath.Glob(filepath.Join(repoRoot, "deploy", "*.yaml"))

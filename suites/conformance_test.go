@@ -158,13 +158,10 @@ func excludedByGates(cell matrix.Cell) map[contract.RequirementID]string {
 // cellTimeout bounds a cell; on kind the first cell of a process also makes the cluster.
 func cellTimeout(cell matrix.Cell) time.Duration {
 	if cell.Tier == matrix.TierKind {
-		return max(theMatrix.Timeouts.Cell.Duration, kindCellWait)
+		return max(theMatrix.Timeouts.Cell.Duration, theMatrix.Timeouts.KindCell.Duration)
 	}
 	return theMatrix.Timeouts.Cell.Duration
 }
-
-// kindCellWait bounds a kind cell: cluster creation, image load, operator rollout.
-const kindCellWait = 12 * time.Minute
 
 // cellLabels label a cell by tier, client, operator, and negative control: a cell whose
 // client or operator is one, also where it is expected to pass (a defect that shows only

@@ -42,7 +42,7 @@ var _ = Describe("kind tier", Label("tier:kind"), func() {
 		ep, err = k.Start(ctx, cell, clocktesting.NewFakePassiveClock(certs.Epoch))
 		Expect(err).NotTo(HaveOccurred(), "deploying operator %s on %s", cell.Operator.Name, k.Name)
 		DeferCleanup(ep.Close)
-	}, NodeTimeout(kindCellWait))
+	}, NodeTimeout(theMatrix.Timeouts.KindCell.Duration))
 
 	It("serves the operator from a pod behind a Service, through the cluster's aggregator", func(ctx SpecContext) {
 		s, err := k.OperatorServing(ctx)

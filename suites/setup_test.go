@@ -42,10 +42,6 @@ func tiers() map[string]tier.Tier {
 	return out
 }
 
-// setupWait bounds building (cold, about 8 minutes on 2 cores) and starting what the
-// tiers need.
-const setupWait = 15 * time.Minute
-
 // setup is what the first process prepares for all.
 type setup struct {
 	ControlPlaneBin string `json:"controlPlaneBin"`
@@ -60,10 +56,17 @@ func selects(t string) bool {
 	return slices.ContainsFunc(cells, func(c matrix.Cell) bool { return c.Tier == t })
 }
 
-// The first process builds the control plane (if the cache lacks it), runs the kind
-// preflight, builds the operator image and, meanwhile, the external clients; every process then starts its own tiers, so
-// parallel processes never share an operator.
-var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
+// setUpSuite registers the suite's setup, bounded by wait (the matrix's timeouts.setup:
+// building the control plane cold takes about 8 minutes on 2 cores). The first process
+// builds the control plane (if the cache lacks it), runs the kind preflight, builds the
+// operator image and, meanwhile, the external clients; every process then starts its own
+// tiers, so parallel processes never share an operator.
+func setUpSuite(wait time.Duration) {
+	SynchronizedBeforeSuite(prepareOnce, startTiers, NodeTimeout(wait))
+}
+
+// prepareOnce is what the first process prepares for all (setup, as JSON).
+func prepareOnce(ctx SpecContext) []byte {
 	var s setup
 	// the external clients build while the rest is prepared
 	installs := make(chan runner.Installed, 1)
@@ -77,7 +80,7 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	}
 	if selects(matrix.TierKind) {
 		for _, kube := range theMatrix.Kubernetes {
-			if _, err := tier.Preflight(ctx, kube); err != nil {
+			if _, err := tier.Preflight(ctx, kube, theMatrix.Timeouts.Preflight.Duration); err != nil {
 				s.KindUnavailable = err.Error()
 				break
 			}
@@ -86,7 +89,7 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 			s.KindImage = "opconform/fakeoperator:dev"
 			runScript(ctx, "image.sh", "build", s.KindImage)
 			// once, before any process makes a cluster on it
-			_, err := tier.EnsureKindNetwork(ctx)
+			_, err := tier.EnsureKindNetwork(ctx, theMatrix.Timeouts.Preflight.Duration)
 			Expect(err).NotTo(HaveOccurred(), "the kind tier's docker network")
 		}
 	}
@@ -94,30 +97,33 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	data, err := json.Marshal(s)
 	Expect(err).NotTo(HaveOccurred())
 	return data
-}, func(ctx SpecContext, data []byte) {
+}
+
+// startTiers starts this process's tiers from what prepareOnce prepared.
+func startTiers(ctx SpecContext, data []byte) {
 	var s setup
 	Expect(json.Unmarshal(data, &s)).To(Succeed())
 	runner.UseInstalled(s.Installed)
 	*kind = tier.KindPool{
 		Unavailable: s.KindUnavailable, Required: *kindRequiredFlag, Image: s.KindImage, RepoRoot: repoRoot, Artifacts: artifacts,
-		Keep: os.Getenv("KEEP_CLUSTER") == "1", Process: GinkgoParallelProcess(),
+		Keep: os.Getenv("KEEP_CLUSTER") == "1", Process: GinkgoParallelProcess(), Timeouts: theMatrix.Timeouts,
 	}
 	if s.ControlPlaneBin == "" {
 		return
 	}
 	start := time.Now()
 	controlPlaneBin = s.ControlPlaneBin
-	a, err := tier.StartAPIServer(ctx, controlPlaneBin)
+	a, err := tier.StartAPIServer(ctx, controlPlaneBin, theMatrix.Timeouts)
 	Expect(err).NotTo(HaveOccurred(), "starting the apiserver tier from %s", controlPlaneBin)
 	apiTier = a
 	DeferCleanup(a.Stop)
 	AddReportEntry("apiserver tier start", fmt.Sprintf("etcd + kube-apiserver + APIService registered in %s", time.Since(start).Round(time.Millisecond)), ReportEntryVisibilityFailureOrVerbose)
-}, NodeTimeout(setupWait))
+}
 
 // Every process deletes its clusters; the first, after all, the network they were on.
 var _ = SynchronizedAfterSuite(func() { kind.Stop() }, func() {
 	if selects(matrix.TierKind) && os.Getenv("KEEP_CLUSTER") != "1" {
-		if err := tier.RemoveKindNetwork(context.Background()); err != nil {
+		if err := tier.RemoveKindNetwork(context.Background(), theMatrix.Timeouts.Preflight.Duration); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 		}
 	}

@@ -85,5 +85,6 @@ func TestConformance(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(artifacts, "journals"), 0o755); err != nil {
 		t.Fatalf("creating artifacts directory: %v", err)
 	}
+	setUpSuite(theMatrix.Timeouts.Setup.Duration)
 	RunSpecs(t, "opconform conformance")
 }

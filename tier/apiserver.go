@@ -44,8 +44,6 @@ const (
 	UsersGroup = "opconform-users"
 	// userRole is the ClusterRole of what the operator's chart gives users.
 	userRole = "opconform-mirrord-user"
-	// availableWait bounds the wait for the APIService to be Available.
-	availableWait = 60 * time.Second
 )
 
 // APIServer is the apiserver tier of one process: a control plane whose aggregator routes
@@ -61,8 +59,8 @@ type APIServer struct {
 
 // StartAPIServer starts the control plane from binDir and registers the operator's
 // APIService, Service, EndpointSlice, RBAC and the workloads clients target.
-func StartAPIServer(ctx context.Context, binDir string) (*APIServer, error) {
-	cp, err := StartControlPlane(ctx, binDir)
+func StartAPIServer(ctx context.Context, binDir string, t matrix.Timeouts) (*APIServer, error) {
+	cp, err := StartControlPlane(ctx, binDir, t)
 	if err != nil {
 		return nil, fmt.Errorf("starting the apiserver tier: %w", err)
 	}
@@ -91,7 +89,7 @@ func (a *APIServer) setUp(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("a port for the operator: %w", err)
 	}
-	if a.handoff, err = newHandoff(net.JoinHostPort(operatorClusterIP, strconv.Itoa(port))); err != nil {
+	if a.handoff, err = newHandoff(net.JoinHostPort(operatorClusterIP, strconv.Itoa(port)), a.cp.timeouts.Request.Duration); err != nil {
 		return fmt.Errorf("the operator's listener: %w", err)
 	}
 	cs, err := a.cp.Clientset()
@@ -306,7 +304,7 @@ func (a *APIServer) waitAvailable(ctx context.Context, user *rest.Config) error 
 		return fmt.Errorf("the user's HTTP client: %w", err)
 	}
 	var why string
-	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, availableWait, true, func(ctx context.Context) (bool, error) {
+	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, a.cp.timeouts.APIService.Duration, true, func(ctx context.Context) (bool, error) {
 		svc, err := ag.ApiregistrationV1().APIServices().Get(ctx, apiServiceName, metav1.GetOptions{})
 		if err != nil {
 			why = err.Error()
@@ -318,14 +316,14 @@ func (a *APIServer) waitAvailable(ctx context.Context, user *rest.Config) error 
 				return false, nil
 			}
 		}
-		if err := discoveryAnswers(ctx, hc, a.cp.URL); err != nil {
+		if err := discoveryAnswers(ctx, hc, a.cp.URL, a.cp.timeouts.Request.Duration); err != nil {
 			why = err.Error()
 			return false, nil
 		}
 		return true, nil
 	})
 	if err != nil {
-		return fmt.Errorf("tier apiserver: waiting %s for the operator: %s", availableWait, why)
+		return fmt.Errorf("tier apiserver: waiting %s for the operator: %s", a.cp.timeouts.APIService.Duration, why)
 	}
 	return nil
 }
@@ -368,7 +366,7 @@ func (a *APIServer) TokenUserConfig(ctx context.Context, name string) (*rest.Con
 	if err != nil {
 		return nil, fmt.Errorf("requesting a token for service account default/%s: %w", name, err)
 	}
-	return &rest.Config{Host: a.cp.URL, BearerToken: tr.Status.Token, TLSClientConfig: rest.TLSClientConfig{CAData: a.cp.Admin.CAData}, Timeout: 30 * time.Second}, nil
+	return &rest.Config{Host: a.cp.URL, BearerToken: tr.Status.Token, TLSClientConfig: rest.TLSClientConfig{CAData: a.cp.Admin.CAData}, Timeout: a.cp.timeouts.Request.Duration}, nil
 }
 
 // ControlPlane returns the tier's control plane.

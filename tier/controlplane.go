@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/opconform/opconform/matrix"
 	"github.com/opconform/opconform/pki"
 )
 
@@ -38,25 +39,21 @@ type ControlPlane struct {
 	logs       []*bytes.Buffer
 	// exited is closed when the process of the same index ends.
 	exited []chan struct{}
+	// timeouts bound its start, its requests and its stop.
+	timeouts matrix.Timeouts
 }
-
-// Bounds of the control plane's start.
-const (
-	etcdReady      = 30 * time.Second
-	apiserverReady = 90 * time.Second
-)
 
 // serviceRange keeps the operator's Service on a loopback address the aggregator can dial.
 const serviceRange = "127.0.10.0/24"
 
-// StartControlPlane starts etcd and kube-apiserver from binDir. Stop ends both; they also
-// die with this process.
-func StartControlPlane(ctx context.Context, binDir string) (*ControlPlane, error) {
+// StartControlPlane starts etcd and kube-apiserver from binDir, each ready within
+// t.ControlPlane. Stop ends both; they also die with this process.
+func StartControlPlane(ctx context.Context, binDir string, t matrix.Timeouts) (*ControlPlane, error) {
 	dir, err := os.MkdirTemp("", "opconform-controlplane-")
 	if err != nil {
 		return nil, fmt.Errorf("the control plane's directory: %w", err)
 	}
-	cp := &ControlPlane{dir: dir, ServiceRange: serviceRange}
+	cp := &ControlPlane{dir: dir, ServiceRange: serviceRange, timeouts: t}
 	if err := cp.start(ctx, binDir); err != nil {
 		logs := cp.tail()
 		cp.Stop()
@@ -93,7 +90,7 @@ func (cp *ControlPlane) start(ctx context.Context, binDir string) error {
 	); err != nil {
 		return fmt.Errorf("starting etcd: %w", err)
 	}
-	if err := waitHTTP(ctx, http.DefaultClient, etcdURL+"/health", etcdReady, cp.exited[0]); err != nil {
+	if err := waitHTTP(ctx, http.DefaultClient, etcdURL+"/health", cp.timeouts.ControlPlane.Duration, cp.exited[0]); err != nil {
 		return fmt.Errorf("etcd: %w", err)
 	}
 
@@ -136,7 +133,7 @@ func (cp *ControlPlane) start(ctx context.Context, binDir string) error {
 	if err != nil {
 		return fmt.Errorf("the admin HTTP client: %w", err)
 	}
-	if err := waitHTTP(ctx, hc, cp.URL+"/readyz", apiserverReady, cp.exited[1]); err != nil {
+	if err := waitHTTP(ctx, hc, cp.URL+"/readyz", cp.timeouts.ControlPlane.Duration, cp.exited[1]); err != nil {
 		return fmt.Errorf("kube-apiserver: %w", err)
 	}
 	return nil
@@ -182,7 +179,7 @@ func (cp *ControlPlane) UserConfig(user string, groups ...string) (*rest.Config,
 	return &rest.Config{
 		Host:            cp.URL,
 		TLSClientConfig: rest.TLSClientConfig{CAData: cp.serverCA.PEM, CertData: kp.CertPEM, KeyData: kp.KeyPEM},
-		Timeout:         30 * time.Second,
+		Timeout:         cp.timeouts.Request.Duration,
 	}, nil
 }
 
@@ -222,14 +219,15 @@ func (cp *ControlPlane) tail() string {
 	return b.String()
 }
 
-// Stop ends kube-apiserver and etcd (in that order, each given 10s) and removes their data.
+// Stop ends kube-apiserver and etcd (in that order, each given the request timeout to exit)
+// and removes their data.
 func (cp *ControlPlane) Stop() {
 	for i := len(cp.procs) - 1; i >= 0; i-- {
 		p, done := cp.procs[i], cp.exited[i]
 		_ = syscall.Kill(-p.Process.Pid, syscall.SIGTERM)
 		select {
 		case <-done:
-		case <-time.After(10 * time.Second):
+		case <-time.After(cp.timeouts.Request.Duration):
 			_ = syscall.Kill(-p.Process.Pid, syscall.SIGKILL)
 			<-done
 		}

@@ -35,6 +35,8 @@ type DeployInput struct {
 	LicenseKeyPEM []byte
 	// Wait, when non-zero, bounds the wait for the Deployment and the APIService.
 	Wait time.Duration
+	// Request bounds each discovery request of that wait (default: Wait).
+	Request time.Duration
 	// ServingCA signs the operator's serving certificate; nil makes a new one. A harness that
 	// deploys into one cluster again and again gives one CA, so that a deploy that changes
 	// nothing of the pod changes nothing of its secrets either.
@@ -101,7 +103,11 @@ func DeployOperator(ctx context.Context, cfg *rest.Config, in DeployInput) error
 	if in.Wait == 0 {
 		return nil
 	}
-	return waitDeployed(ctx, cfg, cs, in.Wait)
+	request := in.Request
+	if request == 0 {
+		request = in.Wait
+	}
+	return waitDeployed(ctx, cfg, cs, in.Wait, request)
 }
 
 // fieldManager owns what the harness applies.
@@ -150,8 +156,8 @@ func setContainer(obj *unstructured.Unstructured, image string, args []string) e
 }
 
 // waitDeployed waits for the operator's Deployment to be available and its APIService to
-// be Available.
-func waitDeployed(ctx context.Context, cfg *rest.Config, cs *kubernetes.Clientset, timeout time.Duration) error {
+// be Available, each discovery request bounded by request.
+func waitDeployed(ctx context.Context, cfg *rest.Config, cs *kubernetes.Clientset, timeout, request time.Duration) error {
 	ag, err := aggregator.NewForConfig(cfg)
 	if err != nil {
 		return fmt.Errorf("the aggregator client: %w", err)
@@ -184,7 +190,7 @@ func waitDeployed(ctx context.Context, cfg *rest.Config, cs *kubernetes.Clientse
 		// Available is the aggregator's last check; the operator must also answer through
 		// it, more than once (the aggregator routes to the Service's ready endpoints: the
 		// kind tier turns on --enable-aggregator-routing).
-		if err := discoveryAnswers(ctx, hc, cfg.Host); err != nil {
+		if err := discoveryAnswers(ctx, hc, cfg.Host, request); err != nil {
 			streak, why = 0, err.Error()
 			return false, nil
 		}
@@ -221,9 +227,10 @@ const (
 	deployPoll    = 500 * time.Millisecond
 )
 
-// discoveryAnswers asks the operator's group version through kube-apiserver.
-func discoveryAnswers(ctx context.Context, hc *http.Client, host string) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+// discoveryAnswers asks the operator's group version through kube-apiserver, bounded by
+// wait.
+func discoveryAnswers(ctx context.Context, hc *http.Client, host string, wait time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, host+"/apis/"+contract.GroupVersion, nil)
 	if err != nil {

@@ -15,17 +15,17 @@ type handoff struct {
 	mu   sync.Mutex
 	cur  *subListener
 	wake chan struct{}
+	// wait bounds how long a connection waits for the next cell's operator.
+	wait time.Duration
 }
 
-// waitForServer bounds how long a connection waits for the next cell's operator.
-const waitForServer = 10 * time.Second
-
-func newHandoff(addr string) (*handoff, error) {
+// newHandoff listens on addr; a connection waits at most wait for a current server.
+func newHandoff(addr string, wait time.Duration) (*handoff, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listening on %s: %w", addr, err)
 	}
-	h := &handoff{l: l, wake: make(chan struct{}, 1)}
+	h := &handoff{l: l, wake: make(chan struct{}, 1), wait: wait}
 	go h.loop()
 	return h, nil
 }
@@ -44,7 +44,7 @@ func (h *handoff) loop() {
 
 // deliver hands c to the current sub-listener, waiting (bounded) for one to exist.
 func (h *handoff) deliver(c net.Conn) bool {
-	deadline := time.After(waitForServer)
+	deadline := time.After(h.wait)
 	for {
 		h.mu.Lock()
 		cur := h.cur

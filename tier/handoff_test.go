@@ -40,7 +40,7 @@ func dialRead(t *testing.T, addr string) byte {
 
 func TestHandoffKeepsTheAddressAcrossServers(t *testing.T) {
 	g := NewWithT(t)
-	h, err := newHandoff("127.0.0.1:0")
+	h, err := newHandoff("127.0.0.1:0", 10*time.Second)
 	g.Expect(err).NotTo(HaveOccurred())
 	defer h.Close()
 	addr := h.l.Addr().String()

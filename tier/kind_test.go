@@ -4,6 +4,7 @@ import (
 	"context"
 	"os/exec"
 	"testing"
+	"time"
 
 	. "github.com/onsi/gomega"
 )
@@ -13,7 +14,7 @@ import (
 // created.
 func TestPreflightNamesWhatIsMissing(t *testing.T) {
 	g := NewWithT(t)
-	image, err := Preflight(context.Background(), "v1.37.0")
+	image, err := Preflight(context.Background(), "v1.37.0", time.Minute)
 	if err == nil {
 		t.Logf("kind clusters can be made on this machine, from %s", image)
 		return
@@ -29,6 +30,6 @@ func TestPreflightNamesWhatIsMissing(t *testing.T) {
 }
 
 func TestPreflightRefusesUnpinnedVersions(t *testing.T) {
-	_, err := Preflight(context.Background(), "v1.2.3")
+	_, err := Preflight(context.Background(), "v1.2.3", time.Minute)
 	NewWithT(t).Expect(err).To(MatchError(ContainSubstring("no kind node image pinned for Kubernetes v1.2.3")))
 }

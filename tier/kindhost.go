@@ -49,18 +49,19 @@ const (
 
 // EnsureKindNetwork creates KindNetwork unless it exists; it reports whether it made it.
 // Parallel processes of a run call it before they make clusters: one makes the network,
-// the others find it (a create that loses the race is followed by bounded inspects).
-func EnsureKindNetwork(ctx context.Context) (bool, error) {
-	if _, err := docker(ctx, "network", "inspect", KindNetwork); err == nil {
+// the others find it (a create that loses the race is followed by bounded inspects). Each
+// docker command is bounded by wait.
+func EnsureKindNetwork(ctx context.Context, wait time.Duration) (bool, error) {
+	if _, err := docker(ctx, wait, "network", "inspect", KindNetwork); err == nil {
 		return false, nil
 	}
-	out, err := docker(ctx, "network", "create", "--driver", "bridge", "--subnet", KindNetworkSubnet,
+	out, err := docker(ctx, wait, "network", "create", "--driver", "bridge", "--subnet", KindNetworkSubnet,
 		"--opt", "com.docker.network.bridge.enable_ip_masquerade=false", "--label", "io.opconform.network=kind", KindNetwork)
 	if err != nil {
 		// another process of the run may be making it: its pool is taken before the network
 		// can be inspected
 		for range 20 {
-			if _, ierr := docker(ctx, "network", "inspect", KindNetwork); ierr == nil {
+			if _, ierr := docker(ctx, wait, "network", "inspect", KindNetwork); ierr == nil {
 				return false, nil
 			}
 			select {
@@ -74,12 +75,13 @@ func EnsureKindNetwork(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
-// RemoveKindNetwork removes KindNetwork once no node uses it.
-func RemoveKindNetwork(ctx context.Context) error {
-	if _, err := docker(ctx, "network", "inspect", KindNetwork); err != nil {
+// RemoveKindNetwork removes KindNetwork once no node uses it, each docker command bounded
+// by wait.
+func RemoveKindNetwork(ctx context.Context, wait time.Duration) error {
+	if _, err := docker(ctx, wait, "network", "inspect", KindNetwork); err != nil {
 		return nil
 	}
-	if out, err := docker(ctx, "network", "rm", KindNetwork); err != nil {
+	if out, err := docker(ctx, wait, "network", "rm", KindNetwork); err != nil {
 		return fmt.Errorf("removing docker network %s: %s", KindNetwork, out)
 	}
 	return nil

@@ -31,6 +31,8 @@ type KindPool struct {
 	Process int
 	// Messages receives what Stop has to say (how to reach a kept cluster, a failed delete).
 	Messages io.Writer
+	// Timeouts bound the clusters' waits (KindInput.Timeouts).
+	Timeouts matrix.Timeouts
 
 	mu       sync.Mutex
 	clusters map[string]*KindTier
@@ -117,7 +119,7 @@ func (p *KindPool) input(kube string) (KindInput, error) {
 	}
 	return KindInput{
 		Kubernetes: kube, Dir: dir, Image: p.Image, Manifests: manifests, LicenseKeyPEM: key, Keep: p.Keep, Process: p.Process,
-		Progress: p.progress, LogsDir: filepath.Join(p.Artifacts, "kind-logs"),
+		Progress: p.progress, LogsDir: filepath.Join(p.Artifacts, "kind-logs"), Timeouts: p.Timeouts,
 	}, nil
 }
 

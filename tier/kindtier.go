@@ -39,12 +39,6 @@ import (
 	"github.com/opconform/opconform/pki"
 )
 
-// Bounds of the kind tier.
-const (
-	kindReady    = 5 * time.Minute
-	deployedWait = 3 * time.Minute
-)
-
 // KindTier is one kind cluster of one Kubernetes version, made with kind's Go API, with
 // the fake operator image loaded; each cell deploys the operator it needs.
 type KindTier struct {
@@ -61,6 +55,8 @@ type KindTier struct {
 	installed string
 	// progress receives a line per long step (cluster, image load, each rollout).
 	progress io.Writer
+	// timeouts bound its waits (KindInput.Timeouts).
+	timeouts matrix.Timeouts
 	// servingCA signs the operator's serving certificate in every deploy; deployed are the
 	// flags of the operator that runs, and rollouts how many deploys there were.
 	servingCA *pki.CA
@@ -91,15 +87,18 @@ type KindInput struct {
 	// image and is healthy; otherwise it is replaced.
 	Keep    bool
 	Process int
+	// Timeouts bound the preflight, the cluster's creation or reuse, rollouts and the
+	// harness's requests.
+	Timeouts matrix.Timeouts
 }
 
 // StartKind runs the preflight, creates the cluster and loads the image into its nodes.
 func StartKind(ctx context.Context, in KindInput) (*KindTier, error) {
-	image, err := Preflight(ctx, in.Kubernetes)
+	image, err := Preflight(ctx, in.Kubernetes, in.Timeouts.Preflight.Duration)
 	if err != nil {
 		return nil, fmt.Errorf("the kind preflight: %w", err)
 	}
-	if _, err := EnsureKindNetwork(ctx); err != nil {
+	if _, err := EnsureKindNetwork(ctx, in.Timeouts.Preflight.Duration); err != nil {
 		return nil, err // not "unavailable": the preflight said kind can run here
 	}
 	// kind puts its nodes on this network, reusing it as it is
@@ -125,7 +124,7 @@ func StartKind(ctx context.Context, in KindInput) (*KindTier, error) {
 		Kubeconfig: filepath.Join(in.Dir, "kubeconfig"),
 		provider:   cluster.NewProvider(cluster.ProviderWithDocker(), cluster.ProviderWithLogger(progressLogger{w: progress, prefix: name + ": "})),
 		keep:       in.Keep, image: in.Image, manifests: in.Manifests, licenseKey: in.LicenseKeyPEM,
-		progress: progress,
+		progress: progress, timeouts: in.Timeouts,
 	}
 	if in.Keep {
 		reused, why := k.reuse(ctx, image)
@@ -148,7 +147,7 @@ func StartKind(ctx context.Context, in KindInput) (*KindTier, error) {
 	err = k.provider.Create(k.Name,
 		cluster.CreateWithV1Alpha4Config(kindConfig(image, image == BuiltNodeImage(in.Kubernetes), HostFacts())),
 		cluster.CreateWithKubeconfigPath(k.Kubeconfig),
-		cluster.CreateWithWaitForReady(kindReady),
+		cluster.CreateWithWaitForReady(in.Timeouts.KindCluster.Duration),
 		cluster.CreateWithDisplayUsage(false), cluster.CreateWithDisplaySalutation(false))
 	if err == nil {
 		k.admin, err = clientcmd.BuildConfigFromFlags("", k.Kubeconfig)
@@ -179,8 +178,8 @@ const ClusterPrefix = "opconform-"
 
 // KindDown deletes every kind cluster the project made (named ClusterPrefix…; kind removes
 // their nodes with their volumes) and the project's docker network, and nothing else; it
-// returns what it deleted, a line each.
-func KindDown(ctx context.Context) ([]string, error) {
+// returns what it deleted, a line each; each docker command is bounded by wait.
+func KindDown(ctx context.Context, wait time.Duration) ([]string, error) {
 	provider := cluster.NewProvider(cluster.ProviderWithDocker())
 	names, err := provider.List()
 	if err != nil {
@@ -196,8 +195,8 @@ func KindDown(ctx context.Context) ([]string, error) {
 		}
 		done = append(done, "deleted kind cluster "+name+" (its nodes and their volumes)")
 	}
-	if _, err := docker(ctx, "network", "inspect", KindNetwork); err == nil {
-		if err := RemoveKindNetwork(ctx); err != nil {
+	if _, err := docker(ctx, wait, "network", "inspect", KindNetwork); err == nil {
+		if err := RemoveKindNetwork(ctx, wait); err != nil {
 			return done, err
 		}
 		done = append(done, "deleted docker network "+KindNetwork)
@@ -228,7 +227,7 @@ func (k *KindTier) reuse(ctx context.Context, image string) (bool, string) {
 		return false, ""
 	}
 	node := k.Name + "-control-plane"
-	if out, err := docker(ctx, "inspect", "--format", "{{.Config.Image}} {{range $n, $_ := .NetworkSettings.Networks}}{{$n}} {{end}}", node); err != nil {
+	if out, err := docker(ctx, k.timeouts.Preflight.Duration, "inspect", "--format", "{{.Config.Image}} {{range $n, $_ := .NetworkSettings.Networks}}{{$n}} {{end}}", node); err != nil {
 		return false, "its node does not answer docker inspect: " + strings.TrimSpace(out)
 	} else if fields := strings.Fields(out); len(fields) < 2 || fields[0] != image || !slices.Contains(fields[1:], KindNetwork) {
 		return false, fmt.Sprintf("its node runs %q on %v, not %s on %s", firstField(fields), fields[min(1, len(fields)):], image, KindNetwork)
@@ -244,7 +243,7 @@ func (k *KindTier) reuse(ctx context.Context, image string) (bool, string) {
 	if err != nil {
 		return false, err.Error()
 	}
-	ctx, cancel := context.WithTimeout(ctx, reuseWait)
+	ctx, cancel := context.WithTimeout(ctx, k.timeouts.KindReuse.Duration)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, admin.Host+"/readyz", nil)
 	resp, err := hc.Do(req)
@@ -258,9 +257,6 @@ func (k *KindTier) reuse(ctx context.Context, image string) (bool, string) {
 	k.admin = admin
 	return true, ""
 }
-
-// reuseWait bounds the health check of a cluster left by an earlier run.
-const reuseWait = 20 * time.Second
 
 func firstField(fields []string) string {
 	if len(fields) == 0 {
@@ -309,7 +305,7 @@ func (i progressInfo) Enabled() bool            { return i.on }
 // loadImage loads the operator image into every node, as `kind load docker-image` does.
 func (k *KindTier) loadImage(ctx context.Context, dir string) error {
 	archive := filepath.Join(dir, "image.tar")
-	if out, err := docker(ctx, "save", "-o", archive, k.image); err != nil {
+	if out, err := docker(ctx, k.timeouts.Rollout.Duration, "save", "-o", archive, k.image); err != nil {
 		return fmt.Errorf("saving %s: %s", k.image, out)
 	}
 	defer os.Remove(archive)
@@ -460,7 +456,7 @@ func (k *KindTier) rollOut(ctx context.Context, cell matrix.Cell, args []string)
 		k.servingCA = ca
 	}
 	k.deployed = "" // what ran is gone, whatever comes of this
-	err := DeployOperator(ctx, k.admin, DeployInput{Manifests: k.manifests, Image: k.image, Args: args, LicenseKeyPEM: k.licenseKey, Wait: deployedWait, ServingCA: k.servingCA})
+	err := DeployOperator(ctx, k.admin, DeployInput{Manifests: k.manifests, Image: k.image, Args: args, LicenseKeyPEM: k.licenseKey, Wait: k.timeouts.Rollout.Duration, Request: k.timeouts.Request.Duration, ServingCA: k.servingCA})
 	if err != nil {
 		return fmt.Errorf("kind cluster %s: %w", k.Name, err)
 	}
@@ -478,7 +474,7 @@ func (k *KindTier) Summary() string {
 // service proxy, and reads its answer into out; for the journal it also returns how many
 // entries the journal had to drop.
 func (k *KindTier) harnessRequest(ctx context.Context, hc *http.Client, method, path string, out any) (uint64, error) {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, k.timeouts.Request.Duration)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, k.admin.Host+path, nil)
 	if err != nil {

@@ -37,13 +37,11 @@ func RealLicense(op matrix.Operator) (string, error) {
 	return key, nil
 }
 
-// helmWait bounds the Helm install (which waits for the operator's resources).
-const helmWait = 5 * time.Minute
-
 // InstallReal installs a real operator with Helm into the cluster of kubeconfig. The
 // licence key goes to Helm on standard input as a values document: never on disk, never in
-// the arguments or the logs.
-func InstallReal(ctx context.Context, kubeconfig string, op matrix.Operator, license string) error {
+// the arguments or the logs. Helm's wait for the operator's resources is bounded by
+// helmWait.
+func InstallReal(ctx context.Context, kubeconfig string, op matrix.Operator, license string, helmWait time.Duration) error {
 	helm, err := exec.LookPath("helm")
 	if err != nil {
 		return fmt.Errorf("%w: operator %s is installed with Helm, which is not on PATH", ErrRealOperatorUnavailable, op.Name)
@@ -114,7 +112,7 @@ func (k *KindTier) StartReal(ctx context.Context, cell matrix.Cell) (*Endpoint, 
 		return nil, fmt.Errorf("operator %s: %w", cell.Operator.Name, err)
 	}
 	if k.installed != cell.Operator.Name {
-		if err := InstallReal(ctx, k.Kubeconfig, cell.Operator, license); err != nil {
+		if err := InstallReal(ctx, k.Kubeconfig, cell.Operator, license, k.timeouts.Helm.Duration); err != nil {
 			return nil, fmt.Errorf("installing operator %s: %w", cell.Operator.Name, err)
 		}
 		k.installed = cell.Operator.Name

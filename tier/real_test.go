@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	. "github.com/onsi/gomega"
 
@@ -36,7 +37,7 @@ func TestInstallRealKeepsTheLicenseOffArgsAndDisk(t *testing.T) {
 	g.Expect(os.WriteFile(filepath.Join(dir, "helm"), []byte(script), 0o755)).To(Succeed())
 	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
 
-	g.Expect(InstallReal(context.Background(), "/tmp/kubeconfig", realOperator(), "s3cr3t-licence")).To(Succeed())
+	g.Expect(InstallReal(context.Background(), "/tmp/kubeconfig", realOperator(), "s3cr3t-licence", 5*time.Minute)).To(Succeed())
 	args, err := os.ReadFile(record + ".args")
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(string(args)).To(ContainSubstring("upgrade --install mirrord-operator mirrord-operator --namespace mirrord"))
@@ -54,7 +55,7 @@ func TestInstallRealRedactsTheLicenseFromErrors(t *testing.T) {
 	dir := t.TempDir()
 	g.Expect(os.WriteFile(filepath.Join(dir, "helm"), []byte("#!/bin/sh\ncat; echo failed >&2; exit 1\n"), 0o755)).To(Succeed())
 	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
-	err := InstallReal(context.Background(), "/tmp/kubeconfig", realOperator(), "s3cr3t-licence")
+	err := InstallReal(context.Background(), "/tmp/kubeconfig", realOperator(), "s3cr3t-licence", 5*time.Minute)
 	g.Expect(err).To(HaveOccurred())
 	g.Expect(err.Error()).NotTo(ContainSubstring("s3cr3t"))
 	g.Expect(err.Error()).To(ContainSubstring("<licence>"))

@@ -27,6 +27,7 @@ import (
 
 	"github.com/opconform/opconform/contract"
 	"github.com/opconform/opconform/fixtures/certs"
+	"github.com/opconform/opconform/matrix"
 	"github.com/opconform/opconform/tier"
 )
 
@@ -97,7 +98,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	case "preflight":
 		return preflightCommand(args[1:], stdout, stderr)
 	case "kind-down":
-		done, err := tier.KindDown(context.Background())
+		done, err := tier.KindDown(context.Background(), matrix.DefaultTimeouts().Preflight.Duration)
 		for _, line := range done {
 			fmt.Fprintln(stdout, line)
 		}

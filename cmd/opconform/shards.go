@@ -167,7 +167,7 @@ func preflightCommand(args []string, stdout, stderr io.Writer) error {
 		if only := matrix.SplitNames(*selected); len(only) > 0 && !slices.Contains(only, kube) {
 			continue
 		}
-		image, err := tier.Preflight(context.Background(), kube)
+		image, err := tier.Preflight(context.Background(), kube, m.Timeouts.Preflight.Duration)
 		if err != nil {
 			return err
 		}
