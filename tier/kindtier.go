@@ -417,8 +417,10 @@ func (k *KindTier) Start(ctx context.Context, cell matrix.Cell, clk clock.Passiv
 		Config: rest.CopyConfig(k.admin), User: kindAdmin,
 		Dropped: dropped.Load,
 		SetIssuing: func(ctx context.Context, as fakeoperator.Issuing) error {
-			_, err := k.harnessRequest(ctx, hc, http.MethodPut, issuingPath+"?as="+url.QueryEscape(string(as)), nil)
-			return fmt.Errorf("setting what the operator issues: %w", err)
+			if _, err := k.harnessRequest(ctx, hc, http.MethodPut, issuingPath+"?as="+url.QueryEscape(string(as)), nil); err != nil {
+				return fmt.Errorf("setting what the operator issues: %w", err)
+			}
+			return nil
 		},
 		Journal: func() []contract.Entry {
 			var all []contract.Entry
