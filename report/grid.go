@@ -106,10 +106,16 @@ func (r *Report) compatibilityGrid() string {
 	return b.String()
 }
 
-// controlTable lists every negative control's requirement in every cell it ran in, caught
-// or not.
-func (r *Report) controlTable() string {
-	var rows []string
+// pageControl is a negative control's requirement in one cell it ran in.
+type pageControl struct {
+	Name, Side, Cell, Requirement, Detail string
+	Caught                                bool
+}
+
+// controls are every negative control's requirement in every cell it ran in, caught or
+// not, named for the side (client or operator) that is the control.
+func (r *Report) controls() []pageControl {
+	var out []pageControl
 	for _, c := range r.Cells {
 		for _, req := range c.Requirements {
 			if req.Control == "" {
@@ -119,12 +125,22 @@ func (r *Report) controlTable() string {
 			if req.Control == contract.SideOperator {
 				name = c.Operator
 			}
-			caught := symbols[ExpectedFail] + " caught"
-			if req.Outcome != ExpectedFail {
-				caught = symbols[UnexpectedPass] + " not caught: " + markdownCell(req.Detail)
-			}
-			rows = append(rows, fmt.Sprintf("| %s | %s | `%s` | %s | %s |", name, req.Control, c.ID, req.ID, caught))
+			out = append(out, pageControl{Name: name, Side: string(req.Control), Cell: c.ID, Requirement: string(req.ID), Detail: req.Detail, Caught: req.Outcome == ExpectedFail})
 		}
+	}
+	return out
+}
+
+// controlTable lists every negative control's requirement in every cell it ran in, caught
+// or not.
+func (r *Report) controlTable() string {
+	var rows []string
+	for _, c := range r.controls() {
+		caught := symbols[ExpectedFail] + " caught"
+		if !c.Caught {
+			caught = symbols[UnexpectedPass] + " not caught: " + markdownCell(c.Detail)
+		}
+		rows = append(rows, fmt.Sprintf("| %s | %s | `%s` | %s | %s |", c.Name, c.Side, c.Cell, c.Requirement, caught))
 	}
 	if len(rows) == 0 {
 		return ""

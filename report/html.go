@@ -6,8 +6,6 @@ import (
 	"html/template"
 	"os"
 	"strings"
-
-	"github.com/opconform/opconform/contract"
 )
 
 // The page report.html: the compatibility grid as a picture, one file with no network, no
@@ -110,11 +108,6 @@ type pageRequirement struct {
 	Failing                     bool
 }
 
-type pageControl struct {
-	Name, Side, Cell, Requirement, Detail string
-	Caught                                bool
-}
-
 // HTML renders report.html: the compatibility grid of released versions per tier, then the
 // negative controls.
 func (r *Report) HTML() (string, error) {
@@ -145,18 +138,7 @@ func (r *Report) HTML() (string, error) {
 		}
 		d.Tiers = append(d.Tiers, t)
 	}
-	for _, c := range r.Cells {
-		for _, req := range c.Requirements {
-			if req.Control == "" {
-				continue
-			}
-			name := c.Client
-			if req.Control == contract.SideOperator {
-				name = c.Operator
-			}
-			d.Controls = append(d.Controls, pageControl{Name: name, Side: string(req.Control), Cell: c.ID, Requirement: string(req.ID), Detail: req.Detail, Caught: req.Outcome == ExpectedFail})
-		}
-	}
+	d.Controls = r.controls()
 	var b bytes.Buffer
 	if err := page.Execute(&b, d); err != nil {
 		return "", fmt.Errorf("rendering report.html: %w", err)
