@@ -189,3 +189,21 @@ func TestTimeoutsDefaultWhereUnset(t *testing.T) {
 	g.Expect(err).To(MatchError(ContainSubstring("timeouts.helm")))
 	g.Expect(err).To(MatchError(ContainSubstring("-1m0s is negative")))
 }
+
+// TestCellSubject: a cell's versions are parsed once into what the contract judges it by.
+func TestCellSubject(t *testing.T) {
+	g := NewWithT(t)
+	m, err := matrix.Parse([]byte("clients: [{name: c, version: 3.109.0, failEarlyExitCode: 3}]\noperators: [{name: o, version: 3.250.0, minClientVersion: 3.200.0}]\n"))
+	g.Expect(err).NotTo(HaveOccurred())
+	s, err := m.Expand(matrix.Filter{})[0].Subject()
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(s.ClientVersion.String()).To(Equal("3.109.0"))
+	g.Expect(s.OperatorVersion.String()).To(Equal("3.250.0"))
+	g.Expect(s.MinClientVersion.String()).To(Equal("3.200.0"))
+	g.Expect(s.FailEarlyExitCode).To(Equal(3))
+	g.Expect(s.Headers).To(Equal(contract.MirrordHeaders()))
+
+	cell := matrix.Cell{Client: matrix.Client{Name: "c", Version: "3.250"}, Operator: matrix.Operator{Name: "o", Version: "3.250.0"}}
+	_, err = cell.Subject()
+	g.Expect(err).To(MatchError(ContainSubstring(`client c: version "3.250"`)))
+}

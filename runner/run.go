@@ -78,10 +78,11 @@ func Run(ctx context.Context, cell matrix.Cell, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("cell %s: %w", cell.ID, err)
 	}
 	defer ep.Close()
-	r := &run{cell: cell, ep: ep, opts: opts, now: clk.Now, result: &Result{Cell: cell, RefusalToExit: map[string]time.Duration{}}}
-	if r.version, err = semver.StrictNewVersion(cell.Client.Version); err != nil {
-		return nil, fmt.Errorf("cell %s: client version: %w", cell.ID, err)
+	subject, err := cell.Subject()
+	if err != nil {
+		return nil, fmt.Errorf("cell %s: %w", cell.ID, err)
 	}
+	r := &run{cell: cell, ep: ep, opts: opts, now: clk.Now, result: &Result{Cell: cell, RefusalToExit: map[string]time.Duration{}}, version: subject.ClientVersion}
 	home := filepath.Join(opts.WorkDir, "home")
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		return nil, fmt.Errorf("cell %s: %w", cell.ID, err)
@@ -102,15 +103,8 @@ func Run(ctx context.Context, cell matrix.Cell, opts Options) (*Result, error) {
 	if err := r.scenarios(ctx, d); err != nil {
 		return nil, fmt.Errorf("cell %s: %w", cell.ID, err)
 	}
-	subject := contract.Subject{
-		ClientVersion: r.version, OperatorVersion: semver.MustParse(cell.Operator.Version),
-		MinClientVersion: ep.MinClientVersion, Headers: cell.Contract.Headers, Gates: cell.Contract.Gates(),
-		Identity: d.identity(),
-	}
-	switch code := cell.Client.FailEarlyExitCode; {
-	case code != nil:
-		subject.FailEarlyExitCode = *code
-	case cell.Client.Driver == matrix.DriverReference:
+	subject.Identity = d.identity()
+	if cell.Client.FailEarlyExitCode == nil && cell.Client.Driver == matrix.DriverReference {
 		subject.FailEarlyExitCode = client.ExitCertificateRefused
 	}
 	r.result.Golden = contract.Golden(cell.Client.Version, cell.Operator.Version, cell.Contract.Headers, r.result.Observations)

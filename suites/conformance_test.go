@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/Masterminds/semver/v3"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -137,13 +136,9 @@ func describeCell(index int, cell matrix.Cell, decorators ...any) {
 // excludedByGates are the requirements that the cell's versions alone exclude, known
 // before anything runs, each with its gate.
 func excludedByGates(cell matrix.Cell) map[contract.RequirementID]string {
-	clientVersion, err := semver.StrictNewVersion(cell.Client.Version)
+	s, err := cell.Subject()
 	if err != nil {
-		return nil // the runner reports the version; every requirement stays a spec
-	}
-	s := contract.Subject{ClientVersion: clientVersion, OperatorVersion: semver.MustParse(cell.Operator.Version), Gates: cell.Contract.Gates()}
-	if cell.Operator.MinClientVersion != "" {
-		s.MinClientVersion = semver.MustParse(cell.Operator.MinClientVersion)
+		return nil // the runner reports it; every requirement stays a spec
 	}
 	out := map[contract.RequirementID]string{}
 	for _, r := range contract.Requirements() {

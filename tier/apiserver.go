@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/Masterminds/semver/v3"
 	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -285,9 +284,6 @@ func (a *APIServer) Start(ctx context.Context, cell matrix.Cell, clk clock.Passi
 		Dropped:    srv.Journal().Dropped,
 		SetIssuing: func(_ context.Context, as fakeoperator.Issuing) error { return srv.SetIssuing(as) },
 		Authority:  srv.Authority(), LicenseFingerprint: srv.License().Fingerprint, Close: srv.Close,
-	}
-	if cell.Operator.MinClientVersion != "" {
-		ep.MinClientVersion = semver.MustParse(cell.Operator.MinClientVersion)
 	}
 	return ep, nil
 }

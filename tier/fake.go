@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/Masterminds/semver/v3"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 
@@ -37,8 +36,6 @@ type Endpoint struct {
 	Authority *credentials.Authority
 	// LicenseFingerprint is the key clients file their certificates under.
 	LicenseFingerprint string
-	// MinClientVersion is the operator's minimum client version, nil when it sets none.
-	MinClientVersion *semver.Version
 	// Close stops everything the tier started.
 	Close func()
 }
@@ -87,9 +84,6 @@ func StartFake(cell matrix.Cell, clk clock.PassiveClock) (*Endpoint, error) {
 		Authority:          srv.Authority(),
 		LicenseFingerprint: srv.License().Fingerprint,
 		Close:              srv.Close,
-	}
-	if cell.Operator.MinClientVersion != "" {
-		ep.MinClientVersion = semver.MustParse(cell.Operator.MinClientVersion)
 	}
 	return ep, nil
 }

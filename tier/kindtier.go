@@ -17,7 +17,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/Masterminds/semver/v3"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -440,9 +439,6 @@ func (k *KindTier) Start(ctx context.Context, cell matrix.Cell, clk clock.Passiv
 			return out
 		},
 		Authority: authority, LicenseFingerprint: certs.Fingerprint, Close: func() {},
-	}
-	if cell.Operator.MinClientVersion != "" {
-		ep.MinClientVersion = semver.MustParse(cell.Operator.MinClientVersion)
 	}
 	return ep, nil
 }
