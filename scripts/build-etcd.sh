@@ -3,7 +3,7 @@
 # etcdmain is what etcd's own main runs) into
 # ${OPCONFORM_CACHE:-~/.cache/opconform}/bin/etcd-<version>/ and prints that directory;
 # a build already there is reused.
-# Usage: scripts/build-etcd.sh VERSION   (e.g. v3.6.16)
+# Usage: scripts/build-etcd.sh VERSION   (e.g. v3.7.0)
 set -o errexit -o nounset -o pipefail
 
 # WORK is the throwaway module the build happens in; a global, so the EXIT trap can name it.

@@ -15,7 +15,7 @@
 #     dynamic provisioner.
 # Reused when the image is there; binaries are cached under ${OPCONFORM_CACHE:-~/.cache/opconform}.
 # Needs root (debootstrap, chroot) and a Docker engine (make docker-up).
-# Usage: scripts/build-node-image.sh VERSION   (e.g. v1.37.2)
+# Usage: scripts/build-node-image.sh VERSION   (e.g. v1.37.0)
 set -o errexit -o nounset -o pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "${REPO_ROOT}"

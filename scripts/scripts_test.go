@@ -94,14 +94,14 @@ func TestBuildKubernetesColdThenCached(t *testing.T) {
 	g := NewWithT(t)
 	e := newScriptEnv(t)
 	dir, calls := e.run(t, "build-kubernetes.sh", "kube-apiserver", "kubelet")
-	g.Expect(dir).To(Equal(filepath.Join(e.cache, "bin", "kubernetes-v1.37.2")), "prints the output directory")
+	g.Expect(dir).To(Equal(filepath.Join(e.cache, "bin", "kubernetes-v1.37.0")), "prints the output directory")
 	for _, b := range []string{"kube-apiserver", "kubelet"} {
 		g.Expect(filepath.Join(dir, b)).To(BeAnExistingFile())
 	}
 	g.Expect(builds(calls)).To(HaveLen(1), "one go build for all commands")
 	for _, stamp := range []string{
-		"k8s.io/component-base/version.gitVersion=v1.37.2", "k8s.io/component-base/version.gitMajor=1",
-		"k8s.io/component-base/version.gitMinor=37", "k8s.io/client-go/pkg/version.gitVersion=v1.37.2",
+		"k8s.io/component-base/version.gitVersion=v1.37.0", "k8s.io/component-base/version.gitMajor=1",
+		"k8s.io/component-base/version.gitMinor=37", "k8s.io/client-go/pkg/version.gitVersion=v1.37.0",
 	} {
 		g.Expect(builds(calls)[0]).To(ContainSubstring(stamp), "binaries are stamped with their version")
 	}
@@ -170,7 +170,7 @@ func TestBuildControlPlaneColdThenCached(t *testing.T) {
 	g := NewWithT(t)
 	e := newScriptEnv(t)
 	dir, calls := e.run(t, "build-control-plane.sh")
-	g.Expect(dir).To(Equal(filepath.Join(e.cache, "bin", "control-plane-kubernetes-v1.37.2-etcd-v3.6.16")))
+	g.Expect(dir).To(Equal(filepath.Join(e.cache, "bin", "control-plane-kubernetes-v1.37.0-etcd-v3.7.0")))
 	g.Expect(filepath.Join(dir, "kube-apiserver")).To(BeAnExistingFile())
 	g.Expect(filepath.Join(dir, "etcd")).To(BeAnExistingFile())
 	g.Expect(builds(calls)).To(HaveLen(2), "kube-apiserver and etcd")
