@@ -1,6 +1,7 @@
 package matrix_test
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -184,6 +185,12 @@ func TestTimeoutsDefaultWhereUnset(t *testing.T) {
 	g.Expect(m.Timeouts.Setup).To(Equal(defaults.Setup))
 	g.Expect(m.Timeouts.KindCluster).To(Equal(defaults.KindCluster))
 	g.Expect(m.Timeouts.Cell).To(Equal(defaults.Cell))
+	g.Expect(m.Timeouts.Probe.Duration).To(Equal(10 * time.Second))
+	g.Expect(m.Timeouts.Stop.Duration).To(Equal(10 * time.Second))
+	all := reflect.ValueOf(m.Timeouts)
+	for i := range all.NumField() {
+		g.Expect(all.Field(i).Interface()).NotTo(BeZero(), "timeouts.%s has a default", all.Type().Field(i).Name)
+	}
 
 	_, err = matrix.Parse([]byte("timeouts: {helm: -1m}\nclients: [{name: c, version: 3.250.0}]\noperators: [{name: o, version: 3.250.0}]\n"))
 	g.Expect(err).To(MatchError(ContainSubstring("timeouts.helm")))

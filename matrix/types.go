@@ -1,6 +1,8 @@
 package matrix
 
 import (
+	"reflect"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -162,10 +164,15 @@ type Timeouts struct {
 	Rollout metav1.Duration `json:"rollout"`
 	// Helm bounds installing a real operator's chart. Default 5m.
 	Helm metav1.Duration `json:"helm"`
-	// Request bounds one request the harness makes of a tier (the operator's harness
-	// endpoints, a discovery check, a connection waiting for the next cell's operator).
-	// Default 30s.
+	// Request bounds one request the harness makes of a tier: the operator's harness
+	// endpoints, a user's API requests. Default 30s.
 	Request metav1.Duration `json:"request"`
+	// Probe bounds one probe of a wait for an operator: a discovery request through the
+	// aggregator, a connection waiting for the next cell's operator. Default 10s.
+	Probe metav1.Duration `json:"probe"`
+	// Stop bounds how long a process a tier started (etcd, kube-apiserver) is given to exit
+	// after SIGTERM before it is killed. Default 10s.
+	Stop metav1.Duration `json:"stop"`
 }
 
 // DefaultTimeouts are the timeouts a matrix does not set.
@@ -175,17 +182,20 @@ func DefaultTimeouts() Timeouts {
 		Cell: d(60 * time.Second), Scenario: d(20 * time.Second), Setup: d(15 * time.Minute), KindCell: d(12 * time.Minute),
 		ControlPlane: d(90 * time.Second), APIService: d(60 * time.Second), Preflight: d(2 * time.Minute),
 		KindCluster: d(5 * time.Minute), KindReuse: d(20 * time.Second), Rollout: d(3 * time.Minute), Helm: d(5 * time.Minute),
-		Request: d(30 * time.Second),
+		Request: d(30 * time.Second), Probe: d(10 * time.Second), Stop: d(10 * time.Second),
 	}
 }
 
-// fields are the timeouts by name, for defaults and checks.
+// fields are the timeouts by their names in matrix.yaml (the json tags), for defaults and
+// checks: read from the struct, so a timeout added to it is defaulted and checked too.
 func (t *Timeouts) fields() map[string]*metav1.Duration {
-	return map[string]*metav1.Duration{
-		"cell": &t.Cell, "scenario": &t.Scenario, "setup": &t.Setup, "kindCell": &t.KindCell, "controlPlane": &t.ControlPlane,
-		"apiService": &t.APIService, "preflight": &t.Preflight, "kindCluster": &t.KindCluster, "kindReuse": &t.KindReuse,
-		"rollout": &t.Rollout, "helm": &t.Helm, "request": &t.Request,
+	v := reflect.ValueOf(t).Elem()
+	out := make(map[string]*metav1.Duration, v.NumField())
+	for i := range v.NumField() {
+		name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
+		out[name] = v.Field(i).Addr().Interface().(*metav1.Duration)
 	}
+	return out
 }
 
 // Drivers, kinds and tiers.

@@ -88,7 +88,7 @@ func (a *APIServer) setUp(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("a port for the operator: %w", err)
 	}
-	if a.handoff, err = newHandoff(net.JoinHostPort(operatorClusterIP, strconv.Itoa(port)), a.cp.timeouts.Request.Duration); err != nil {
+	if a.handoff, err = newHandoff(net.JoinHostPort(operatorClusterIP, strconv.Itoa(port)), a.cp.timeouts.Probe.Duration); err != nil {
 		return fmt.Errorf("the operator's listener: %w", err)
 	}
 	cs, err := a.cp.Clientset()
@@ -312,7 +312,7 @@ func (a *APIServer) waitAvailable(ctx context.Context, user *rest.Config) error 
 				return false, nil
 			}
 		}
-		if err := discoveryAnswers(ctx, hc, a.cp.URL, a.cp.timeouts.Request.Duration); err != nil {
+		if err := discoveryAnswers(ctx, hc, a.cp.URL, a.cp.timeouts.Probe.Duration); err != nil {
 			why = err.Error()
 			return false, nil
 		}

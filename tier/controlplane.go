@@ -219,7 +219,7 @@ func (cp *ControlPlane) tail() string {
 	return b.String()
 }
 
-// Stop ends kube-apiserver and etcd (in that order, each given the request timeout to exit)
+// Stop ends kube-apiserver and etcd (in that order, each given the stop timeout to exit)
 // and removes their data.
 func (cp *ControlPlane) Stop() {
 	for i := len(cp.procs) - 1; i >= 0; i-- {
@@ -227,7 +227,7 @@ func (cp *ControlPlane) Stop() {
 		_ = syscall.Kill(-p.Process.Pid, syscall.SIGTERM)
 		select {
 		case <-done:
-		case <-time.After(cp.timeouts.Request.Duration):
+		case <-time.After(cp.timeouts.Stop.Duration):
 			_ = syscall.Kill(-p.Process.Pid, syscall.SIGKILL)
 			<-done
 		}

@@ -3,6 +3,7 @@ package tier
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -35,8 +36,8 @@ type DeployInput struct {
 	LicenseKeyPEM []byte
 	// Wait, when non-zero, bounds the wait for the Deployment and the APIService.
 	Wait time.Duration
-	// Request bounds each discovery request of that wait (default: Wait).
-	Request time.Duration
+	// Probe bounds each discovery request of that wait; needed with Wait.
+	Probe time.Duration
 	// ServingCA signs the operator's serving certificate; nil makes a new one. A harness that
 	// deploys into one cluster again and again gives one CA, so that a deploy that changes
 	// nothing of the pod changes nothing of its secrets either.
@@ -103,11 +104,10 @@ func DeployOperator(ctx context.Context, cfg *rest.Config, in DeployInput) error
 	if in.Wait == 0 {
 		return nil
 	}
-	request := in.Request
-	if request == 0 {
-		request = in.Wait
+	if in.Probe <= 0 {
+		return errors.New("deploying: DeployInput.Wait needs a Probe bound for each discovery request")
 	}
-	return waitDeployed(ctx, cfg, cs, in.Wait, request)
+	return waitDeployed(ctx, cfg, cs, in.Wait, in.Probe)
 }
 
 // fieldManager owns what the harness applies.
@@ -156,8 +156,8 @@ func setContainer(obj *unstructured.Unstructured, image string, args []string) e
 }
 
 // waitDeployed waits for the operator's Deployment to be available and its APIService to
-// be Available, each discovery request bounded by request.
-func waitDeployed(ctx context.Context, cfg *rest.Config, cs *kubernetes.Clientset, timeout, request time.Duration) error {
+// be Available, each discovery request bounded by probe.
+func waitDeployed(ctx context.Context, cfg *rest.Config, cs *kubernetes.Clientset, timeout, probe time.Duration) error {
 	ag, err := aggregator.NewForConfig(cfg)
 	if err != nil {
 		return fmt.Errorf("the aggregator client: %w", err)
@@ -190,7 +190,7 @@ func waitDeployed(ctx context.Context, cfg *rest.Config, cs *kubernetes.Clientse
 		// Available is the aggregator's last check; the operator must also answer through
 		// it, more than once (the aggregator routes to the Service's ready endpoints: the
 		// kind tier turns on --enable-aggregator-routing).
-		if err := discoveryAnswers(ctx, hc, cfg.Host, request); err != nil {
+		if err := discoveryAnswers(ctx, hc, cfg.Host, probe); err != nil {
 			streak, why = 0, err.Error()
 			return false, nil
 		}

@@ -304,7 +304,7 @@ func (i progressInfo) Enabled() bool            { return i.on }
 // loadImage loads the operator image into every node, as `kind load docker-image` does.
 func (k *KindTier) loadImage(ctx context.Context, dir string) error {
 	archive := filepath.Join(dir, "image.tar")
-	if out, err := docker(ctx, k.timeouts.Rollout.Duration, "save", "-o", archive, k.image); err != nil {
+	if out, err := docker(ctx, k.timeouts.Preflight.Duration, "save", "-o", archive, k.image); err != nil {
 		return fmt.Errorf("saving %s: %s", k.image, out)
 	}
 	defer os.Remove(archive)
@@ -454,7 +454,7 @@ func (k *KindTier) rollOut(ctx context.Context, cell matrix.Cell, args []string)
 		k.servingCA = ca
 	}
 	k.deployed = "" // what ran is gone, whatever comes of this
-	err := DeployOperator(ctx, k.admin, DeployInput{Manifests: k.manifests, Image: k.image, Args: args, LicenseKeyPEM: k.licenseKey, Wait: k.timeouts.Rollout.Duration, Request: k.timeouts.Request.Duration, ServingCA: k.servingCA})
+	err := DeployOperator(ctx, k.admin, DeployInput{Manifests: k.manifests, Image: k.image, Args: args, LicenseKeyPEM: k.licenseKey, Wait: k.timeouts.Rollout.Duration, Probe: k.timeouts.Probe.Duration, ServingCA: k.servingCA})
 	if err != nil {
 		return fmt.Errorf("kind cluster %s: %w", k.Name, err)
 	}
