@@ -153,8 +153,12 @@ type Timeouts struct {
 	// APIService bounds the operator's APIService becoming Available (apiserver tier).
 	// Default 60s.
 	APIService metav1.Duration `json:"apiService"`
-	// Preflight bounds each command of the kind preflight. Default 2m.
+	// Preflight bounds each docker command of the kind tier's preparation and clusters.
+	// Default 2m.
 	Preflight metav1.Duration `json:"preflight"`
+	// NodeImage bounds building a kind node image here, or pulling one (about 30 minutes
+	// cold on 2 cores). Default 60m.
+	NodeImage metav1.Duration `json:"nodeImage"`
 	// KindCluster bounds making a kind cluster and its becoming ready; KindReuse checking a
 	// kept one. Defaults 5m and 20s.
 	KindCluster metav1.Duration `json:"kindCluster"`
@@ -180,7 +184,7 @@ func DefaultTimeouts() Timeouts {
 	d := func(v time.Duration) metav1.Duration { return metav1.Duration{Duration: v} }
 	return Timeouts{
 		Cell: d(60 * time.Second), Scenario: d(20 * time.Second), Setup: d(15 * time.Minute), KindCell: d(12 * time.Minute),
-		ControlPlane: d(90 * time.Second), APIService: d(60 * time.Second), Preflight: d(2 * time.Minute),
+		ControlPlane: d(90 * time.Second), APIService: d(60 * time.Second), Preflight: d(2 * time.Minute), NodeImage: d(60 * time.Minute),
 		KindCluster: d(5 * time.Minute), KindReuse: d(20 * time.Second), Rollout: d(3 * time.Minute), Helm: d(5 * time.Minute),
 		Request: d(30 * time.Second), Probe: d(10 * time.Second), Stop: d(10 * time.Second),
 	}

@@ -5,7 +5,8 @@
 # KIND_REQUIRED (default 1: TIER=kind fails when kind cannot make clusters; 0: those cells skip).
 #
 # Before anything runs: the matrix and the selection are checked (every problem once), the
-# previous run's reports are removed, and long builds run here, where their progress shows.
+# previous run's reports are removed, and `opconform prepare` prepares what the selection
+# needs (long builds run there, where their progress shows).
 # After: the report's verdict, counts, failures with their re-run commands, and where the
 # reports are.
 set -o errexit -o nounset -o pipefail
@@ -24,13 +25,14 @@ main() {
     return 2
   fi
   matrix="$(cd "${folder}" && pwd -P)/$(basename "${MATRIX:-matrix.yaml}")"
-  local opconform="${REPO_ROOT}/bin/opconform"
+  local opconform="${REPO_ROOT}/bin/opconform" kind_required=false
+  [[ "${KIND_REQUIRED:-1}" == "1" ]] && kind_required=true
   go build -o "${opconform}" ./cmd/opconform
   "${opconform}" matrix check --matrix "${matrix}" --tier "${tier}" \
     --clients "${CLIENTS:-}" --operators "${OPERATORS:-}" --kubernetes "${KUBERNETES:-}" --label-filter "${GINKGO_LABEL_FILTER:-}"
   # a report left from an earlier run must never be mistaken for this one's
   rm -rf "${artifacts}/report.md" "${artifacts}/report.html" "${artifacts}/report.json" "${artifacts}/junit.xml" "${artifacts}/ginkgo.json" "${artifacts}/ginkgo.log" \
-    "${artifacts}/journals" "${artifacts}/kind-logs" "${artifacts}/progress.log"
+    "${artifacts}/journals" "${artifacts}/kind-logs" "${artifacts}/progress.log" "${artifacts}/prepared.json"
 
   local args=(
     --procs="${GINKGO_NODES:-2}" --randomize-all --fail-on-pending --fail-on-empty --keep-going --silence-skips
@@ -45,23 +47,14 @@ main() {
   local suite=(--conformance.matrix="${matrix}" --conformance.root="${REPO_ROOT}" --conformance.tier="${tier}"
     --conformance.clients="${CLIENTS:-}" --conformance.operators="${OPERATORS:-}" --conformance.kubernetes="${KUBERNETES:-}"
     --conformance.artifacts="${artifacts}"
-    --conformance.kind-required="$([[ "${KIND_REQUIRED:-1}" == "1" ]] && echo true || echo false)")
-  if [[ ",${tier}," == *",apiserver,"* ]]; then
-    # built here, not inside the suite, so that a cold build's progress shows as it happens
-    local bin
-    bin="$(scripts/build-control-plane.sh)"
-    suite+=(--conformance.control-plane="${bin}")
-  fi
-  if [[ ",${tier}," == *",kind,"* && "${KIND_REQUIRED:-1}" == "1" ]]; then
-    # the node image: pinned where it can be pulled, else built here (progress shows)
-    local kube
-    for kube in $("${opconform}" matrix kubernetes --matrix "${matrix}" --only "${KUBERNETES:-}"); do
-      node_image "${kube}"
-    done
-    # before anything is created: one clear line when kind cannot make clusters here
-    # (KIND_REQUIRED=0, as make test sets it, lets kind cells skip with that line instead)
-    "${opconform}" preflight --matrix "${matrix}" --kubernetes "${KUBERNETES:-}"
-  fi
+    --conformance.kind-required="${kind_required}")
+  # what the selection needs before its first cell, decided once in Go (package prepare):
+  # the control plane, each Kubernetes version's node image (built here when missing and
+  # KIND_REQUIRED=1), the kind preflight, the operator image; long builds show as they go
+  "${opconform}" prepare --matrix "${matrix}" --root "${REPO_ROOT}" --tier "${tier}" \
+    --clients "${CLIENTS:-}" --operators "${OPERATORS:-}" --kubernetes "${KUBERNETES:-}" \
+    --kind-required="${kind_required}" --out "${artifacts}/prepared.json"
+  suite+=(--conformance.prepared="${artifacts}/prepared.json")
   local status=0 tail_pid=""
   if [[ ",${tier}," == *",kind,"* ]]; then
     # the kind tier's progress (clusters, each operator's rollout, cells done of all), as it
@@ -85,17 +78,6 @@ main() {
     ((status)) || status=1
   fi
   return "${status}"
-}
-
-# node_image builds the kind node image of Kubernetes KUBE here unless the pinned one is
-# present or may be pulled (OPCONFORM_DOWNLOAD=1), or a Docker engine is missing (the
-# preflight then says so).
-node_image() {
-  local kube="$1"
-  docker info >/dev/null 2>&1 || return 0
-  [[ "${OPCONFORM_DOWNLOAD:-}" == "1" ]] && return 0
-  if [[ -n "$(docker images --quiet --filter "reference=kindest/node:${kube}")" ]]; then return 0; fi
-  scripts/build-node-image.sh "${kube}" >/dev/null
 }
 
 main "$@"

@@ -89,12 +89,12 @@ stop() {
   echo "docker-up: dockerd ${pid} did not stop within 30 s; killed it"
 }
 
-# needs_capdrop: this machine's bounding set lacks CAP_SYS_RESOURCE (bit 24), which runc
-# gives privileged containers.
+# needs_capdrop: this machine's bounding set lacks CAP_SYS_RESOURCE, which runc gives
+# privileged containers (decided in Go: opconform host, tier.HostFacts).
 needs_capdrop() {
-  local bnd
-  bnd="$(awk '/^CapBnd:/ {print $2}' /proc/self/status)"
-  (( (16#${bnd} >> 24 & 1) == 0 ))
+  local facts
+  facts="$(go run ./cmd/opconform host)"
+  [[ "${facts}" == *'"sysResource":false'* ]]
 }
 
 main "$@"

@@ -1,13 +1,10 @@
 package suites
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -18,6 +15,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/opconform/opconform/matrix"
+	"github.com/opconform/opconform/prepare"
 	"github.com/opconform/opconform/runner"
 	"github.com/opconform/opconform/tier"
 )
@@ -44,10 +42,9 @@ func tiers() map[string]tier.Tier {
 
 // setup is what the first process prepares for all.
 type setup struct {
-	ControlPlaneBin string `json:"controlPlaneBin"`
-	// KindUnavailable is the kind preflight's line when kind cannot make clusters here.
-	KindUnavailable string `json:"kindUnavailable"`
-	KindImage       string `json:"kindImage"`
+	// Prepared is what package prepare decided and built (control plane, node images, the
+	// kind preflight, the operator image).
+	Prepared prepare.Prepared `json:"prepared"`
 	// Installed are the external clients' binaries, built once for every process.
 	Installed runner.Installed `json:"installed"`
 }
@@ -56,11 +53,11 @@ func selects(t string) bool {
 	return slices.ContainsFunc(cells, func(c matrix.Cell) bool { return c.Tier == t })
 }
 
-// setUpSuite registers the suite's setup, bounded by wait (the matrix's timeouts.setup:
-// building the control plane cold takes about 8 minutes on 2 cores). The first process
-// builds the control plane (if the cache lacks it), runs the kind preflight, builds the
-// operator image and, meanwhile, the external clients; every process then starts its own
-// tiers, so parallel processes never share an operator.
+// setUpSuite registers the suite's setup, bounded by wait (the matrix's timeouts.setup).
+// The first process takes what `opconform prepare` prepared (or prepares it itself: the
+// control plane, the kind preflight, the operator image) and, meanwhile, builds the
+// external clients; every process then starts its own tiers, so parallel processes never
+// share an operator.
 func setUpSuite(wait time.Duration) {
 	SynchronizedBeforeSuite(prepareOnce, startTiers, NodeTimeout(wait))
 }
@@ -71,27 +68,20 @@ func prepareOnce(ctx SpecContext) []byte {
 	// the external clients build while the rest is prepared
 	installs := make(chan runner.Installed, 1)
 	go func() { installs <- runner.Preinstall(ctx, cells, repoRoot) }()
-	if selects(matrix.TierAPIServer) {
-		s.ControlPlaneBin = *controlPlaneFlag
-		if s.ControlPlaneBin == "" {
-			By("building the control plane (scripts/build-control-plane.sh; cached after the first build)")
-			s.ControlPlaneBin = runScript(ctx, "build-control-plane.sh")
-		}
+	var err error
+	if *preparedFlag != "" {
+		s.Prepared, err = prepare.Load(*preparedFlag, cells)
+	} else {
+		By("preparing the run's tiers (package prepare: the control plane is built once and cached)")
+		s.Prepared, err = prepare.Run(ctx, prepare.Options{
+			Root: repoRoot, Cells: cells, KindRequired: *kindRequiredFlag, Timeouts: theMatrix.Timeouts, Progress: GinkgoWriter,
+		})
 	}
-	if selects(matrix.TierKind) {
-		for _, kube := range theMatrix.Kubernetes {
-			if _, err := tier.Preflight(ctx, kube, theMatrix.Timeouts.Preflight.Duration); err != nil {
-				s.KindUnavailable = err.Error()
-				break
-			}
-		}
-		if s.KindUnavailable == "" {
-			s.KindImage = "opconform/fakeoperator:dev"
-			runScript(ctx, "image.sh", "build", s.KindImage)
-			// once, before any process makes a cluster on it
-			_, err := tier.EnsureKindNetwork(ctx, theMatrix.Timeouts.Preflight.Duration)
-			Expect(err).NotTo(HaveOccurred(), "the kind tier's docker network")
-		}
+	Expect(err).NotTo(HaveOccurred(), "preparing the run")
+	if selects(matrix.TierKind) && s.Prepared.KindUnavailable == "" {
+		// once, before any process makes a cluster on it
+		_, err := tier.EnsureKindNetwork(ctx, theMatrix.Timeouts.Preflight.Duration)
+		Expect(err).NotTo(HaveOccurred(), "the kind tier's docker network")
 	}
 	s.Installed = <-installs
 	data, err := json.Marshal(s)
@@ -104,15 +94,17 @@ func startTiers(ctx SpecContext, data []byte) {
 	var s setup
 	Expect(json.Unmarshal(data, &s)).To(Succeed())
 	runner.UseInstalled(s.Installed)
+	p := s.Prepared
 	*kind = tier.KindPool{
-		Unavailable: s.KindUnavailable, Required: *kindRequiredFlag, Image: s.KindImage, RepoRoot: repoRoot, Artifacts: artifacts,
-		Keep: os.Getenv("KEEP_CLUSTER") == "1", Process: GinkgoParallelProcess(), Timeouts: theMatrix.Timeouts,
+		Unavailable: p.KindUnavailable, Required: *kindRequiredFlag, NodeImages: p.NodeImages, Host: p.Host, Image: p.OperatorImage,
+		RepoRoot: repoRoot, Artifacts: artifacts, Keep: os.Getenv("KEEP_CLUSTER") == "1", Process: GinkgoParallelProcess(),
+		Timeouts: theMatrix.Timeouts,
 	}
-	if s.ControlPlaneBin == "" {
+	if p.ControlPlane == "" {
 		return
 	}
 	start := time.Now()
-	controlPlaneBin = s.ControlPlaneBin
+	controlPlaneBin = p.ControlPlane
 	a, err := tier.StartAPIServer(ctx, controlPlaneBin, theMatrix.Timeouts)
 	Expect(err).NotTo(HaveOccurred(), "starting the apiserver tier from %s", controlPlaneBin)
 	apiTier = a
@@ -174,17 +166,4 @@ func kindCellDone(cell matrix.Cell, result *runner.Result, failed bool) {
 		took = " in " + result.Duration.Round(100*time.Millisecond).String()
 	}
 	fmt.Fprintf(f, "[kind %d/%d] %s: %s%s\n", done, total, cell.ID, how, took)
-}
-
-// runScript runs scripts/name and returns its last output line.
-func runScript(ctx context.Context, name string, args ...string) string {
-	GinkgoHelper()
-	cmd := exec.CommandContext(ctx, filepath.Join(repoRoot, "scripts", name), args...)
-	cmd.Dir = repoRoot
-	var stderr bytes.Buffer
-	cmd.Stderr = io.MultiWriter(&stderr, GinkgoWriter)
-	out, err := cmd.Output()
-	Expect(err).NotTo(HaveOccurred(), "scripts/%s: %s", name, stderr.String())
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	return lines[len(lines)-1]
 }

@@ -28,9 +28,10 @@ var (
 	// conformance.root is the repository: golden journals, deploy/, external clients' scripts.
 	// It is not the matrix's folder: a matrix may live anywhere.
 	rootFlag = flag.String("conformance.root", "..", "repository root")
-	// conformance.control-plane is the apiserver tier's binaries (make conformance builds
-	// them first, so that the build's progress shows); empty: the suite builds them.
-	controlPlaneFlag = flag.String("conformance.control-plane", "", "directory with kube-apiserver and etcd")
+	// conformance.prepared is what `opconform prepare` prepared for the run (make
+	// conformance runs it first, so that long builds show their progress); empty: the suite
+	// prepares it itself.
+	preparedFlag = flag.String("conformance.prepared", "", "file written by opconform prepare --out")
 	// conformance.kind-required makes kind's unavailability fail the kind cells (make
 	// conformance TIER=kind) instead of skipping them (make test, where kind may be absent).
 	kindRequiredFlag = flag.Bool("conformance.kind-required", false, "fail kind cells when kind cannot make clusters here")

@@ -15,9 +15,9 @@ import (
 // Host is what this machine lets kind's nodes do, read off the machine.
 type Host struct {
 	// CgroupV1 is true where /sys/fs/cgroup is not the unified (v2) hierarchy.
-	CgroupV1 bool
+	CgroupV1 bool `json:"cgroupV1"`
 	// SysResource is true where the capability bounding set holds CAP_SYS_RESOURCE.
-	SysResource bool
+	SysResource bool `json:"sysResource"`
 }
 
 // HostFacts reads the machine.
@@ -52,16 +52,16 @@ const (
 // the others find it (a create that loses the race is followed by bounded inspects). Each
 // docker command is bounded by wait.
 func EnsureKindNetwork(ctx context.Context, wait time.Duration) (bool, error) {
-	if _, err := docker(ctx, wait, "network", "inspect", KindNetwork); err == nil {
+	if _, err := Docker(ctx, wait, "network", "inspect", KindNetwork); err == nil {
 		return false, nil
 	}
-	out, err := docker(ctx, wait, "network", "create", "--driver", "bridge", "--subnet", KindNetworkSubnet,
+	out, err := Docker(ctx, wait, "network", "create", "--driver", "bridge", "--subnet", KindNetworkSubnet,
 		"--opt", "com.docker.network.bridge.enable_ip_masquerade=false", "--label", "io.opconform.network=kind", KindNetwork)
 	if err != nil {
 		// another process of the run may be making it: its pool is taken before the network
 		// can be inspected
 		for range 20 {
-			if _, ierr := docker(ctx, wait, "network", "inspect", KindNetwork); ierr == nil {
+			if _, ierr := Docker(ctx, wait, "network", "inspect", KindNetwork); ierr == nil {
 				return false, nil
 			}
 			select {
@@ -78,10 +78,10 @@ func EnsureKindNetwork(ctx context.Context, wait time.Duration) (bool, error) {
 // RemoveKindNetwork removes KindNetwork once no node uses it, each docker command bounded
 // by wait.
 func RemoveKindNetwork(ctx context.Context, wait time.Duration) error {
-	if _, err := docker(ctx, wait, "network", "inspect", KindNetwork); err != nil {
+	if _, err := Docker(ctx, wait, "network", "inspect", KindNetwork); err != nil {
 		return nil
 	}
-	if out, err := docker(ctx, wait, "network", "rm", KindNetwork); err != nil {
+	if out, err := Docker(ctx, wait, "network", "rm", KindNetwork); err != nil {
 		return fmt.Errorf("removing docker network %s: %s", KindNetwork, out)
 	}
 	return nil

@@ -18,10 +18,14 @@ import (
 // KindPool is the kind tier of one process: its clusters, one per Kubernetes version, made
 // on first use and deleted by Stop (or kept, with Keep).
 type KindPool struct {
-	// Unavailable is the kind preflight's line when kind cannot make clusters here; Required
-	// makes that an error of every cell rather than a skip.
+	// Unavailable is prepare's line when kind cannot make clusters here; Required makes that
+	// an error of every cell rather than a skip.
 	Unavailable string
 	Required    bool
+	// NodeImages are the node images prepare chose, by Kubernetes version; Host the
+	// machine's facts.
+	NodeImages map[string]string
+	Host       Host
 	// Image is the fake operator's image; RepoRoot holds deploy/ and the fixtures' licence.
 	Image, RepoRoot string
 	// Artifacts is where progress.log (what a run shows as it goes) and kind-logs/ go.
@@ -118,7 +122,7 @@ func (p *KindPool) input(kube string) (KindInput, error) {
 		return KindInput{}, fmt.Errorf("the fixtures' licence key: %w", err)
 	}
 	return KindInput{
-		Kubernetes: kube, Dir: dir, Image: p.Image, Manifests: manifests, LicenseKeyPEM: key, Keep: p.Keep, Process: p.Process,
+		Kubernetes: kube, NodeImage: p.NodeImages[kube], Host: p.Host, Dir: dir, Image: p.Image, Manifests: manifests, LicenseKeyPEM: key, Keep: p.Keep, Process: p.Process,
 		Progress: p.progress, LogsDir: filepath.Join(p.Artifacts, "kind-logs"), Timeouts: p.Timeouts,
 	}, nil
 }

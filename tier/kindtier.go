@@ -67,8 +67,11 @@ type KindTier struct {
 
 // KindInput is how StartKind makes a cluster.
 type KindInput struct {
-	// Kubernetes is the version; its node image is pinned in NodeImages, or built here.
+	// Kubernetes is the version; NodeImage the node image prepare chose for it (pinned in
+	// NodeImages, or built here), and Host the machine's facts kind's configuration follows.
 	Kubernetes string
+	NodeImage  string
+	Host       Host
 	// Progress receives kind's progress lines (cluster creation, image load); may be nil.
 	Progress io.Writer
 	// LogsDir is where `kind export logs` goes when creating the cluster fails.
@@ -91,14 +94,15 @@ type KindInput struct {
 	Timeouts matrix.Timeouts
 }
 
-// StartKind runs the preflight, creates the cluster and loads the image into its nodes.
+// StartKind creates the cluster (or reuses a kept one) from the node image prepare chose,
+// and loads the operator image into its nodes.
 func StartKind(ctx context.Context, in KindInput) (*KindTier, error) {
-	image, err := Preflight(ctx, in.Kubernetes, in.Timeouts.Preflight.Duration)
-	if err != nil {
-		return nil, fmt.Errorf("the kind preflight: %w", err)
+	image := in.NodeImage
+	if image == "" {
+		return nil, fmt.Errorf("%w: no node image was prepared for Kubernetes %s (opconform prepare --tier kind)", ErrKindUnavailable, in.Kubernetes)
 	}
 	if _, err := EnsureKindNetwork(ctx, in.Timeouts.Preflight.Duration); err != nil {
-		return nil, err // not "unavailable": the preflight said kind can run here
+		return nil, err // not "unavailable": prepare found that kind can run here
 	}
 	// kind puts its nodes on this network, reusing it as it is
 	if err := os.Setenv("KIND_EXPERIMENTAL_DOCKER_NETWORK", KindNetwork); err != nil {
@@ -143,8 +147,8 @@ func StartKind(ctx context.Context, in KindInput) (*KindTier, error) {
 	}
 	fmt.Fprintf(progress, "%s: creating a kind cluster of Kubernetes %s from %s on docker network %s\n", name, in.Kubernetes, image, KindNetwork)
 	start := time.Now()
-	err = k.provider.Create(k.Name,
-		cluster.CreateWithV1Alpha4Config(kindConfig(image, image == BuiltNodeImage(in.Kubernetes), HostFacts())),
+	err := k.provider.Create(k.Name,
+		cluster.CreateWithV1Alpha4Config(kindConfig(image, image == BuiltNodeImage(in.Kubernetes), in.Host)),
 		cluster.CreateWithKubeconfigPath(k.Kubeconfig),
 		cluster.CreateWithWaitForReady(in.Timeouts.KindCluster.Duration),
 		cluster.CreateWithDisplayUsage(false), cluster.CreateWithDisplaySalutation(false))
@@ -194,7 +198,7 @@ func KindDown(ctx context.Context, wait time.Duration) ([]string, error) {
 		}
 		done = append(done, "deleted kind cluster "+name+" (its nodes and their volumes)")
 	}
-	if _, err := docker(ctx, wait, "network", "inspect", KindNetwork); err == nil {
+	if _, err := Docker(ctx, wait, "network", "inspect", KindNetwork); err == nil {
 		if err := RemoveKindNetwork(ctx, wait); err != nil {
 			return done, err
 		}
@@ -226,7 +230,7 @@ func (k *KindTier) reuse(ctx context.Context, image string) (bool, string) {
 		return false, ""
 	}
 	node := k.Name + "-control-plane"
-	if out, err := docker(ctx, k.timeouts.Preflight.Duration, "inspect", "--format", "{{.Config.Image}} {{range $n, $_ := .NetworkSettings.Networks}}{{$n}} {{end}}", node); err != nil {
+	if out, err := Docker(ctx, k.timeouts.Preflight.Duration, "inspect", "--format", "{{.Config.Image}} {{range $n, $_ := .NetworkSettings.Networks}}{{$n}} {{end}}", node); err != nil {
 		return false, "its node does not answer docker inspect: " + strings.TrimSpace(out)
 	} else if fields := strings.Fields(out); len(fields) < 2 || fields[0] != image || !slices.Contains(fields[1:], KindNetwork) {
 		return false, fmt.Sprintf("its node runs %q on %v, not %s on %s", firstField(fields), fields[min(1, len(fields)):], image, KindNetwork)
@@ -304,7 +308,7 @@ func (i progressInfo) Enabled() bool            { return i.on }
 // loadImage loads the operator image into every node, as `kind load docker-image` does.
 func (k *KindTier) loadImage(ctx context.Context, dir string) error {
 	archive := filepath.Join(dir, "image.tar")
-	if out, err := docker(ctx, k.timeouts.Preflight.Duration, "save", "-o", archive, k.image); err != nil {
+	if out, err := Docker(ctx, k.timeouts.Preflight.Duration, "save", "-o", archive, k.image); err != nil {
 		return fmt.Errorf("saving %s: %s", k.image, out)
 	}
 	defer os.Remove(archive)

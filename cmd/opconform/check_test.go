@@ -261,7 +261,7 @@ func TestEverySubcommandHelpExitsZero(t *testing.T) {
 	buildBinaries(t)
 	g := NewWithT(t)
 	for _, args := range [][]string{{"--help"}, {"check", "--help"}, {"check", "-h"}, {"requirements", "--help"}, {"matrix", "--help"},
-		{"matrix", "check", "--help"}, {"report", "merge", "--help"}, {"add-client", "--help"}, {"add-operator", "--help"}, {"golden", "--help"}, {"preflight", "--help"}, {"fixtures", "--help"}} {
+		{"matrix", "check", "--help"}, {"report", "merge", "--help"}, {"add-client", "--help"}, {"add-operator", "--help"}, {"golden", "--help"}, {"prepare", "--help"}, {"fixtures", "--help"}} {
 		cmd := exec.Command(binaries.opconform, args...)
 		cmd.Dir = "../.."
 		out, _ := cmd.CombinedOutput()

@@ -1,8 +1,8 @@
 // Command opconform is the harness's tool: it lists the contract's requirements, checks and
 // edits the matrix (its shards for GitHub Actions, add-client, add-operator), records the
 // golden journals, merges, summarises and compares reports, regenerates the certificate
-// fixtures, runs the kind preflight and deletes the project's kind clusters, and checks a
-// real client against a real cluster.
+// fixtures, prepares a run (control plane, node images, the kind preflight) and deletes the
+// project's kind clusters, and checks a real client against a real cluster.
 //
 //	go run ./cmd/opconform requirements
 //	go run ./cmd/opconform matrix --github
@@ -42,7 +42,8 @@ Commands:
   report summary print a report's verdict, the cells that did not run here, and each failure once
   report compare FAKE.json OTHER.json: the same cells on another tier must come to the same outcomes
   check          run a client command through a recording proxy in front of a cluster and judge it: check -- mirrord ls
-  preflight      check that kind can make clusters here (for TIER=kind), one line if not
+  prepare        prepare what a selection needs before its first cell (control plane, node images, kind preflight, operator image)
+  host           print this machine's facts kind's nodes depend on (cgroup v1, CAP_SYS_RESOURCE), as JSON
   kind-down      delete every kind cluster and docker network this project made, nothing else
   add-client     add a client release: matrix line, golden journal, diff to the previous (--version)
   add-operator   add an operator release: matrix line, diff to the previous (--version)
@@ -95,8 +96,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return errors.New("usage: opconform report merge [--matrix F] [--out DIR] REPORT.json… | opconform report summary REPORT.json")
 	case "check":
 		return checkCommand(args[1:], stdout, stderr)
-	case "preflight":
-		return preflightCommand(args[1:], stdout, stderr)
+	case "prepare":
+		return prepareCommand(args[1:], stderr)
+	case "host":
+		return hostCommand(stdout)
 	case "kind-down":
 		done, err := tier.KindDown(context.Background(), matrix.DefaultTimeouts().Preflight.Duration)
 		for _, line := range done {

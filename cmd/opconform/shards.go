@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/opconform/opconform/matrix"
-	"github.com/opconform/opconform/tier"
 )
 
 // shard is one CI job: one tier, one Kubernetes version (kind only), one operator.
@@ -120,10 +118,7 @@ func kubernetesCommand(args []string, stdout, stderr io.Writer) error {
 func matrixCheckCommand(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("opconform matrix check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	tiers := fs.String("tier", "", "tiers, comma-separated (default: fake)")
-	clients := fs.String("clients", "", "clients, comma-separated names (default: all)")
-	operators := fs.String("operators", "", "operators, comma-separated names (default: all)")
-	kubernetes := fs.String("kubernetes", "", "the kind tier's Kubernetes versions, comma-separated (default: all)")
+	filter := selectionFlags(fs)
 	labelFilter := fs.String("label-filter", "", "a Ginkgo label filter to check (GINKGO_LABEL_FILTER)")
 	m, path, err := parseLoading(fs, args, "matrix file")
 	if err != nil {
@@ -132,46 +127,43 @@ func matrixCheckCommand(args []string, stdout, stderr io.Writer) error {
 	if _, err := types.ParseLabelFilter(*labelFilter); err != nil {
 		return fmt.Errorf("GINKGO_LABEL_FILTER %q: %v (labels: tier:…, client:…, operator:…, req:…, negative-control; see README.md, \"Knobs\")", *labelFilter, strings.Join(strings.Fields(stripANSI(err.Error())), " "))
 	}
-	f := matrix.Filter{Tiers: matrix.SplitNames(*tiers), Clients: matrix.SplitNames(*clients), Operators: matrix.SplitNames(*operators), Kubernetes: matrix.SplitNames(*kubernetes)}
-	if len(f.Tiers) == 0 {
-		f.Tiers = []string{matrix.TierFake}
+	cells, err := selectCells(m, path, filter())
+	if err != nil {
+		return err
 	}
-	if err := m.CheckFilter(f); err != nil {
-		return fmt.Errorf("selecting from %s:\n%w", path, err)
-	}
-	n := len(m.Expand(f))
-	if n == 0 {
-		return fmt.Errorf("selecting from %s: tiers %v, clients %v, operators %v select no cell (clients and operators may exclude each other)", path, f.Tiers, f.Clients, f.Operators)
-	}
-	fmt.Fprintf(stdout, "matrix %s: %d cells selected\n", path, n)
+	fmt.Fprintf(stdout, "matrix %s: %d cells selected\n", path, len(cells))
 	return nil
+}
+
+// selectionFlags defines the flags that select a run's cells (make conformance's TIER,
+// CLIENTS, OPERATORS, KUBERNETES) and returns the filter they give once parsed.
+func selectionFlags(fs *flag.FlagSet) func() matrix.Filter {
+	tiers := fs.String("tier", "", "tiers, comma-separated (default: fake)")
+	clients := fs.String("clients", "", "clients, comma-separated names (default: all)")
+	operators := fs.String("operators", "", "operators, comma-separated names (default: all)")
+	kubernetes := fs.String("kubernetes", "", "the kind tier's Kubernetes versions, comma-separated (default: all)")
+	return func() matrix.Filter {
+		f := matrix.Filter{Tiers: matrix.SplitNames(*tiers), Clients: matrix.SplitNames(*clients), Operators: matrix.SplitNames(*operators), Kubernetes: matrix.SplitNames(*kubernetes)}
+		if len(f.Tiers) == 0 {
+			f.Tiers = []string{matrix.TierFake}
+		}
+		return f
+	}
+}
+
+// selectCells checks the selection f against the matrix at path and expands it.
+func selectCells(m *matrix.Matrix, path string, f matrix.Filter) ([]matrix.Cell, error) {
+	if err := m.CheckFilter(f); err != nil {
+		return nil, fmt.Errorf("selecting from %s:\n%w", path, err)
+	}
+	cells := m.Expand(f)
+	if len(cells) == 0 {
+		return nil, fmt.Errorf("selecting from %s: tiers %v, clients %v, operators %v select no cell (clients and operators may exclude each other)", path, f.Tiers, f.Clients, f.Operators)
+	}
+	return cells, nil
 }
 
 // ansi matches the colour codes Ginkgo's errors carry.
 var ansi = regexp.MustCompile("\x1b\\[[0-9;]*m")
 
 func stripANSI(s string) string { return ansi.ReplaceAllString(s, "") }
-
-// preflightCommand checks, before a run of the kind tier creates anything, that kind can
-// make a cluster for every Kubernetes version of the matrix; it fails with one line naming
-// what is missing.
-func preflightCommand(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("opconform preflight", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	selected := fs.String("kubernetes", "", "only these Kubernetes versions, comma-separated (KUBERNETES)")
-	m, _, err := parseLoading(fs, args, "matrix file")
-	if err != nil {
-		return err
-	}
-	for _, kube := range m.Kubernetes {
-		if only := matrix.SplitNames(*selected); len(only) > 0 && !slices.Contains(only, kube) {
-			continue
-		}
-		image, err := tier.Preflight(context.Background(), kube, m.Timeouts.Preflight.Duration)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "kind preflight: clusters of Kubernetes %s can be made here, from %s\n", kube, image)
-	}
-	return nil
-}
