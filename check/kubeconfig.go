@@ -54,7 +54,8 @@ func operatorVersion(ctx context.Context, cluster *rest.Config, versionHeader, c
 	req.Header.Set(versionHeader, clientVersion)
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%w the operator's version: the cluster at %s did not answer (%v): start it, or point --kubeconfig or --context at one that runs", ErrCannotJudge, cluster.Host, err)
+		return nil, fmt.Errorf("%w the operator's version: the cluster at %s did not answer (%v): start it, or point --kubeconfig "+
+			"or --context at one that runs", ErrCannotJudge, cluster.Host, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))

@@ -90,7 +90,8 @@ func (e *RefusalError) Error() string {
 	case e.Header == e.certificateHeader:
 		return fmt.Sprintf("the operator refused the client certificate (header %s, reason %s: %s): %s", e.Header, e.Status.Reason, e.Status.Message, certificateHint(e.Status.Reason))
 	}
-	return fmt.Sprintf("the operator refused a header of this client (header %s, reason %s: %s): this client does not fit this operator; report it with both versions", e.Header, e.Status.Reason, e.Status.Message)
+	return fmt.Sprintf("the operator refused a header of this client (header %s, reason %s: %s): this client does not fit "+
+		"this operator; report it with both versions", e.Header, e.Status.Reason, e.Status.Message)
 }
 
 // certificateHint says what a user can do about a refused certificate.

@@ -52,7 +52,8 @@ func resolveVersion(injected string, read func() (*debug.BuildInfo, bool)) (*sem
 	if injected != "" {
 		v, err := semver.StrictNewVersion(injected)
 		if err != nil {
-			return nil, fmt.Errorf("%w: injected version %q is not SemVer (%v); build with -ldflags \"-X github.com/opconform/opconform/client.version=3.250.0\"", ErrNoVersion, injected, err)
+			return nil, fmt.Errorf("%w: injected version %q is not SemVer (%v); build with -ldflags \"-X "+
+				"github.com/opconform/opconform/client.version=3.250.0\"", ErrNoVersion, injected, err)
 		}
 		return v, nil
 	}
@@ -61,7 +62,8 @@ func resolveVersion(injected string, read func() (*debug.BuildInfo, bool)) (*sem
 	// v0.0.0-20261128200709-2c4e896abcde: not a release, and v0.0.0 would pass for an
 	// ancient client
 	if !ok || bi.Main.Version == "" || bi.Main.Version == "(devel)" || module.IsPseudoVersion(bi.Main.Version) {
-		return nil, fmt.Errorf("%w: none was injected and the module has no release version (a source build); build with -ldflags \"-X github.com/opconform/opconform/client.version=3.250.0\"", ErrNoVersion)
+		return nil, fmt.Errorf("%w: none was injected and the module has no release version (a source build); build with -ldflags "+
+			"\"-X github.com/opconform/opconform/client.version=3.250.0\"", ErrNoVersion)
 	}
 	v, err := semver.NewVersion(bi.Main.Version)
 	if err != nil || bi.Main.Version[0] != 'v' {

@@ -105,7 +105,8 @@ func checkJournalComplete(s Subject, o Observation) (bool, *violation) {
 		return false, nil
 	}
 	if o.Dropped > 0 {
-		return true, &violation{"journal-dropped", fmt.Sprintf("the operator's journal dropped %d entries during this scenario: it is not judged as if it were whole (raise the fake operator's --journal-capacity)", o.Dropped)}
+		return true, &violation{"journal-dropped", fmt.Sprintf("the operator's journal dropped %d entries during this scenario: it is not judged as if it were "+
+			"whole (raise the fake operator's --journal-capacity)", o.Dropped)}
 	}
 	// a request that got no answer (a timeout, a broken connection) may never have
 	// reached the operator: the harness cannot hold its journal to it
@@ -138,7 +139,8 @@ func checkJournalComplete(s Subject, o Observation) (bool, *violation) {
 	}
 	if len(seen) > len(sent) {
 		extra := seen[len(sent)]
-		return true, &violation{"extra-request", fmt.Sprintf("the operator's journal has %d operator requests, the client sent %d; the first it did not send: %s %s", len(seen), len(sent), extra.Method, extra.Path)}
+		return true, &violation{"extra-request", fmt.Sprintf("the operator's journal has %d operator requests, the client sent %d; the first it did not send: %s "+
+			"%s", len(seen), len(sent), extra.Method, extra.Path)}
 	}
 	return len(sent) > 0, nil
 }

@@ -85,29 +85,42 @@ func Requirements() []Requirement {
 		{ID: ReqCertificateExempt, judge: checkCertificateExempt, Sides: sides(SideClient), Level: Should, Clients: ">= 3.46.0-0",
 			Sentence: "The operator GET before the certificate, the certificate request itself and `status` carry no certificate."},
 		{ID: ReqCertificateValid, judge: checkCertificateValid, Sides: sides(SideClient), Level: Must, Clients: ">= 3.46.0-0",
-			Sentence: "Every certificate a client sends of its own accord is valid for the operator's licence and clock, padded base64 DER, and matches the client's key; an expired one is refreshed, never sent."},
+			Sentence: "Every certificate a client sends of its own accord is valid for the operator's licence and clock, " +
+				"padded base64 DER, and matches the client's key; an expired one is refreshed, never sent."},
 		{ID: ReqSessionID, judge: checkSessionID, Sides: sides(SideClient), Level: Must, Clients: ">= 3.41.0-0",
 			Sentence: "Every target connect carries one x-session-id, a decimal u64."},
 		{ID: ReqSessionStable, judge: checkSessionStable, Sides: sides(SideClient), Level: Must, Clients: ">= 3.41.0-0",
 			Sentence: "Both connections of a session (the client's and its proxy's) carry the same session id."},
 		{ID: ReqSessionCertificate, judge: checkSessionCertificate, Sides: sides(SideClient, SideOperator), Level: Must, Clients: ">= 3.46.0-0", Operators: ">= 3.46.0-0",
-			Sentence: "A session is never continued under another certificate: the client keeps its certificate, and the operator refuses a connect that reuses a session id with another one."},
+			Sentence: "A session is never continued under another certificate: the client keeps its certificate, and the " +
+				"operator refuses a connect that reuses a session id with another one."},
 		{ID: ReqIdentityClean, judge: checkIdentity, Sides: sides(SideClient), Level: Must, Clients: ">= 3.85.0-0",
-			Sentence: "Name and hostname headers are sent where the version sends them (target connects from 3.85.0, every operator request from 3.109.0), and cleaned from 3.104.0: ASCII only, trimmed, legal header values."},
+			Sentence: "Name and hostname headers are sent where the version sends them (target connects from 3.85.0, every " +
+				"operator request from 3.109.0), and cleaned from 3.104.0: ASCII only, trimmed, legal header values."},
 		{ID: ReqEarlyRefusal, judge: checkEarlyRefusal, Sides: sides(SideOperator), Level: Must, Clients: ">= 3.46.0-0", Operators: ">= 3.46.0-0",
-			Sentence: "An invalid certificate is refused on the first operator request that carries it (by operators before 3.109.0, which check target connects only: on the first connect), before any WebSocket is established, with 401 or 403 and a Kubernetes Status naming the header and a reason; a valid one is served."},
+			Sentence: "An invalid certificate is refused on the first operator request that carries it (by operators " +
+				"before 3.109.0, which check target connects only: on the first connect), before any WebSocket is " +
+				"established, with 401 or 403 and a Kubernetes Status naming the header and a reason; a valid one is " +
+				"served."},
 		{ID: ReqStopAfterRefusal, judge: checkStopAfterRefusal, Sides: sides(SideClient), Level: Must,
 			Sentence: "After a well-formed refusal (a Status naming the header and a reason) the client sends no further request and stops with an error naming the header and the reason."},
 		{ID: ReqMinimumVersionNamed, judge: checkMinimumVersion, Sides: sides(SideClient, SideOperator), Level: Must, WithMinimumClientVersion: true,
 			Sentence: "An operator that refuses a client for its version names the minimum version, and the client passes it on."},
 		{ID: ReqOldOperatorCompat, judge: checkOldOperator, Probe: true, Sides: sides(SideClient, SideOperator), Level: Must, ServedClientsOnly: true, Clients: ">= 3.109.0-0", Operators: "< 3.109.0-0",
-			Sentence: "Old operators serve new clients, and new clients work with old operators: status and ls succeed, and exec too where the operator issues certificates (a client that needs what only newer operators send breaks it); the operator probe's requests with every contract header are served as they are bare."},
+			Sentence: "Old operators serve new clients, and new clients work with old operators: status and ls succeed, " +
+				"and exec too where the operator issues certificates (a client that needs what only newer operators " +
+				"send breaks it); the operator probe's requests with every contract header are served as they are " +
+				"bare."},
 		{ID: ReqNewOperatorCompat, judge: checkCompat, Sides: sides(SideOperator), Level: Must, ServedClientsOnly: true, Clients: ">= 3.46.0-0, < 3.109.0-0", Operators: ">= 3.109.0-0",
 			Sentence: "New operators serve old clients (since client certificates) under the old rules: status, ls and exec succeed."},
 		{ID: ReqUnknownHeadersIgnored, judge: checkUnknownHeaders, Probe: true, Sides: sides(SideOperator), Level: Must, ServedClientsOnly: true,
-			Sentence: "Operators ignore headers they do not know: a request of any class that is served bare is served with every contract header and one no operator knows (the operator probe, independent of any client)."},
+			Sentence: "Operators ignore headers they do not know: a request of any class that is served bare is served " +
+				"with every contract header and one no operator knows (the operator probe, independent of any " +
+				"client)."},
 		{ID: ReqJournalComplete, judge: checkJournalComplete, Sides: sides(SideOperator), Level: Must,
-			Sentence: "The operator's journal holds every operator request the client sent, in order, with the same contract headers (certificates by fingerprint), and dropped none: the journal the other requirements are judged on is checked, not trusted."},
+			Sentence: "The operator's journal holds every operator request the client sent, in order, with the same " +
+				"contract headers (certificates by fingerprint), and dropped none: the journal the other " +
+				"requirements are judged on is checked, not trusted."},
 		{ID: ReqGoldenJournal, judgeCell: checkGolden, Sides: sides(SideClient), Level: Should,
 			Sentence: "Against the current fake operator, a client version sends what its golden journal (fixtures/clients) recorded: no drift."},
 	}

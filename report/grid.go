@@ -145,7 +145,9 @@ func (r *Report) controlTable() string {
 	if len(rows) == 0 {
 		return ""
 	}
-	return "## Negative controls\n\nA client or operator with a deliberate defect must be reported failing the requirement it breaks: proof that the harness can fail.\n\n| control | side | cell | requirement | |\n|---|---|---|---|---|\n" + strings.Join(rows, "\n") + "\n\n"
+	return "## Negative controls\n\nA client or operator with a deliberate defect must be reported failing the " +
+		"requirement it breaks: proof that the harness can fail.\n\n| control | side | cell | requirement | " +
+		"|\n|---|---|---|---|---|\n" + strings.Join(rows, "\n") + "\n\n"
 }
 
 // axesOf are the clients and operators of a tier's cells that keep holds for, in report order.

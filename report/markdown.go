@@ -19,7 +19,9 @@ func (r *Report) Markdown() string {
 	fmt.Fprintf(&b, "# opconform conformance report\n\n%s\n\n", r.Verdict())
 	b.WriteString(r.compatibilityGrid())
 	b.WriteString(r.controlTable())
-	fmt.Fprintf(&b, "## Every cell, requirement by requirement\n\nLegend: ✅ all pass · ☑️ negative control failed as expected · ❌ fail · ❗ negative control unnoticed · cells read pass/expected-fail/fail/not observed/not applicable; ⏱ longest refusal → client exit.\n\n")
+	fmt.Fprintf(&b, "## Every cell, requirement by requirement\n\nLegend: ✅ all pass · ☑️ negative control failed as "+
+		"expected · ❌ fail · ❗ negative control unnoticed · cells read pass/expected-fail/fail/not "+
+		"observed/not applicable; ⏱ longest refusal → client exit.\n\n")
 	for _, tier := range r.tiers() {
 		clients, operators := r.axesOf(tier, func(Cell) bool { return true })
 		fmt.Fprintf(&b, "### Tier %s\n\n| client \\ operator | %s |\n|---|%s\n", tier, strings.Join(operators, " | "), strings.Repeat("---|", len(operators)))
@@ -144,7 +146,9 @@ func (r *Report) Verdict() string {
 	if n > 0 {
 		cells += fmt.Sprintf(", %d of them did not run here (see below)", n)
 	}
-	return fmt.Sprintf("**%s** — %s; %d requirement outcomes (one a cell and requirement): %d pass, %d fail, %d expected-fail (negative controls caught), %d unexpected-pass, %d not observed, %d not run here, %d not applicable "+
+	return fmt.Sprintf("**%s** — %s; %d requirement outcomes (one a cell and requirement): %d pass, %d fail, %d "+
+		"expected-fail (negative controls caught), %d unexpected-pass, %d not observed, %d not run here, %d "+
+		"not applicable "+
 		"— a spec runs only where its requirement applies: Ginkgo's passed specs are the pass and expected-fail, its skipped ones the not observed and not run here.",
 		verdict, cells, t.Total(), t.Pass, t.Fail, t.ExpectedFail, t.UnexpectedPass, t.NotObserved, t.NotRun, t.NotApplicable)
 }

@@ -67,7 +67,9 @@ func (r *Report) Coverage() []Coverage {
 // requirementTable renders Coverage as Markdown.
 func (r *Report) requirementTable() string {
 	var b strings.Builder
-	b.WriteString("## Requirements\n\nCells where each requirement passed, did not apply (its version gates), could not be observed, failed, and the negative controls that failed it as they must (proof that it can fail), by side.\n\n")
+	b.WriteString("## Requirements\n\nCells where each requirement passed, did not apply (its version gates), could " +
+		"not be observed, failed, and the negative controls that failed it as they must (proof that it can " +
+		"fail), by side.\n\n")
 	b.WriteString("| requirement | level | gates | pass | n/a | not observed | fail | negative controls |\n|---|---|---|---|---|---|---|---|\n")
 	for _, c := range r.Coverage() {
 		var controls []string

@@ -500,7 +500,9 @@ func (k *KindTier) harnessRequest(ctx context.Context, hc *http.Client, method, 
 // Stop deletes the cluster, or with Keep says how to reach it and leaves it.
 func (k *KindTier) Stop() (string, error) {
 	if k.keep {
-		return fmt.Sprintf("KEEP_CLUSTER=1: kept kind cluster %[1]s (the next run with KEEP_CLUSTER=1 reuses it); reach it with: kubectl --kubeconfig %[2]s get apiservices (the operator: kubectl --kubeconfig %[2]s -n %[3]s logs deploy/%[4]s); delete every cluster and network the project made with: make kind-down",
+		return fmt.Sprintf("KEEP_CLUSTER=1: kept kind cluster %[1]s (the next run with KEEP_CLUSTER=1 reuses it); reach it "+
+			"with: kubectl --kubeconfig %[2]s get apiservices (the operator: kubectl --kubeconfig %[2]s -n %[3]s "+
+			"logs deploy/%[4]s); delete every cluster and network the project made with: make kind-down",
 			k.Name, k.Kubeconfig, deployNamespace, deployName), nil
 	}
 	return "", k.provider.Delete(k.Name, k.Kubeconfig)

@@ -125,7 +125,8 @@ func matrixCheckCommand(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if _, err := types.ParseLabelFilter(*labelFilter); err != nil {
-		return fmt.Errorf("GINKGO_LABEL_FILTER %q: %v (labels: tier:…, client:…, operator:…, req:…, negative-control; see README.md, \"Knobs\")", *labelFilter, strings.Join(strings.Fields(stripANSI(err.Error())), " "))
+		return fmt.Errorf("GINKGO_LABEL_FILTER %q: %v (labels: tier:…, client:…, operator:…, req:…, negative-control; see "+
+			"README.md, \"Knobs\")", *labelFilter, strings.Join(strings.Fields(stripANSI(err.Error())), " "))
 	}
 	cells, err := selectCells(m, path, filter())
 	if err != nil {
@@ -158,7 +159,8 @@ func selectCells(m *matrix.Matrix, path string, f matrix.Filter) ([]matrix.Cell,
 	}
 	cells := m.Expand(f)
 	if len(cells) == 0 {
-		return nil, fmt.Errorf("selecting from %s: tiers %v, clients %v, operators %v select no cell (clients and operators may exclude each other)", path, f.Tiers, f.Clients, f.Operators)
+		return nil, fmt.Errorf("selecting from %s: tiers %v, clients %v, operators %v select no cell (clients and operators may "+
+			"exclude each other)", path, f.Tiers, f.Clients, f.Operators)
 	}
 	return cells, nil
 }
