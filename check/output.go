@@ -113,7 +113,7 @@ func (r *Result) write(dir string, o contract.Observation) error {
 		outcome, detail := report.Judge(f, nil)
 		cell.Requirements = append(cell.Requirements, report.Requirement{ID: f.Requirement, Outcome: outcome, Reason: f.Reason, Detail: detail, Scenario: f.Scenario})
 	}
-	rep := &report.Report{Format: report.FormatVersion, GeneratedAt: time.Now().UTC(), Cells: []report.Cell{cell}}
+	rep := &report.Report{Format: report.FormatVersion, GeneratedAt: time.Now().UTC(), Source: report.SourceCheck, Cells: []report.Cell{cell}}
 	rep.Sort()
 	if err := rep.WriteJSON(filepath.Join(dir, "report.json")); err != nil {
 		return err

@@ -106,16 +106,17 @@ func (r *Report) compatibilityGrid() string {
 	return b.String()
 }
 
-// pageControl is a negative control's requirement in one cell it ran in.
-type pageControl struct {
+// Control is a negative control's requirement in one cell: caught (reported failing, as it
+// must be) or not, or not run here (its cell could not run on this machine).
+type Control struct {
 	Name, Side, Cell, Requirement, Detail string
-	Caught                                bool
+	Caught, NotRunHere                    bool
 }
 
-// controls are every negative control's requirement in every cell it ran in, caught or
-// not, named for the side (client or operator) that is the control.
-func (r *Report) controls() []pageControl {
-	var out []pageControl
+// Controls are every negative control's requirement in every cell, caught or not, named
+// for the side (client or operator) that is the control.
+func (r *Report) Controls() []Control {
+	var out []Control
 	for _, c := range r.Cells {
 		for _, req := range c.Requirements {
 			if req.Control == "" {
@@ -125,7 +126,8 @@ func (r *Report) controls() []pageControl {
 			if req.Control == contract.SideOperator {
 				name = c.Operator
 			}
-			out = append(out, pageControl{Name: name, Side: string(req.Control), Cell: c.ID, Requirement: string(req.ID), Detail: req.Detail, Caught: req.Outcome == ExpectedFail})
+			out = append(out, Control{Name: name, Side: string(req.Control), Cell: c.ID, Requirement: string(req.ID), Detail: req.Detail, Caught: req.Outcome == ExpectedFail,
+				NotRunHere: req.Reason == Unavailable})
 		}
 	}
 	return out
@@ -135,7 +137,7 @@ func (r *Report) controls() []pageControl {
 // or not.
 func (r *Report) controlTable() string {
 	var rows []string
-	for _, c := range r.controls() {
+	for _, c := range r.Controls() {
 		caught := symbols[ExpectedFail] + " caught"
 		if !c.Caught {
 			caught = symbols[UnexpectedPass] + " not caught: " + markdownCell(c.Detail)

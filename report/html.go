@@ -83,7 +83,7 @@ type pageData struct {
 	Broken   bool
 	Legend   []Compatibility
 	Tiers    []pageTier
-	Controls []pageControl
+	Controls []Control
 }
 
 type pageTier struct {
@@ -138,7 +138,7 @@ func (r *Report) HTML() (string, error) {
 		}
 		d.Tiers = append(d.Tiers, t)
 	}
-	d.Controls = r.controls()
+	d.Controls = r.Controls()
 	var b bytes.Buffer
 	if err := page.Execute(&b, d); err != nil {
 		return "", fmt.Errorf("rendering report.html: %w", err)

@@ -41,7 +41,7 @@ func (s ShardState) Problem() string {
 // have had, each with its shard: any cell that no shard reported is Missing, as are the
 // shards' own missing cells, and each shard's state is in ShardStates.
 func Merge(want []Expected, shards map[string]*Report) *Report {
-	out := &Report{Format: FormatVersion, GeneratedAt: time.Now().UTC()}
+	out := &Report{Format: FormatVersion, GeneratedAt: time.Now().UTC(), Source: SourceMerge}
 	byID := map[string]int{}
 	from := map[string]string{}
 	names := make([]string, 0, len(shards))
@@ -52,6 +52,13 @@ func Merge(want []Expected, shards map[string]*Report) *Report {
 	for _, name := range names {
 		shard := shards[name]
 		out.Shards = append(out.Shards, name)
+		// the run's commit: the shards', where they agree
+		switch {
+		case out.Commit == "":
+			out.Commit = shard.Commit
+		case shard.Commit != "" && shard.Commit != out.Commit:
+			out.Commit = "mixed"
+		}
 		out.Missing = append(out.Missing, shard.Missing...)
 		for _, c := range shard.Cells {
 			i, seen := byID[c.ID]

@@ -2,10 +2,13 @@ package report
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/opconform/opconform/contract"
@@ -117,6 +120,10 @@ type Report struct {
 	// Format is the report format version.
 	Format      int       `json:"format"`
 	GeneratedAt time.Time `json:"generatedAt"`
+	// Source is what made the report (SourceConformance, SourceMerge, SourceCheck); Commit
+	// the commit of the repository it ran from ("" where none is known).
+	Source string `json:"source,omitempty"`
+	Commit string `json:"commit,omitempty"`
 	// Shards names the reports merged into this one.
 	Shards []string `json:"shards,omitempty"`
 	// ShardStates says, for a merged report, what each shard the run should have had
@@ -125,6 +132,32 @@ type Report struct {
 	Cells       []Cell       `json:"cells"`
 	// Missing lists cells that should have run and did not (or ran incompletely).
 	Missing []string `json:"missing,omitempty"`
+}
+
+// Sources of reports.
+const (
+	SourceConformance = "make conformance"
+	SourceMerge       = "ci shard merge"
+	SourceCheck       = "opconform check"
+)
+
+// CommitOf is the commit a run in dir ran from: $GITHUB_SHA in a workflow, else the
+// repository's HEAD (with "-dirty" when its work tree has changes), else "".
+func CommitOf(dir string) string {
+	if sha := os.Getenv("GITHUB_SHA"); sha != "" {
+		return sha
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	head, err := exec.CommandContext(ctx, "git", "-C", dir, "rev-parse", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	commit := strings.TrimSpace(string(head))
+	if status, err := exec.CommandContext(ctx, "git", "-C", dir, "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(status) > 0 {
+		commit += "-dirty"
+	}
+	return commit
 }
 
 // FormatVersion is the current report format.

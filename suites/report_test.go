@@ -16,7 +16,7 @@ import (
 // The conformance report is built once, on the first process, from the findings every spec
 // reported; it also checks that every selected cell ran every requirement spec.
 var _ = ReportAfterSuite("conformance report", func(r Report) {
-	rep := &report.Report{Format: report.FormatVersion, GeneratedAt: time.Now().UTC()}
+	rep := &report.Report{Format: report.FormatVersion, GeneratedAt: time.Now().UTC(), Source: report.SourceConformance, Commit: report.CommitOf(repoRoot)}
 	byCell := map[string]*report.Cell{}
 	for _, spec := range r.SpecReports {
 		for _, e := range spec.ReportEntries {
