@@ -2,7 +2,8 @@
 // edits the matrix (its shards for GitHub Actions, add-client, add-operator), records the
 // golden journals, merges, summarises and compares reports, regenerates the certificate
 // fixtures, prepares a run (control plane, node images, the kind preflight) and deletes the
-// project's kind clusters, and checks a real client against a real cluster.
+// project's kind clusters, checks a real client against a real cluster, and keeps results
+// across runs to answer can-i-deploy.
 //
 //	go run ./cmd/opconform requirements
 //	go run ./cmd/opconform matrix --github
@@ -12,6 +13,8 @@
 //	go run ./cmd/opconform report compare _artifacts/report.json _artifacts/kind/report.json
 //	go run ./cmd/opconform fixtures --out fixtures/certs
 //	go run ./cmd/opconform check --kubeconfig ~/.kube/config -- mirrord ls
+//	go run ./cmd/opconform results record _artifacts/report.json
+//	go run ./cmd/opconform can-i-deploy --client 3.250.0 --to-environment prod
 package main
 
 import (
@@ -42,6 +45,8 @@ Commands:
   report summary print a report's verdict, the cells that did not run here, and each failure once
   report compare FAKE.json OTHER.json: the same cells on another tier must come to the same outcomes
   check          run a client command through a recording proxy in front of a cluster and judge it: check -- mirrord ls
+  results        keep results across runs: record REPORT.json…, record-release, record-deployment (and undo-…)
+  can-i-deploy   may this version ship? --client V [--to-environment E | --operators …] or --operator V [--clients …]
   prepare        prepare what a selection needs before its first cell (control plane, node images, kind preflight, operator image)
   host           print this machine's facts kind's nodes depend on (cgroup v1, CAP_SYS_RESOURCE), as JSON
   kind-down      delete every kind cluster and docker network this project made, nothing else
@@ -96,6 +101,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return errors.New("usage: opconform report merge [--matrix F] [--out DIR] REPORT.json… | opconform report summary REPORT.json")
 	case "check":
 		return checkCommand(args[1:], stdout, stderr)
+	case "results":
+		return resultsCommand(args[1:], stdout, stderr)
+	case "can-i-deploy":
+		return canIDeployCommand(args[1:], stdout, stderr)
 	case "prepare":
 		return prepareCommand(args[1:], stderr)
 	case "host":
