@@ -10,6 +10,8 @@
 #   CI_LOCAL_SHARDS only these shards' jobs, by name, comma-separated (act --matrix name:…);
 #                   the report job expects every shard of CI_LOCAL_TIERS and names the
 #                   others missing, as it would on GitHub if their artifacts were
+# The push is a release tag (v3.250.0), so that the report job records the merged report
+# in the SQLite results store and its can-i-deploy gate asks of it.
 #   ARTIFACTS       where it all goes (default _artifacts): ci-local/artifacts/<name>/ per
 #                   artifact, ci-local/summaries/<job>.md (each job's step summary),
 #                   ci-local/act.log; the merged report.md is printed at the end
@@ -46,6 +48,10 @@ main() {
   local tiers="${CI_LOCAL_TIERS:-fake}"
   [[ "${tiers}" == "all" ]] && tiers=""
   args+=(--var "OPCONFORM_SHARD_TIERS=${tiers}" --var OPCONFORM_DOWNLOAD=0)
+  # pushed as a release tag, so that the report job's can-i-deploy gate runs too, asking of
+  # the results it has just recorded (the SQLite store: no secret here)
+  printf '{"ref": "refs/tags/v3.250.0", "ref_name": "v3.250.0"}\n' > "${work}/event.json"
+  args+=(--eventpath "${work}/event.json" --var "OPCONFORM_CAN_I_DEPLOY=--client {version} --operators 3.250.0,3.100.0")
   local shard only="${CI_LOCAL_SHARDS:-}"
   for shard in ${only//,/ }; do
     args+=(--matrix "name:${shard}")
@@ -61,6 +67,8 @@ main() {
     echo
     cat "${out}/artifacts/conformance-merged/report.md"
   fi
+  # the release gate's answer, as the report job's summary has it
+  sed -n '/^### Can I deploy/,$p' "${out}/summaries/conformance-report.md" 2>/dev/null || true
   return "${status}"
 }
 

@@ -70,6 +70,12 @@ func TestCILocalFailsWhereGitHubWould(t *testing.T) {
 	g.Expect(reportJob).To(ContainSubstring("shard fake-broken-accepts-any-certificate: failing: fake/broken-accepts-any-certificate/mirrord-3.250.0"))
 	g.Expect(reportJob).To(ContainSubstring("shard fake-legacy-3.100.0: missing: none of its 1 cells was reported"))
 	g.Expect(reportJob).To(ContainSubstring("a shard failed or did not finish: failure"))
+	// the merged report is recorded (its matrix has no negative control: it proves nothing
+	// could fail, so it does not count), and the release gate answers no
+	g.Expect(reportJob).To(ContainSubstring("✅  Success - Main record the results"))
+	g.Expect(reportJob).To(ContainSubstring("not counted by can-i-deploy: it ran no negative control"))
+	g.Expect(reportJob).To(ContainSubstring("### Can I deploy client 3.250.0? No"))
+	g.Expect(reportJob).To(ContainSubstring("❌  Failure - Main can-i-deploy"))
 
 	merged, readErr := report.ReadJSON(filepath.Join(artifacts, "ci-local", "artifacts", "conformance-merged", "report.json"))
 	g.Expect(readErr).NotTo(HaveOccurred(), "the merged report is uploaded although the job fails")

@@ -111,6 +111,14 @@ func TestEveryReadmeCommandRuns(t *testing.T) {
 		}},
 		"kubectl --kubeconfig /tmp/fake.kubeconfig get mirrordoperators.operator.metalbear.co operator": {coveredBy: "the go run ./cmd/fakeoperator entry above"},
 	}
+	// docs/release.md's worked example: its commands in order, in a copy of the repository
+	for i, step := range releaseSteps {
+		if i == 0 {
+			checks[step.cmd] = readmeCheck{run: runReleaseSteps}
+			continue
+		}
+		checks[step.cmd] = readmeCheck{coveredBy: "docs/release.md's worked example, run in order from its first command (releaseSteps)"}
+	}
 	cmds := readmeCommands(t)
 	for _, cmd := range cmds {
 		check, ok := checks[cmd]
@@ -126,6 +134,48 @@ func TestEveryReadmeCommandRuns(t *testing.T) {
 	for cmd := range checks {
 		if !slices.Contains(cmds, cmd) {
 			t.Errorf("this test runs %q, which README.md and docs/ no longer show: remove it", cmd)
+		}
+	}
+}
+
+// releaseSteps are docs/release.md's commands, in order, with what each must print and
+// whether it must fail (can-i-deploy's no is exit 1).
+var releaseSteps = []struct {
+	cmd   string
+	fails bool
+	wants []string
+}{
+	{cmd: "make conformance OPERATORS=current-3.250.0", wants: []string{"✅ conformance holds"}},
+	{cmd: "go run ./cmd/opconform results record _artifacts/report.json", wants: []string{"recorded in", "negative controls: 15 of 15 caught"}},
+	{cmd: "go run ./cmd/opconform results record-release --client 3.250.0", wants: []string{"client 3.250.0 recorded as released"}},
+	{cmd: "go run ./cmd/opconform results record-deployment --operator 3.250.0 --environment prod",
+		wants: []string{"operator 3.250.0 recorded as deployed to prod"}},
+	{cmd: "go run ./cmd/opconform can-i-deploy --client 3.250.0 --to-environment prod",
+		wants: []string{"can-i-deploy client 3.250.0 against environment prod: yes", "✅ operator 3.250.0: works — 3 cells (fake)"}},
+	{cmd: "go run ./cmd/opconform can-i-deploy --client 3.251.0 --to-environment prod", fails: true, wants: []string{
+		"can-i-deploy client 3.251.0 against environment prod: no",
+		"to verify it: make add-client VERSION=3.251.0, then make conformance OPERATORS=current-3.250.0; then opconform results record _artifacts/report.json"}},
+	{cmd: "go run ./cmd/opconform can-i-deploy --operator 3.250.0 --output markdown",
+		wants: []string{"### Can I deploy operator 3.250.0? Yes", "| 3.250.0 | 3.250.0 | ✅ works | 3 cells (fake) |"}},
+	{cmd: "go run ./cmd/opconform results undo-deployment --environment prod", wants: []string{"it runs operator none"}},
+	{cmd: "go run ./cmd/opconform results undo-release --client 3.250.0", wants: []string{"client 3.250.0 is no longer recorded as released"}},
+}
+
+// runReleaseSteps runs docs/release.md's worked example in a copy of the repository, with a
+// results store of its own.
+func runReleaseSteps(t *testing.T, _ string) {
+	dir := copyRepository(t)
+	db := "OPCONFORM_RESULTS_DB=" + filepath.Join(t.TempDir(), "results.db")
+	for _, step := range releaseSteps {
+		g := NewWithT(t)
+		out, err := shell(t, dir, step.cmd, db)
+		if step.fails {
+			g.Expect(err).To(HaveOccurred(), "%s must fail:\n%s", step.cmd, out)
+		} else {
+			g.Expect(err).NotTo(HaveOccurred(), "%s:\n%s", step.cmd, out)
+		}
+		for _, want := range step.wants {
+			g.Expect(out).To(ContainSubstring(want), "%s", step.cmd)
 		}
 	}
 }
