@@ -78,7 +78,7 @@ func Run(ctx context.Context, o Options) (Prepared, error) {
 	if !slices.Contains(tiers, matrix.TierKind) {
 		return p, nil
 	}
-	images, err := nodeImages(ctx, o, kubes, out)
+	images, err := nodeImages(ctx, o, kubes, p.Host, out)
 	if err != nil {
 		if o.KindRequired || !errors.Is(err, tier.ErrKindUnavailable) {
 			return p, err
@@ -97,8 +97,9 @@ func Run(ctx context.Context, o Options) (Prepared, error) {
 }
 
 // nodeImages decides the node image of each Kubernetes version and checks, before anything
-// is created, that the Docker engine runs it as kind runs its nodes (privileged).
-func nodeImages(ctx context.Context, o Options, kubes []string, out io.Writer) (map[string]string, error) {
+// is created, that the Docker engine runs it as kind runs its nodes (privileged); host says
+// what to suggest when it does not.
+func nodeImages(ctx context.Context, o Options, kubes []string, host tier.Host, out io.Writer) (map[string]string, error) {
 	wait := o.Timeouts.Preflight.Duration
 	if info, err := tier.Docker(ctx, wait, "info", "--format", "{{.ServerVersion}}"); err != nil {
 		return nil, fmt.Errorf("%w: no Docker engine answers (docker info: %s); make docker-up starts one", tier.ErrKindUnavailable, info)
@@ -111,7 +112,7 @@ func nodeImages(ctx context.Context, o Options, kubes []string, out io.Writer) (
 		}
 		if msg, err := tier.Docker(ctx, wait, "run", "--rm", "--privileged", "--network", "none", "--entrypoint", "true", image); err != nil {
 			hint := "make docker-up starts one that can"
-			if !tier.HostFacts().SysResource {
+			if !host.SysResource {
 				hint = "this machine lacks CAP_SYS_RESOURCE: stop the engine and run make docker-up, which registers hack/runc-capdrop"
 			}
 			return nil, fmt.Errorf("%w: the Docker engine refuses privileged containers, which kind nodes are (%s); %s", tier.ErrKindUnavailable, msg, hint)

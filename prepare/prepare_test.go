@@ -89,7 +89,7 @@ func TestUnpinnedVersionsAreRefused(t *testing.T) {
 func TestTheKindPreflightNamesWhatIsMissing(t *testing.T) {
 	g := NewWithT(t)
 	var progress bytes.Buffer
-	images, err := nodeImages(context.Background(), options(t.TempDir()), []string{"v1.37.0"}, &progress)
+	images, err := nodeImages(context.Background(), options(t.TempDir()), []string{"v1.37.0"}, tier.HostFacts(), &progress)
 	if err == nil {
 		g.Expect(images).To(HaveKeyWithValue("v1.37.0", Or(Equal(tier.NodeImages["v1.37.0"]), Equal(tier.BuiltNodeImage("v1.37.0")))))
 		g.Expect(progress.String()).To(ContainSubstring("prepare: kind clusters of Kubernetes v1.37.0 can be made here, from " + images["v1.37.0"]))

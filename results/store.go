@@ -250,7 +250,7 @@ func (s *Store) UndoRelease(ctx context.Context, version string) error {
 
 // Releases are the recorded client releases, in the order they were recorded.
 func (s *Store) Releases(ctx context.Context) ([]string, error) {
-	return s.strings(ctx, `SELECT client_version FROM releases ORDER BY recorded_at, client_version`)
+	return s.column(ctx, `SELECT client_version FROM releases ORDER BY recorded_at, client_version`)
 }
 
 // RecordDeployment records that environment now runs operator version, replacing what it
@@ -278,8 +278,7 @@ func (s *Store) UndoDeployment(ctx context.Context, environment string) (string,
 	if n, _ := res.RowsAffected(); n == 0 {
 		return "", fmt.Errorf("undoing the deployment to %s: no deployment is recorded there", environment)
 	}
-	now, err := s.Deployed(ctx, environment)
-	return now, err
+	return s.Deployed(ctx, environment)
 }
 
 // Deployed is the operator version environment runs now ("" when none is recorded).
@@ -298,20 +297,25 @@ func (s *Store) Deployed(ctx context.Context, environment string) (string, error
 
 // Environments are the environments with a deployment, and what each runs now.
 func (s *Store) Environments(ctx context.Context) (map[string]string, error) {
-	envs, err := s.strings(ctx, `SELECT DISTINCT environment FROM deployments ORDER BY environment`)
+	rows, err := s.db.QueryContext(ctx, `SELECT environment, operator_version FROM deployments d
+		WHERE deployed_at = (SELECT MAX(deployed_at) FROM deployments WHERE environment = d.environment)`)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading the deployments: %w", err)
 	}
+	defer rows.Close()
 	out := map[string]string{}
-	for _, e := range envs {
-		if out[e], err = s.Deployed(ctx, e); err != nil {
-			return nil, err
+	for rows.Next() {
+		var env, version string
+		if err := rows.Scan(&env, &version); err != nil {
+			return nil, fmt.Errorf("reading the deployments: %w", err)
 		}
+		out[env] = version
 	}
-	return out, nil
+	return out, rows.Err()
 }
 
-func (s *Store) strings(ctx context.Context, query string, args ...any) ([]string, error) {
+// column is the one column query returns, a string a row.
+func (s *Store) column(ctx context.Context, query string, args ...any) ([]string, error) {
 	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading the results store: %w", err)

@@ -40,7 +40,6 @@ Commands:
   requirements   list the contract's requirements with their levels and version gates
   matrix         print the matrix's shards (tier × Kubernetes × operator); --github as a job matrix
   matrix check   load the matrix and check a selection (--tier, --clients, --operators): every problem at once
-  matrix kubernetes  print the kind tier's Kubernetes versions, one a line
   report merge   merge shards' report.json files into one report.json and report.md
   report summary print a report's verdict, the cells that did not run here, and each failure once
   report compare FAKE.json OTHER.json: the same cells on another tier must come to the same outcomes
@@ -84,9 +83,6 @@ func run(args []string, stdout, stderr io.Writer) error {
 	case "matrix":
 		if len(args) > 1 && args[1] == "check" {
 			return matrixCheckCommand(args[2:], stdout, stderr)
-		}
-		if len(args) > 1 && args[1] == "kubernetes" {
-			return kubernetesCommand(args[2:], stdout, stderr)
 		}
 		return shardsCommand(args[1:], stdout, stderr)
 	case "report":

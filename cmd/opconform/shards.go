@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"regexp"
-	"slices"
 	"strings"
 
 	"github.com/onsi/ginkgo/v2/types"
@@ -92,23 +91,6 @@ func shardsCommand(args []string, stdout, stderr io.Writer) error {
 			line += " KUBERNETES=" + s.Kubernetes
 		}
 		fmt.Fprintf(stdout, "%s\t%s\n", s.Name, line)
-	}
-	return nil
-}
-
-// kubernetesCommand prints the matrix's Kubernetes versions (the kind tier's), one a line.
-func kubernetesCommand(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("opconform matrix kubernetes", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	selected := fs.String("only", "", "print only these of them, comma-separated (KUBERNETES)")
-	m, _, err := parseLoading(fs, args, "matrix file")
-	if err != nil {
-		return err
-	}
-	for _, k := range m.Kubernetes {
-		if only := matrix.SplitNames(*selected); len(only) == 0 || slices.Contains(only, k) {
-			fmt.Fprintln(stdout, k)
-		}
 	}
 	return nil
 }
