@@ -27,21 +27,41 @@ type specFinding struct {
 	Requirement report.Requirement `json:"requirement"`
 }
 
-var _ = Describe("Conformance", func() {
+// describeCells builds the spec tree from the cells, before RunSpecs: each cell of the fake
+// and apiserver tiers is a top-level container (Ginkgo shuffles those), and the kind tier's
+// cells are one top-level container per Kubernetes version, its operators' groups in order,
+// so that a process works through one version's cluster before it makes the next one's.
+func describeCells(cells []matrix.Cell) {
+	var kubes []string
+	groups := map[string][]operatorGroup{}
 	for _, g := range operatorGroups(cells) {
-		if len(g.indexes) == 1 && g.key == "" {
-			describeCell(g.indexes[0], cells[g.indexes[0]], Ordered, ContinueOnFailure)
+		if g.key == "" {
+			Describe("Conformance", func() { describeCell(g.indexes[0], cells[g.indexes[0]], Ordered, ContinueOnFailure) })
 			continue
 		}
-		// the cells of one kind operator run in one process, one after the other, so that it
-		// is rolled out once for all of them
-		Describe(g.name, Ordered, ContinueOnFailure, func() {
-			for _, i := range g.indexes {
-				describeCell(i, cells[i], Ordered)
-			}
+		kube := cells[g.indexes[0]].Kubernetes
+		if _, ok := groups[kube]; !ok {
+			kubes = append(kubes, kube)
+		}
+		groups[kube] = append(groups[kube], g)
+	}
+	for _, kube := range kubes {
+		Describe("Conformance", func() {
+			Describe("kind "+kube, func() {
+				// the cells of one kind operator run in one process, one after the other, so
+				// that it is rolled out once for all of them
+				for _, g := range groups[kube] {
+					Describe(g.name, Ordered, ContinueOnFailure, func() {
+						for _, i := range g.indexes {
+							describeCell(i, cells[i], Ordered)
+						}
+					})
+				}
+				describeKindTier(kube)
+			})
 		})
 	}
-})
+}
 
 // operatorGroup is cells that share one operator (runner.OperatorKey): the kind tier's, by
 // key; any other cell is a group of its own (key ""), free to run in any order.

@@ -87,5 +87,6 @@ func TestConformance(t *testing.T) {
 		t.Fatalf("creating artifacts directory: %v", err)
 	}
 	setUpSuite(theMatrix.Timeouts.Setup.Duration)
+	describeCells(cells)
 	RunSpecs(t, "opconform conformance")
 }

@@ -168,6 +168,7 @@ func waitDeployed(ctx context.Context, cfg *rest.Config, cs *kubernetes.Clientse
 	}
 	var why string
 	streak := 0
+	start := time.Now()
 	err = wait.PollUntilContextTimeout(ctx, deployPoll, timeout, true, func(ctx context.Context) (bool, error) {
 		d, err := cs.AppsV1().Deployments(deployNamespace).Get(ctx, deployName, metav1.GetOptions{})
 		if err != nil {
@@ -199,6 +200,10 @@ func waitDeployed(ctx context.Context, cfg *rest.Config, cs *kubernetes.Clientse
 		return streak >= answersInARow, nil
 	})
 	if err != nil {
+		if waited := time.Since(start); waited < timeout-deployPoll {
+			// the caller's bound came first (a cell's timeout)
+			return fmt.Errorf("deploying: stopped after %s of the rollout's %s (%v): %s", waited.Round(time.Second), timeout, context.Cause(ctx), why)
+		}
 		return fmt.Errorf("deploying: waited %s: %s", timeout, why)
 	}
 	return nil

@@ -11,12 +11,15 @@ import (
 	"time"
 )
 
-// NodeImages pins kind's node image, by digest, per Kubernetes version (kind v0.33.0).
+// NodeImages pins kind's node image, by digest, per Kubernetes version: each is the default
+// image of the kind release named beside it (pkg/apis/config/defaults/image.go), which that
+// release was tested with; kind supports other releases' images on a best-effort basis.
 // Where it cannot be pulled, an image of the same version built here by
 // scripts/build-node-image.sh (make node-image) is used: BuiltNodeImage. Which one a run
 // uses is decided in prepare.
 var NodeImages = map[string]string{
-	"v1.37.0": "kindest/node:v1.37.0@sha256:a1ed56cfb0e7b93589bdf97c8cd566405a265939e3620fc4f5de89adff580ae5",
+	"v1.37.0": "kindest/node:v1.37.0@sha256:a1ed56cfb0e7b93589bdf97c8cd566405a265939e3620fc4f5de89adff580ae5", // kind v0.33.0
+	"v1.36.1": "kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5", // kind v0.32.0
 }
 
 // BuiltNodeImage is the name scripts/build-node-image.sh gives the node image it builds.

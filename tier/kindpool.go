@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -15,8 +17,9 @@ import (
 	"github.com/opconform/opconform/matrix"
 )
 
-// KindPool is the kind tier of one process: its clusters, one per Kubernetes version, made
-// on first use and deleted by Stop (or kept, with Keep).
+// KindPool is the kind tier of one process: its cluster of the Kubernetes version its cells
+// are at, made on first use and deleted when the cells move on to the next version, or by
+// Stop (or kept, with Keep).
 type KindPool struct {
 	// Unavailable is prepare's line when kind cannot make clusters here; Required makes that
 	// an error of every cell rather than a skip.
@@ -39,9 +42,11 @@ type KindPool struct {
 	Timeouts matrix.Timeouts
 
 	mu       sync.Mutex
-	clusters map[string]*KindTier
-	failed   map[string]error
+	clusters map[string]*making
+	pending  sync.WaitGroup // clusters being made
 	progress *os.File
+	// startKind makes a cluster: StartKind, or a test's stand-in
+	startKind func(context.Context, KindInput) (*KindTier, error)
 }
 
 // Start stands the cell's operator up on the cluster of its Kubernetes version.
@@ -58,8 +63,11 @@ func (p *KindPool) Start(ctx context.Context, cell matrix.Cell, clk clock.Passiv
 	return k.Start(ctx, cell, clk)
 }
 
-// Cluster returns the cluster of Kubernetes version kube, making it on first use (one try a
-// process: after a failure the other cells fail at once, naming it).
+// Cluster returns the cluster of Kubernetes version kube, made on first use; one try a
+// version: after a failure the other cells of that version fail at once, naming it. A
+// process holds one version's cluster at a time: the suite runs the kind cells version by
+// version, so a cell of a new version retires the cluster of the one before (deleted, or
+// kept with Keep), and two processes on two cores run two clusters, not four.
 func (p *KindPool) Cluster(ctx context.Context, kube string) (*KindTier, error) {
 	c, err := p.cluster(ctx, kube)
 	if p.Required && errors.Is(err, ErrKindUnavailable) {
@@ -69,42 +77,100 @@ func (p *KindPool) Cluster(ctx context.Context, kube string) (*KindTier, error) 
 	return c, err
 }
 
+// making is a cluster being made, or made: done closes when tier or err is set.
+type making struct {
+	done chan struct{}
+	tier *KindTier
+	err  error
+}
+
 func (p *KindPool) cluster(ctx context.Context, kube string) (*KindTier, error) {
+	m, err := p.making(kube)
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case <-m.done:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for the kind cluster of %s: %w", kube, context.Cause(ctx))
+	}
+	if m.err != nil {
+		if errors.Is(m.err, ErrKindUnavailable) {
+			return nil, m.err
+		}
+		return nil, fmt.Errorf("the kind cluster of %s could not be made in this process: %w", kube, m.err)
+	}
+	return m.tier, nil
+}
+
+// isDone reports whether m's cluster is made or failed (then m.tier and m.err may be read).
+func isDone(m *making) bool {
+	select {
+	case <-m.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// making returns the making of kube's cluster, starting it (and retiring the other
+// versions' clusters) if it has not started.
+func (p *KindPool) making(kube string) (*making, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.Unavailable != "" {
 		return nil, fmt.Errorf("%w: %s", ErrKindUnavailable, strings.TrimPrefix(p.Unavailable, ErrKindUnavailable.Error()+": "))
 	}
-	if c, ok := p.clusters[kube]; ok {
-		return c, nil
-	}
-	if err, ok := p.failed[kube]; ok {
-		return nil, fmt.Errorf("the kind cluster of %s could not be made earlier in this process (see that cell): %w", kube, err)
+	if m, ok := p.clusters[kube]; ok {
+		return m, nil
 	}
 	if p.clusters == nil {
-		p.clusters, p.failed = map[string]*KindTier{}, map[string]error{}
-	}
-	if p.progress == nil {
+		p.clusters = map[string]*making{}
 		f, err := os.OpenFile(filepath.Join(p.Artifacts, "progress.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
 			return nil, fmt.Errorf("the kind tier's progress log: %w", err)
 		}
 		p.progress = f
 	}
+	for _, v := range slices.Sorted(maps.Keys(p.clusters)) {
+		if m := p.clusters[v]; isDone(m) && m.tier != nil {
+			fmt.Fprintf(p.progress, "%s: done with Kubernetes %s in this process, now %s\n", m.tier.Name, v, kube)
+			p.stop(v, m.tier)
+			delete(p.clusters, v)
+		}
+	}
+	return p.start(kube), nil
+}
+
+// start makes kube's cluster in the background, bounded by the kind cell's timeout, not by
+// the cell that asked first (its cluster serves the process's later cells too); p.mu held.
+func (p *KindPool) start(kube string) *making {
+	m := &making{done: make(chan struct{})}
+	p.clusters[kube] = m
 	in, err := p.input(kube)
 	if err != nil {
-		return nil, err
+		m.err = err
+		close(m.done)
+		return m
 	}
-	c, err := StartKind(ctx, in)
-	if err != nil {
-		if errors.Is(err, ErrKindUnavailable) {
-			p.Unavailable = err.Error()
+	startKind := p.startKind
+	if startKind == nil {
+		startKind = StartKind
+	}
+	p.pending.Add(1)
+	go func() {
+		defer p.pending.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), p.Timeouts.KindCell.Duration)
+		defer cancel()
+		m.tier, m.err = startKind(ctx, in)
+		if errors.Is(m.err, ErrKindUnavailable) {
+			p.mu.Lock()
+			p.Unavailable = m.err.Error()
+			p.mu.Unlock()
 		}
-		p.failed[kube] = err
-		return nil, err
-	}
-	p.clusters[kube] = c
-	return c, nil
+		close(m.done)
+	}()
+	return m
 }
 
 // input is what StartKind needs for a cluster of version kube.
@@ -130,27 +196,36 @@ func (p *KindPool) input(kube string) (KindInput, error) {
 // Stop deletes the pool's clusters (or, with Keep, says how to reach them), after a line
 // each on its rollouts for its cells.
 func (p *KindPool) Stop() {
+	p.pending.Wait() // each is bounded by the kind cell's timeout
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	for _, kube := range slices.Sorted(maps.Keys(p.clusters)) {
+		if c := p.clusters[kube].tier; c != nil { // else never made: its cells said why
+			p.stop(kube, c)
+		}
+	}
+	p.clusters = nil
+	if p.progress != nil {
+		_ = p.progress.Close()
+		p.progress = nil
+	}
+}
+
+// stop writes c's summary to the progress log and deletes it (or, with Keep, says how to
+// reach it); p.mu held.
+func (p *KindPool) stop(kube string, c *KindTier) {
 	out := p.Messages
 	if out == nil {
 		out = os.Stderr
 	}
-	for kube, c := range p.clusters {
-		if p.progress != nil {
-			fmt.Fprintln(p.progress, c.Summary())
-		}
-		msg, err := c.Stop()
-		if msg != "" {
-			fmt.Fprintln(out, msg)
-		}
-		if err != nil {
-			fmt.Fprintf(out, "deleting kind cluster for %s: %v\n", kube, err)
-		}
-	}
-	p.clusters = map[string]*KindTier{}
 	if p.progress != nil {
-		_ = p.progress.Close()
-		p.progress = nil
+		fmt.Fprintln(p.progress, c.Summary())
+	}
+	msg, err := c.Stop()
+	if msg != "" {
+		fmt.Fprintln(out, msg)
+	}
+	if err != nil {
+		fmt.Fprintf(out, "deleting kind cluster for %s: %v\n", kube, err)
 	}
 }
