@@ -106,7 +106,7 @@ func TestDefaultMatrixCoversTheContractHistory(t *testing.T) {
 		}
 	}
 	g.Expect(broken).To(Equal(len(fakeoperator.Profiles())-3), "every broken profile is a negative control")
-	g.Expect(m.Expand(matrix.Filter{Clients: []string{"mirrord-3.250.0"}, Operators: []string{"current-3.250.0"}})).To(HaveLen(3), "one per tier")
+	g.Expect(m.Expand(matrix.Filter{Clients: []string{"mirrord-3.250.0"}, Operators: []string{"current-3.250.0"}})).To(HaveLen(4), "one per tier and, on kind, per Kubernetes version")
 }
 
 // TestEveryMustRequirementCanFail: every side of every MUST requirement has a negative

@@ -80,7 +80,7 @@ func TestUnpinnedVersionsAreRefused(t *testing.T) {
 	_, _, err := nodeImage(context.Background(), options(t.TempDir()), "v1.2.3", &bytes.Buffer{})
 	g := NewWithT(t)
 	g.Expect(err).To(MatchError(tier.ErrKindUnavailable))
-	g.Expect(err).To(MatchError(ContainSubstring("no kind node image is pinned for Kubernetes v1.2.3 (tier.NodeImages has v1.37.0")))
+	g.Expect(err).To(MatchError(ContainSubstring("no kind node image is pinned for Kubernetes v1.2.3 (tier.NodeImages has v1.36.1, v1.37.0)")))
 }
 
 // TestTheKindPreflightNamesWhatIsMissing decides the node images on this machine, without

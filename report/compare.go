@@ -20,24 +20,28 @@ type Comparison struct {
 	Narrower []string
 	// Differences are every other difference: the tiers disagree.
 	Differences []string
+	// ByTier counts the compared cells by tier.
+	ByTier map[string]int
 }
 
-// CompareTiers compares other's cells with fake's, cell by cell and requirement by
-// requirement. Cells that did not run in one of them are left out.
+// CompareTiers compares the cells of other's tiers but fake with fake's fake-tier cells,
+// cell by cell and requirement by requirement (one report may hold both: make test's).
+// Cells that did not run in one of them are left out.
 func CompareTiers(fake, other *Report) Comparison {
-	var c Comparison
+	c := Comparison{ByTier: map[string]int{}}
 	base := map[string]Cell{}
 	for _, cell := range fake.Cells {
-		if cell.NotRunHere() == "" {
+		if cell.Tier == "fake" && cell.NotRunHere() == "" {
 			base[cell.Operator+"/"+cell.Client] = cell
 		}
 	}
 	for _, cell := range other.Cells {
 		f, ok := base[cell.Operator+"/"+cell.Client]
-		if !ok || cell.NotRunHere() != "" {
+		if !ok || cell.Tier == "fake" || cell.NotRunHere() != "" {
 			continue
 		}
 		c.Compared++
+		c.ByTier[cell.Tier]++
 		for _, want := range f.Requirements {
 			i := slices.IndexFunc(cell.Requirements, func(r Requirement) bool { return r.ID == want.ID })
 			if i < 0 {

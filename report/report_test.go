@@ -2,6 +2,7 @@ package report
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -170,11 +171,19 @@ func TestCompareTiers(t *testing.T) {
 	fake := &Report{Format: FormatVersion, Cells: []Cell{cell("fake/o/a", Pass, Pass), cell("fake/o/b", Pass, ExpectedFail)}}
 	same := &Report{Format: FormatVersion, Cells: []Cell{cell("kind/v1/o/a", Pass, Pass), cell("kind/v1/o/b", Pass, ExpectedFail)}}
 	for i := range same.Cells {
-		same.Cells[i].Client = fake.Cells[i].Client
+		same.Cells[i].Client, same.Cells[i].Tier = fake.Cells[i].Client, "kind"
 	}
 	c := CompareTiers(fake, same)
 	g.Expect(c.Compared).To(Equal(2))
+	g.Expect(c.ByTier).To(Equal(map[string]int{"kind": 2}))
 	g.Expect(c.Differences).To(BeEmpty())
+
+	// one report of both tiers (make test's): its kind cells against its fake cells
+	both := &Report{Format: FormatVersion, Cells: append(slices.Clone(fake.Cells), same.Cells...)}
+	c = CompareTiers(both, both)
+	g.Expect(c.Compared).To(Equal(2), "fake cells are the base, never compared with themselves")
+	g.Expect(c.Differences).To(BeEmpty())
+	g.Expect(CompareTiers(fake, fake).Compared).To(BeZero(), "a fake-only report has nothing to compare")
 
 	same.Cells[0].Requirements[1] = Requirement{ID: same.Cells[0].Requirements[1].ID, Outcome: Skip, Reason: contract.NotObserved}
 	c = CompareTiers(fake, same)

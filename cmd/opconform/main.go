@@ -43,6 +43,7 @@ Commands:
   report merge   merge shards' report.json files into one report.json and report.md
   report summary print a report's verdict, the cells that did not run here, and each failure once
   report compare FAKE.json OTHER.json: the same cells on another tier must come to the same outcomes
+  report compare REPORT.json: the same, within one report of several tiers (make test's fake and kind)
   check          run a client command through a recording proxy in front of a cluster and judge it: check -- mirrord ls
   results        keep results across runs: record REPORT.json…, record-release, record-deployment (and undo-…)
   can-i-deploy   may this version ship? --client V [--to-environment E | --operators …] or --operator V [--clients …]
@@ -91,10 +92,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return summaryCommand(args[2:], stdout)
 		case len(args) > 3 && args[1] == "compare":
 			return compareCommand(args[2], args[3], stdout)
+		case len(args) == 3 && args[1] == "compare":
+			return compareCommand(args[2], args[2], stdout) // one report of several tiers
 		case len(args) > 1 && args[1] == "merge":
 			return mergeCommand(args[2:], stdout, stderr)
 		}
-		return errors.New("usage: opconform report merge [--matrix F] [--out DIR] REPORT.json… | opconform report summary REPORT.json")
+		return errors.New("usage: opconform report merge [--matrix F] [--out DIR] REPORT.json… | opconform report summary REPORT.json | opconform report compare [FAKE.json] REPORT.json")
 	case "check":
 		return checkCommand(args[1:], stdout, stderr)
 	case "results":

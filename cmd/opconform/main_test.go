@@ -26,8 +26,9 @@ func TestRequirementsAndGitHubMatrix(t *testing.T) {
 		Include []shard `json:"include"`
 	}
 	g.Expect(json.Unmarshal(out.Bytes(), &jobs)).To(Succeed())
-	g.Expect(jobs.Include).To(HaveLen(37), "one shard per operator on each of the fake, apiserver and kind tiers; the real operator on kind only")
+	g.Expect(jobs.Include).To(HaveLen(50), "one shard per operator on each of the fake and apiserver tiers and on each Kubernetes version of the kind tier; the real operator on kind only")
 	g.Expect(jobs.Include).To(ContainElement(shard{Name: "kind-v1.37.0-current-3.250.0", Tier: "kind", Kubernetes: "v1.37.0", Operator: "current-3.250.0"}))
+	g.Expect(jobs.Include).To(ContainElement(shard{Name: "kind-v1.36.1-current-3.250.0", Tier: "kind", Kubernetes: "v1.36.1", Operator: "current-3.250.0"}))
 	g.Expect(jobs.Include[0]).To(Equal(shard{Name: "fake-ancient-3.40.0", Tier: "fake", Operator: "ancient-3.40.0"}))
 	g.Expect(jobs.Include).To(ContainElement(shard{Name: "apiserver-current-3.250.0", Tier: "apiserver", Operator: "current-3.250.0"}))
 }

@@ -5,8 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/opconform/opconform/matrix"
@@ -18,6 +20,7 @@ var errFailing = errors.New("the report fails the run")
 
 // compareCommand checks that another tier's cells came to the fake tier's outcomes; it
 // lists the differences that follow from what that tier can see, and fails on any other.
+// One report may hold both (make test's: fake and kind).
 func compareCommand(fakePath, otherPath string, stdout io.Writer) error {
 	fake, err := report.ReadJSON(fakePath)
 	if err != nil {
@@ -28,7 +31,11 @@ func compareCommand(fakePath, otherPath string, stdout io.Writer) error {
 		return err
 	}
 	c := report.CompareTiers(fake, other)
-	fmt.Fprintf(stdout, "compared %d cells of %s with the fake tier's (%s)\n", c.Compared, otherPath, fakePath)
+	var tiers []string
+	for _, t := range slices.Sorted(maps.Keys(c.ByTier)) {
+		tiers = append(tiers, fmt.Sprintf("%d %s", c.ByTier[t], t))
+	}
+	fmt.Fprintf(stdout, "compared %d cells (%s) of %s with the fake tier's (%s)\n", c.Compared, strings.Join(tiers, ", "), otherPath, fakePath)
 	for _, d := range c.Narrower {
 		fmt.Fprintf(stdout, "  narrower view, as expected: %s\n", d)
 	}
@@ -37,7 +44,7 @@ func compareCommand(fakePath, otherPath string, stdout io.Writer) error {
 	}
 	switch {
 	case c.Compared == 0:
-		return fmt.Errorf("no cell ran in both reports")
+		return fmt.Errorf("no cell of another tier than fake ran in %s with a fake-tier cell of %s to compare it with", otherPath, fakePath)
 	case len(c.Differences) > 0:
 		return fmt.Errorf("%d requirement outcomes differ from the fake tier's", len(c.Differences))
 	}
