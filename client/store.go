@@ -179,8 +179,9 @@ func (s *Store) read() *storeFile {
 	return doc
 }
 
-// write replaces the file atomically: a temporary file in the same directory, synced, then
-// renamed over it.
+// write replaces the file atomically: a temporary file in the same directory, renamed over
+// it. Not fsynced: mirrord's own store (mirrord/auth/src/credential_store.rs) flushes its
+// write under the lock and never syncs, and an fsync a write cost most of a cell's wait.
 func (s *Store) write(doc *storeFile) error {
 	data, err := yaml.Marshal(doc)
 	if err != nil {
@@ -193,9 +194,6 @@ func (s *Store) write(doc *storeFile) error {
 	defer os.Remove(tmp.Name())
 	if err := tmp.Chmod(0o600); err == nil {
 		_, err = tmp.Write(data)
-		if err == nil {
-			err = tmp.Sync()
-		}
 	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr

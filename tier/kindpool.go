@@ -43,7 +43,8 @@ type KindPool struct {
 
 	mu       sync.Mutex
 	clusters map[string]*making
-	pending  sync.WaitGroup // clusters being made
+	pending  sync.WaitGroup       // clusters being made
+	parked   map[string]*KindTier // kept clusters of versions this process is done with, paused
 	progress *os.File
 	// startKind makes a cluster: StartKind, or a test's stand-in
 	startKind func(context.Context, KindInput) (*KindTier, error)
@@ -85,7 +86,7 @@ type making struct {
 }
 
 func (p *KindPool) cluster(ctx context.Context, kube string) (*KindTier, error) {
-	m, err := p.making(kube)
+	m, err := p.makingOf(kube)
 	if err != nil {
 		return nil, err
 	}
@@ -113,9 +114,9 @@ func isDone(m *making) bool {
 	}
 }
 
-// making returns the making of kube's cluster, starting it (and retiring the other
+// makingOf returns the making of kube's cluster, starting it (and retiring the other
 // versions' clusters) if it has not started.
-func (p *KindPool) making(kube string) (*making, error) {
+func (p *KindPool) makingOf(kube string) (*making, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.Unavailable != "" {
@@ -133,11 +134,35 @@ func (p *KindPool) making(kube string) (*making, error) {
 		p.progress = f
 	}
 	for _, v := range slices.Sorted(maps.Keys(p.clusters)) {
-		if m := p.clusters[v]; isDone(m) && m.tier != nil {
-			fmt.Fprintf(p.progress, "%s: done with Kubernetes %s in this process, now %s\n", m.tier.Name, v, kube)
-			p.stop(v, m.tier)
-			delete(p.clusters, v)
+		m := p.clusters[v]
+		if !isDone(m) || m.tier == nil {
+			continue
 		}
+		delete(p.clusters, v)
+		if !p.Keep {
+			fmt.Fprintf(p.progress, "%s: done with Kubernetes %s in this process, now %s: deleting it\n", m.tier.Name, v, kube)
+			p.stop(v, m.tier)
+			continue
+		}
+		// kept for the next run: paused until this run ends
+		fmt.Fprintf(p.progress, "%s: done with Kubernetes %s in this process, now %s: pausing it until the run ends (KEEP_CLUSTER=1)\n", m.tier.Name, v, kube)
+		if err := m.tier.Park(); err != nil {
+			fmt.Fprintf(p.progress, "%s: %v (it goes on running)\n", m.tier.Name, err)
+		}
+		if p.parked == nil {
+			p.parked = map[string]*KindTier{}
+		}
+		p.parked[v] = m.tier
+	}
+	if c, ok := p.parked[kube]; ok { // a cell out of the version order: resume it
+		delete(p.parked, kube)
+		m := &making{done: make(chan struct{}), tier: c}
+		close(m.done)
+		if m.err = c.Unpark(); m.err != nil {
+			m.tier = nil
+		}
+		p.clusters[kube] = m
+		return m, nil
 	}
 	return p.start(kube), nil
 }
@@ -193,12 +218,20 @@ func (p *KindPool) input(kube string) (KindInput, error) {
 	}, nil
 }
 
-// Stop deletes the pool's clusters (or, with Keep, says how to reach them), after a line
-// each on its rollouts for its cells.
+// Stop deletes the pool's clusters (or, with Keep, resumes the paused ones and says how to
+// reach them all), after a line each on its rollouts for its cells.
 func (p *KindPool) Stop() {
 	p.pending.Wait() // each is bounded by the kind cell's timeout
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	for _, kube := range slices.Sorted(maps.Keys(p.parked)) {
+		c := p.parked[kube]
+		if err := c.Unpark(); err != nil && p.progress != nil {
+			fmt.Fprintf(p.progress, "%s: %v (the next KEEP_CLUSTER=1 run resumes it)\n", c.Name, err)
+		}
+		p.stop(kube, c)
+	}
+	p.parked = nil
 	for _, kube := range slices.Sorted(maps.Keys(p.clusters)) {
 		if c := p.clusters[kube].tier; c != nil { // else never made: its cells said why
 			p.stop(kube, c)

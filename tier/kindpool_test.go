@@ -91,6 +91,30 @@ func TestAProcessHoldsOneVersionsClusterAtATime(t *testing.T) {
 		ContainSubstring("opconform-v1.36.1: 0 operator rollouts for 0 cells")))
 }
 
+func TestAKeptClusterIsPausedUntilTheRunEnds(t *testing.T) {
+	g := NewWithT(t)
+	starts := &fakeStarts{release: make(chan struct{})}
+	close(starts.release)
+	p := pool(t, starts)
+	p.Keep = true
+	var messages bytes.Buffer
+	p.Messages = &messages
+	for _, kube := range []string{"v1.37.0", "v1.36.1"} {
+		_, err := p.Cluster(context.Background(), kube)
+		g.Expect(err).NotTo(HaveOccurred())
+	}
+	g.Expect(messages.String()).To(BeEmpty(), "the earlier version's cluster is kept, not stopped, while the run goes on")
+	p.Stop()
+	g.Expect(messages.String()).To(And(ContainSubstring("kept kind cluster opconform-v1.37.0"), ContainSubstring("kept kind cluster opconform-v1.36.1")))
+	progress, err := os.ReadFile(filepath.Join(p.Artifacts, "progress.log"))
+	g.Expect(err).NotTo(HaveOccurred())
+	// no node container is behind these stand-ins: docker pause and unpause fail, and say so
+	g.Expect(string(progress)).To(And(
+		ContainSubstring("opconform-v1.37.0: done with Kubernetes v1.37.0 in this process, now v1.36.1: pausing it until the run ends (KEEP_CLUSTER=1)"),
+		ContainSubstring("opconform-v1.37.0: pausing kind cluster opconform-v1.37.0"),
+		ContainSubstring("opconform-v1.37.0: resuming kind cluster opconform-v1.37.0")))
+}
+
 func TestAClusterThatFailedFailsEveryCellOfItsVersion(t *testing.T) {
 	g := NewWithT(t)
 	starts := &fakeStarts{release: make(chan struct{}), fail: map[string]error{"v1.36.1": errors.New("kubeadm init failed")}}

@@ -229,11 +229,20 @@ func (k *KindTier) reuse(ctx context.Context, image string) (bool, string) {
 	if err != nil || !slices.Contains(names, k.Name) {
 		return false, ""
 	}
-	node := k.Name + "-control-plane"
-	if out, err := Docker(ctx, k.timeouts.Preflight.Duration, "inspect", "--format", "{{.Config.Image}} {{range $n, $_ := .NetworkSettings.Networks}}{{$n}} {{end}}", node); err != nil {
+	node := k.node()
+	out, err := Docker(ctx, k.timeouts.Preflight.Duration, "inspect", "--format", "{{.State.Paused}} {{.Config.Image}} {{range $n, $_ := .NetworkSettings.Networks}}{{$n}} {{end}}", node)
+	if err != nil {
 		return false, "its node does not answer docker inspect: " + strings.TrimSpace(out)
-	} else if fields := strings.Fields(out); len(fields) < 2 || fields[0] != image || !slices.Contains(fields[1:], KindNetwork) {
+	}
+	fields := strings.Fields(out)
+	if len(fields) < 3 || fields[1] != image || !slices.Contains(fields[2:], KindNetwork) {
+		fields = fields[min(1, len(fields)):]
 		return false, fmt.Sprintf("its node runs %q on %v, not %s on %s", firstField(fields), fields[min(1, len(fields)):], image, KindNetwork)
+	}
+	if fields[0] == "true" { // a run that stopped while it had parked the cluster
+		if err := k.Unpark(); err != nil {
+			return false, err.Error()
+		}
 	}
 	if err := k.provider.ExportKubeConfig(k.Name, k.Kubeconfig, false); err != nil {
 		return false, "its kubeconfig: " + err.Error()
@@ -507,6 +516,26 @@ func (k *KindTier) Stop() (string, error) {
 	}
 	return "", k.provider.Delete(k.Name, k.Kubeconfig)
 }
+
+// Park pauses a kept cluster's node (docker pause) while the run uses another Kubernetes
+// version's cluster, so that it takes no CPU; Unpark resumes it.
+func (k *KindTier) Park() error {
+	if out, err := Docker(context.Background(), k.timeouts.Preflight.Duration, "pause", k.node()); err != nil {
+		return fmt.Errorf("pausing kind cluster %s: %w: %s", k.Name, err, out)
+	}
+	return nil
+}
+
+// Unpark resumes a parked cluster's node.
+func (k *KindTier) Unpark() error {
+	if out, err := Docker(context.Background(), k.timeouts.Preflight.Duration, "unpause", k.node()); err != nil {
+		return fmt.Errorf("resuming kind cluster %s: %w: %s", k.Name, err, out)
+	}
+	return nil
+}
+
+// node is the cluster's one node container.
+func (k *KindTier) node() string { return k.Name + "-control-plane" }
 
 // Serving is how the operator is served on a cluster: its APIService, its Service's
 // endpoints and the operator pods' IPs.
