@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/opconform/opconform/contract"
+	"github.com/opconform/opconform/matrix"
 )
 
 // Comparison is how the cells of one tier fared against the same cells (operator and
@@ -31,13 +32,13 @@ func CompareTiers(fake, other *Report) Comparison {
 	c := Comparison{ByTier: map[string]int{}}
 	base := map[string]Cell{}
 	for _, cell := range fake.Cells {
-		if cell.Tier == "fake" && cell.NotRunHere() == "" {
+		if cell.Tier == matrix.TierFake && cell.NotRunHere() == "" {
 			base[cell.Operator+"/"+cell.Client] = cell
 		}
 	}
 	for _, cell := range other.Cells {
 		f, ok := base[cell.Operator+"/"+cell.Client]
-		if !ok || cell.Tier == "fake" || cell.NotRunHere() != "" {
+		if !ok || cell.Tier == matrix.TierFake || cell.NotRunHere() != "" {
 			continue
 		}
 		c.Compared++

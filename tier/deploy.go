@@ -200,9 +200,8 @@ func waitDeployed(ctx context.Context, cfg *rest.Config, cs *kubernetes.Clientse
 		return streak >= answersInARow, nil
 	})
 	if err != nil {
-		if waited := time.Since(start); waited < timeout-deployPoll {
-			// the caller's bound came first (a cell's timeout)
-			return fmt.Errorf("deploying: stopped after %s of the rollout's %s (%v): %s", waited.Round(time.Second), timeout, context.Cause(ctx), why)
+		if ctx.Err() != nil { // the caller's bound came first (a cell's timeout)
+			return fmt.Errorf("deploying: stopped after %s of the rollout's %s (%v): %s", time.Since(start).Round(time.Second), timeout, context.Cause(ctx), why)
 		}
 		return fmt.Errorf("deploying: waited %s: %s", timeout, why)
 	}

@@ -63,6 +63,15 @@ func pool(t *testing.T, starts *fakeStarts) *KindPool {
 	}
 }
 
+// progressLog is what the pool wrote to its progress log.
+func progressLog(t *testing.T, p *KindPool) string {
+	b, err := os.ReadFile(filepath.Join(p.Artifacts, "progress.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 func TestAProcessHoldsOneVersionsClusterAtATime(t *testing.T) {
 	g := NewWithT(t)
 	starts := &fakeStarts{release: make(chan struct{})}
@@ -83,9 +92,7 @@ func TestAProcessHoldsOneVersionsClusterAtATime(t *testing.T) {
 	g.Expect(messages.String()).To(ContainSubstring("kept kind cluster opconform-v1.37.0"), "the earlier version's cluster was retired when the next was asked for")
 	p.Stop()
 	g.Expect(messages.String()).To(ContainSubstring("kept kind cluster opconform-v1.36.1"))
-	progress, err := os.ReadFile(filepath.Join(p.Artifacts, "progress.log"))
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(string(progress)).To(And(
+	g.Expect(progressLog(t, p)).To(And(
 		ContainSubstring("opconform-v1.37.0: done with Kubernetes v1.37.0 in this process, now v1.36.1"),
 		ContainSubstring("opconform-v1.37.0: 0 operator rollouts for 0 cells"),
 		ContainSubstring("opconform-v1.36.1: 0 operator rollouts for 0 cells")))
@@ -106,10 +113,8 @@ func TestAKeptClusterIsPausedUntilTheRunEnds(t *testing.T) {
 	g.Expect(messages.String()).To(BeEmpty(), "the earlier version's cluster is kept, not stopped, while the run goes on")
 	p.Stop()
 	g.Expect(messages.String()).To(And(ContainSubstring("kept kind cluster opconform-v1.37.0"), ContainSubstring("kept kind cluster opconform-v1.36.1")))
-	progress, err := os.ReadFile(filepath.Join(p.Artifacts, "progress.log"))
-	g.Expect(err).NotTo(HaveOccurred())
 	// no node container is behind these stand-ins: docker pause and unpause fail, and say so
-	g.Expect(string(progress)).To(And(
+	g.Expect(progressLog(t, p)).To(And(
 		ContainSubstring("opconform-v1.37.0: done with Kubernetes v1.37.0 in this process, now v1.36.1: pausing it until the run ends (KEEP_CLUSTER=1)"),
 		ContainSubstring("opconform-v1.37.0: pausing kind cluster opconform-v1.37.0"),
 		ContainSubstring("opconform-v1.37.0: resuming kind cluster opconform-v1.37.0")))

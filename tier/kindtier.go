@@ -229,17 +229,16 @@ func (k *KindTier) reuse(ctx context.Context, image string) (bool, string) {
 	if err != nil || !slices.Contains(names, k.Name) {
 		return false, ""
 	}
-	node := k.node()
-	out, err := Docker(ctx, k.timeouts.Preflight.Duration, "inspect", "--format", "{{.State.Paused}} {{.Config.Image}} {{range $n, $_ := .NetworkSettings.Networks}}{{$n}} {{end}}", node)
+	out, err := Docker(ctx, k.timeouts.Preflight.Duration, "inspect", "--format", "{{.State.Paused}} {{.Config.Image}} {{range $n, $_ := .NetworkSettings.Networks}}{{$n}} {{end}}", k.node())
 	if err != nil {
 		return false, "its node does not answer docker inspect: " + strings.TrimSpace(out)
 	}
-	fields := strings.Fields(out)
-	if len(fields) < 3 || fields[1] != image || !slices.Contains(fields[2:], KindNetwork) {
-		fields = fields[min(1, len(fields)):]
+	paused, facts, _ := strings.Cut(strings.TrimSpace(out), " ")
+	fields := strings.Fields(facts) // its image, then its networks
+	if len(fields) < 2 || fields[0] != image || !slices.Contains(fields[1:], KindNetwork) {
 		return false, fmt.Sprintf("its node runs %q on %v, not %s on %s", firstField(fields), fields[min(1, len(fields)):], image, KindNetwork)
 	}
-	if fields[0] == "true" { // a run that stopped while it had parked the cluster
+	if paused == "true" { // a run that stopped while it had parked the cluster
 		if err := k.Unpark(); err != nil {
 			return false, err.Error()
 		}
@@ -519,17 +518,15 @@ func (k *KindTier) Stop() (string, error) {
 
 // Park pauses a kept cluster's node (docker pause) while the run uses another Kubernetes
 // version's cluster, so that it takes no CPU; Unpark resumes it.
-func (k *KindTier) Park() error {
-	if out, err := Docker(context.Background(), k.timeouts.Preflight.Duration, "pause", k.node()); err != nil {
-		return fmt.Errorf("pausing kind cluster %s: %w: %s", k.Name, err, out)
-	}
-	return nil
-}
+func (k *KindTier) Park() error { return k.onNode("pause", "pausing") }
 
 // Unpark resumes a parked cluster's node.
-func (k *KindTier) Unpark() error {
-	if out, err := Docker(context.Background(), k.timeouts.Preflight.Duration, "unpause", k.node()); err != nil {
-		return fmt.Errorf("resuming kind cluster %s: %w: %s", k.Name, err, out)
+func (k *KindTier) Unpark() error { return k.onNode("unpause", "resuming") }
+
+// onNode runs docker verb on the cluster's node; doing names it in the error.
+func (k *KindTier) onNode(verb, doing string) error {
+	if out, err := Docker(context.Background(), k.timeouts.Preflight.Duration, verb, k.node()); err != nil {
+		return fmt.Errorf("%s kind cluster %s: %w: %s", doing, k.Name, err, out)
 	}
 	return nil
 }
