@@ -31,6 +31,8 @@ type specFinding struct {
 // and apiserver tiers is a top-level container (Ginkgo shuffles those), and the kind tier's
 // cells are one top-level container per Kubernetes version, its operators' groups in order,
 // so that a process works through one version's cluster before it makes the next one's.
+// With at least as many versions as processes, a version is one process's (an Ordered
+// container): each cluster is then made once in the run, not once in every process.
 func describeCells(cells []matrix.Cell) {
 	var kubes []string
 	groups := map[string][]operatorGroup{}
@@ -45,20 +47,27 @@ func describeCells(cells []matrix.Cell) {
 		}
 		groups[kube] = append(groups[kube], g)
 	}
+	suiteConfig, _ := GinkgoConfiguration()
+	whole := len(kubes) >= suiteConfig.ParallelTotal
 	for _, kube := range kubes {
 		Describe("Conformance", func() {
-			Describe("kind "+kube, func() {
+			// ContinueOnFailure goes on the outermost Ordered container only
+			version, group := []any{}, []any{Ordered, ContinueOnFailure}
+			if whole {
+				version, group = []any{Ordered, ContinueOnFailure}, []any{Ordered}
+			}
+			Describe("kind "+kube, append(version, func() {
 				// the cells of one kind operator run in one process, one after the other, so
 				// that it is rolled out once for all of them
 				for _, g := range groups[kube] {
-					Describe(g.name, Ordered, ContinueOnFailure, func() {
+					Describe(g.name, append(group, func() {
 						for _, i := range g.indexes {
 							describeCell(i, cells[i], Ordered)
 						}
-					})
+					})...)
 				}
 				describeKindTier(kube)
-			})
+			})...)
 		})
 	}
 }

@@ -228,7 +228,7 @@ func apiServiceAvailable(svc *apiregv1.APIService) (bool, string) {
 // must answer through the aggregator before a rollout counts as done.
 const (
 	answersInARow = 2
-	deployPoll    = 500 * time.Millisecond
+	deployPoll    = 250 * time.Millisecond
 )
 
 // discoveryAnswers asks the operator's group version through kube-apiserver, bounded by

@@ -68,7 +68,8 @@ func (p *KindPool) Start(ctx context.Context, cell matrix.Cell, clk clock.Passiv
 // version: after a failure the other cells of that version fail at once, naming it. A
 // process holds one version's cluster at a time: the suite runs the kind cells version by
 // version, so a cell of a new version retires the cluster of the one before (deleted, or
-// kept with Keep), and two processes on two cores run two clusters, not four.
+// kept with Keep), and two processes on two cores run two clusters, not four (with as many
+// versions as processes, each process has one version and makes one cluster).
 func (p *KindPool) Cluster(ctx context.Context, kube string) (*KindTier, error) {
 	c, err := p.cluster(ctx, kube)
 	if p.Required && errors.Is(err, ErrKindUnavailable) {
