@@ -51,7 +51,7 @@ func (r *run) probeOperator(ctx context.Context) error {
 		return fmt.Errorf("operator probe: %w", err)
 	}
 	base := r.ep.Config.Host + "/apis/" + contract.GroupVersion
-	mark := len(r.ep.Journal())
+	mark := r.journalMark()
 	o := contract.Observation{Kind: contract.ScenarioProbe, Name: "probe", Injected: true}
 	for _, path := range probePaths {
 		pair := contract.ProbeAnswer{Path: "/apis/" + contract.GroupVersion + path}

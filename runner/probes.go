@@ -70,7 +70,7 @@ func (r *run) takeover(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	mark := len(r.ep.Journal())
+	mark := r.journalMark()
 	rt, holder, err := wsclient.RoundTripperFor(r.ep.Config)
 	if err != nil {
 		return fmt.Errorf("takeover probe: %w", err)

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -162,6 +163,9 @@ type run struct {
 	result  *Result
 	// closers stop what the cell's driver started.
 	closers []func()
+	// seen is the last sequence number the journal's reads found, once read is set.
+	seen uint64
+	read bool
 }
 
 // step is one client scenario.
@@ -279,12 +283,33 @@ func (r *run) issuing(as fakeoperator.Issuing) func(context.Context) error {
 	}
 }
 
-// journalSince is what the operator journalled after the first mark entries. A bounded
-// journal that dropped entries may hold fewer than mark by now: then nothing is new that
-// can be told apart, and JOURNAL-COMPLETE says the journal dropped entries.
-func (r *run) journalSince(mark int) []contract.Entry {
+// journalMark is where an observation window starts: the sequence number of the last entry
+// the journal's last read found (the cell's first window reads it). Windows follow one
+// another with none of the client's requests between them, so the read that closes one
+// window opens the next: on kind each read is a round trip through kube-apiserver's
+// service proxy.
+func (r *run) journalMark() uint64 {
+	if !r.read {
+		r.seen, r.read = lastSeq(r.ep.Journal()), true
+	}
+	return r.seen
+}
+
+// journalSince is what the operator journalled after the entry numbered mark. By sequence
+// number, not position: a bounded journal that dropped its oldest entries in the meantime
+// still gives every new entry it kept, and JOURNAL-COMPLETE says it dropped some.
+func (r *run) journalSince(mark uint64) []contract.Entry {
 	all := r.ep.Journal()
-	return all[min(mark, len(all)):]
+	r.seen, r.read = max(r.seen, lastSeq(all)), true
+	return all[sort.Search(len(all), func(i int) bool { return all[i].Seq > mark }):]
+}
+
+// lastSeq is the sequence number of the last of entries (in arrival order), 0 for none.
+func lastSeq(entries []contract.Entry) uint64 {
+	if len(entries) == 0 {
+		return 0
+	}
+	return entries[len(entries)-1].Seq
 }
 
 // dropped is how many entries the operator's journal has dropped so far.
@@ -302,7 +327,7 @@ func (r *run) scenario(ctx context.Context, d driver, s step) error {
 			return fmt.Errorf("setting up %s: %w", s.name, err)
 		}
 	}
-	mark, sentMark, droppedMark := len(r.ep.Journal()), len(d.sentSoFar()), r.dropped()
+	mark, sentMark, droppedMark := r.journalMark(), len(d.sentSoFar()), r.dropped()
 	ctx, cancel := context.WithTimeout(ctx, r.opts.ScenarioTimeout)
 	defer cancel()
 	out := d.run(ctx, s)

@@ -9,9 +9,11 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	"k8s.io/utils/clock"
 
 	"github.com/opconform/opconform/contract"
 	"github.com/opconform/opconform/matrix"
+	"github.com/opconform/opconform/tier"
 )
 
 func runCell(t *testing.T, client, operator string) *Result {
@@ -158,4 +160,42 @@ func TestPreinstall(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(path).To(Equal("/bin/true"))
 	g.Expect(os.ReadFile(count)).To(Equal(runs), "a preinstalled binary is not installed again")
+}
+
+// countingTier is the fake tier, counting the journal reads of its endpoints.
+type countingTier struct {
+	tier.Fake
+	reads *int
+}
+
+func (t countingTier) Start(ctx context.Context, cell matrix.Cell, clk clock.PassiveClock) (*tier.Endpoint, error) {
+	ep, err := t.Fake.Start(ctx, cell, clk)
+	if err != nil {
+		return nil, err
+	}
+	journal := ep.Journal
+	ep.Journal = func() []contract.Entry { *t.reads++; return journal() }
+	return ep, nil
+}
+
+// On kind every journal read is a round trip through kube-apiserver: the read that closes
+// one observation window opens the next, so a cell reads the journal once per window, once
+// before the first and once for the whole journal at the end.
+func TestOneJournalReadPerWindow(t *testing.T) {
+	g := NewWithT(t)
+	m := matrix.MustLoad("../matrix.yaml")
+	cells := m.Expand(matrix.Filter{Tiers: []string{matrix.TierFake}, Clients: []string{"mirrord-3.250.0"}, Operators: []string{"current-3.250.0"}})
+	g.Expect(cells).To(HaveLen(1))
+	reads := 0
+	res, err := Run(context.Background(), cells[0], Options{WorkDir: t.TempDir(), ScenarioTimeout: 20 * time.Second,
+		Tiers: map[string]tier.Tier{matrix.TierFake: countingTier{reads: &reads}}})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(len(res.Observations)).To(BeNumerically(">", 10))
+	g.Expect(reads).To(Equal(len(res.Observations)+2), "journal reads for %d windows", len(res.Observations))
+	// and the windows still hold every request: none of the client's fell between them
+	total := 0
+	for _, o := range res.Observations {
+		total += len(o.Entries)
+	}
+	g.Expect(total).To(Equal(len(res.Journal)))
 }
