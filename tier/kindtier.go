@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -423,36 +424,53 @@ func (k *KindTier) Start(ctx context.Context, cell matrix.Cell, clk clock.Passiv
 	if err != nil {
 		return nil, fmt.Errorf("the fixtures' licence authority: %w", err)
 	}
-	var dropped atomic.Uint64 // as the operator's last journal answer said
+	j := &kindJournal{read: func(since uint64, out *[]contract.Entry) (uint64, error) {
+		return k.harnessRequest(context.Background(), hc, http.MethodGet, journalPath+"?since="+strconv.FormatUint(since, 10), out)
+	}}
 	ep := &Endpoint{
 		Config: rest.CopyConfig(k.admin), User: kindAdmin,
-		Dropped: dropped.Load,
+		Dropped: j.dropped.Load, Journal: j.entries,
 		SetIssuing: func(ctx context.Context, as fakeoperator.Issuing) error {
 			if _, err := k.harnessRequest(ctx, hc, http.MethodPut, issuingPath+"?as="+url.QueryEscape(string(as)), nil); err != nil {
 				return fmt.Errorf("setting what the operator issues: %w", err)
 			}
 			return nil
 		},
-		Journal: func() []contract.Entry {
-			var all []contract.Entry
-			n, err := k.harnessRequest(context.Background(), hc, http.MethodGet, journalPath, &all)
-			if err != nil {
-				return nil
-			}
-			dropped.Store(n)
-			// only the clients' requests: not the aggregator's availability checks, nor the
-			// harness's own journal reads
-			var out []contract.Entry
-			for _, e := range all {
-				if e.RemoteUser == kindAdmin {
-					out = append(out, e)
-				}
-			}
-			return out
-		},
 		Authority: authority, LicenseFingerprint: certs.Fingerprint, Close: func() {},
 	}
 	return ep, nil
+}
+
+// kindJournal is a cell's view of the operator's journal, read a piece at a time: each read
+// asks only for the entries after the last one it saw (since=SEQ), so every entry crosses
+// the service proxy and is decoded once, not once per read.
+type kindJournal struct {
+	read func(since uint64, out *[]contract.Entry) (uint64, error)
+
+	mu   sync.Mutex
+	last uint64           // the sequence number of the last entry read, kept or not
+	kept []contract.Entry // the clients' requests read so far, in arrival order
+	// dropped is how many entries the operator's journal had dropped at its last answer
+	dropped atomic.Uint64
+}
+
+// entries returns the clients' requests the operator journalled so far: not the
+// aggregator's availability checks, nor the harness's own journal reads. A read that fails
+// adds nothing; the next one asks again from where the last good one ended.
+func (j *kindJournal) entries() []contract.Entry {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var fresh []contract.Entry
+	if n, err := j.read(j.last, &fresh); err == nil {
+		j.dropped.Store(n)
+		for _, e := range fresh {
+			j.last = max(j.last, e.Seq)
+			if e.RemoteUser == kindAdmin {
+				j.kept = append(j.kept, e)
+			}
+		}
+	}
+	return slices.Clip(j.kept)
 }
 
 // rollOut deploys the operator with args, one serving CA for every rollout of the cluster.

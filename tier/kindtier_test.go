@@ -1,0 +1,66 @@
+package tier
+
+import (
+	"errors"
+	"testing"
+
+	. "github.com/onsi/gomega"
+
+	"github.com/opconform/opconform/contract"
+)
+
+// operatorJournal stands in for the operator's GET /_opconform/journal: it answers the
+// entries after since, journals the read itself (as the operator does, with no user), and
+// counts the entries it sent.
+type operatorJournal struct {
+	entries []contract.Entry
+	sent    int
+	fail    bool
+}
+
+func (o *operatorJournal) add(user string) {
+	o.entries = append(o.entries, contract.Entry{Seq: uint64(len(o.entries) + 1), RemoteUser: user})
+}
+
+func (o *operatorJournal) read(since uint64, out *[]contract.Entry) (uint64, error) {
+	if o.fail {
+		return 0, errors.New("operator harness endpoint: i/o timeout")
+	}
+	for _, e := range o.entries {
+		if e.Seq > since {
+			*out = append(*out, e)
+		}
+	}
+	o.sent += len(*out)
+	o.add("") // the read, as the operator journals it
+	return 7, nil
+}
+
+func TestKindJournalReadsEachEntryOnce(t *testing.T) {
+	g := NewWithT(t)
+	op := &operatorJournal{}
+	j := &kindJournal{read: op.read}
+	var want []uint64
+	for round := range 5 {
+		op.add(kindAdmin)
+		op.add("system:kube-aggregator") // an availability check: not the client's
+		op.add(kindAdmin)
+		want = append(want, op.entries[len(op.entries)-3].Seq, op.entries[len(op.entries)-1].Seq)
+		if round == 2 {
+			op.fail = true
+			g.Expect(seqs(j.entries())).To(Equal(want[:4]), "a failed read keeps what earlier reads gave, and adds nothing")
+			op.fail = false
+		}
+		g.Expect(seqs(j.entries())).To(Equal(want), "round %d: the clients' requests so far, in order", round)
+	}
+	g.Expect(op.sent).To(Equal(len(op.entries)-1), "every entry crossed once (the last read's own entry is still to come)")
+	g.Expect(j.dropped.Load()).To(Equal(uint64(7)), "dropped is the operator's last answer")
+}
+
+func seqs(entries []contract.Entry) []uint64 {
+	out := []uint64{}
+	for _, e := range entries {
+		out = append(out, e.Seq)
+	}
+	return out
+}
