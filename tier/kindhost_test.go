@@ -25,6 +25,9 @@ func TestKindConfigSetsWhatTheMachineNeeds(t *testing.T) {
 	g.Expect(plain.Networking.DisableDefaultCNI).To(BeFalse(), "kindest/node brings kindnetd")
 	g.Expect(plain.KubeadmConfigPatches).To(BeEmpty(), "a normal machine gets kind's defaults")
 	g.Expect(plain.ContainerdConfigPatches).To(BeEmpty())
+	g.Expect(plain.KubeadmConfigPatchesJSON6902).To(ConsistOf(HaveField("Patch", And(
+		ContainSubstring("enable-aggregator-routing"), ContainSubstring("path: /encryptionAlgorithm\n  value: ECDSA-P256")))),
+		"on every machine: aggregator routing, and ECDSA keys")
 
 	here := kindConfig(BuiltNodeImage("v1.37.0"), true, Host{CgroupV1: true})
 	g.Expect(here.Networking.DisableDefaultCNI).To(BeTrue(), "the built node carries its own pod network")
