@@ -246,13 +246,15 @@ func (p *KindPool) Stop() {
 }
 
 // stop writes c's summary to the progress log and deletes it (or, with Keep, says how to
-// reach it); p.mu held.
+// reach it); what it says goes to Messages and to the progress log, which is what a user
+// of make conformance sees (Ginkgo's own output goes to a file); p.mu held.
 func (p *KindPool) stop(kube string, c *KindTier) {
 	out := p.Messages
 	if out == nil {
 		out = os.Stderr
 	}
 	if p.progress != nil {
+		out = io.MultiWriter(out, p.progress)
 		fmt.Fprintln(p.progress, c.Summary())
 	}
 	msg, err := c.Stop()

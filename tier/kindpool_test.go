@@ -117,7 +117,9 @@ func TestAKeptClusterIsPausedUntilTheRunEnds(t *testing.T) {
 	g.Expect(progressLog(t, p)).To(And(
 		ContainSubstring("opconform-v1.37.0: done with Kubernetes v1.37.0 in this process, now v1.36.1: pausing it until the run ends (KEEP_CLUSTER=1)"),
 		ContainSubstring("opconform-v1.37.0: pausing kind cluster opconform-v1.37.0"),
-		ContainSubstring("opconform-v1.37.0: resuming kind cluster opconform-v1.37.0")))
+		ContainSubstring("opconform-v1.37.0: resuming kind cluster opconform-v1.37.0"),
+		ContainSubstring("kept kind cluster opconform-v1.36.1 (the next run with KEEP_CLUSTER=1 reuses it); reach it with: kubectl --kubeconfig")),
+		"how to reach a kept cluster is in the progress log too: make conformance shows that one, Ginkgo's output goes to a file")
 }
 
 func TestAClusterThatFailedFailsEveryCellOfItsVersion(t *testing.T) {
