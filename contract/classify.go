@@ -17,6 +17,10 @@ const (
 	// HarnessPrefix is the path prefix of the harness's own endpoints; it is outside /apis,
 	// so an aggregator never proxies it.
 	HarnessPrefix = "/_opconform/"
+	// HarnessGroupPrefix reaches the same endpoints under the operator's API group, where
+	// kube-apiserver's aggregator proxies them to the operator as it proxies clients'
+	// requests: over connections it keeps, where its service proxy dials anew each time.
+	HarnessGroupPrefix = "/apis/" + GroupVersion + HarnessPrefix
 )
 
 // Resource plurals of operator.metalbear.co/v1.
@@ -120,7 +124,7 @@ type Request struct {
 // ClassUnknown.
 func Classify(req Request) Route {
 	method, path, connect, upgrade := req.Method, req.Path, req.Connect, req.Upgrade
-	if strings.HasPrefix(path, HarnessPrefix) {
+	if strings.HasPrefix(path, HarnessPrefix) || strings.HasPrefix(path, HarnessGroupPrefix) {
 		return Route{Class: ClassHarness}
 	}
 	switch path = "/" + strings.Trim(path, "/"); path {

@@ -50,6 +50,7 @@ func TestClassify(t *testing.T) {
 		{"GET", op + "/branchcredentials", false, false, ClassUnknown},
 		{"GET", op + "/namespaces/default/events", false, false, ClassUnknown},
 		{"GET", "/_opconform/journal", false, false, ClassHarness},
+		{"GET", "/apis/operator.metalbear.co/v1/_opconform/journal", false, false, ClassHarness},
 		{"GET", "/apis/other.example/v1/things", false, false, ClassUnknown},
 	} {
 		got := Classify(Request{Method: tc.method, Path: tc.path, Connect: tc.connect, Upgrade: tc.upgrade}).Class

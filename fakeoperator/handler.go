@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -200,9 +201,14 @@ func (s *Server) dispatch(c *call) {
 	}
 }
 
-// serveHarness answers the harness's own endpoints.
+// serveHarness answers the harness's own endpoints, at HarnessPrefix or, through an
+// aggregator, at HarnessGroupPrefix.
 func (s *Server) serveHarness(c *call) {
-	switch c.r.URL.Path {
+	path := c.r.URL.Path
+	if name, ok := strings.CutPrefix(path, contract.HarnessGroupPrefix); ok {
+		path = contract.HarnessPrefix + name // through the aggregator
+	}
+	switch path {
 	case contract.HarnessPrefix + "journal":
 		s.serveJournal(c.w, c.r)
 		return

@@ -33,6 +33,12 @@ func TestJournalNeverHoldsSecrets(t *testing.T) {
 	g.Expect(e.Duration).To(BeNumerically(">", 0))
 
 	_, body, _ := do(t, s, request{path: contract.HarnessPrefix + "journal"})
+	code, grouped, _ := do(t, s, request{path: contract.HarnessGroupPrefix + "journal?since=1"})
+	g.Expect(code).To(Equal(http.StatusOK), "the harness's endpoints answer under the API group too (through an aggregator)")
+	var after []contract.Entry
+	g.Expect(json.Unmarshal(grouped, &after)).To(Succeed())
+	g.Expect(after).To(HaveLen(2), "the refused request and the first read")
+	g.Expect(after[1].Class).To(Equal(contract.ClassHarness))
 	g.Expect(string(body)).NotTo(ContainSubstring(b64(der)[:40]), "no certificate in the JSON journal")
 	g.Expect(string(body)).NotTo(ContainSubstring("s3cr3t"))
 	g.Expect(string(body)).NotTo(ContainSubstring("not-a-cert!"), "not even an invalid one")

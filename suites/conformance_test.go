@@ -27,6 +27,10 @@ type specFinding struct {
 	Requirement report.Requirement `json:"requirement"`
 }
 
+// kindVersionWhole is true when each Kubernetes version's kind cells are one process's
+// (describeCells): the kept clusters are then named for their version alone.
+var kindVersionWhole bool
+
 // describeCells builds the spec tree from the cells, before RunSpecs: each cell of the fake
 // and apiserver tiers is a top-level container (Ginkgo shuffles those), and the kind tier's
 // cells are one top-level container per Kubernetes version, its operators' groups in order,
@@ -49,6 +53,7 @@ func describeCells(cells []matrix.Cell) {
 	}
 	suiteConfig, _ := GinkgoConfiguration()
 	whole := len(kubes) >= suiteConfig.ParallelTotal
+	kindVersionWhole = whole
 	for _, kube := range kubes {
 		Describe("Conformance", func() {
 			// ContinueOnFailure goes on the outermost Ordered container only

@@ -89,6 +89,15 @@ func prepareOnce(ctx SpecContext) []byte {
 	return data
 }
 
+// kindProcess names this process's kept clusters: 0 where each Kubernetes version is one
+// process's, whichever that is, else the process's number.
+func kindProcess() int {
+	if kindVersionWhole {
+		return 0
+	}
+	return GinkgoParallelProcess()
+}
+
 // startTiers starts this process's tiers from what prepareOnce prepared.
 func startTiers(ctx SpecContext, data []byte) {
 	var s setup
@@ -97,7 +106,7 @@ func startTiers(ctx SpecContext, data []byte) {
 	p := s.Prepared
 	*kind = tier.KindPool{
 		Unavailable: p.KindUnavailable, Required: *kindRequiredFlag, NodeImages: p.NodeImages, Host: p.Host, Image: p.OperatorImage,
-		RepoRoot: repoRoot, Artifacts: artifacts, Keep: os.Getenv("KEEP_CLUSTER") == "1", Process: GinkgoParallelProcess(),
+		RepoRoot: repoRoot, Artifacts: artifacts, Keep: os.Getenv("KEEP_CLUSTER") == "1", Process: kindProcess(),
 		Timeouts: theMatrix.Timeouts,
 	}
 	if p.ControlPlane == "" {

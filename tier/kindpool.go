@@ -33,7 +33,10 @@ type KindPool struct {
 	Image, RepoRoot string
 	// Artifacts is where progress.log (what a run shows as it goes) and kind-logs/ go.
 	Artifacts string
-	// Keep keeps the clusters for the next run (KEEP_CLUSTER=1); Process names them.
+	// Keep keeps the clusters for the next run (KEEP_CLUSTER=1); Process names them: this
+	// Ginkgo process's number, or 0 where each Kubernetes version is one process's (the
+	// cluster's name is then the same whichever process took the version, so the next run
+	// finds it).
 	Keep    bool
 	Process int
 	// Messages receives what Stop has to say (how to reach a kept cluster, a failed delete).
