@@ -286,8 +286,7 @@ func (r *run) issuing(as fakeoperator.Issuing) func(context.Context) error {
 // journalMark is where an observation window starts: the sequence number of the last entry
 // the journal's last read found (the cell's first window reads it). Windows follow one
 // another with none of the client's requests between them, so the read that closes one
-// window opens the next: on kind each read is a round trip through kube-apiserver's
-// service proxy.
+// window opens the next: on kind each read is a round trip through kube-apiserver.
 func (r *run) journalMark() uint64 {
 	if !r.read {
 		r.seen, r.read = lastSeq(r.ep.Journal()), true

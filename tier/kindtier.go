@@ -488,7 +488,7 @@ func (k *KindTier) Start(ctx context.Context, cell matrix.Cell, clk clock.Passiv
 
 // kindJournal is a cell's view of the operator's journal, read a piece at a time: each read
 // asks only for the entries after the last one it saw (since=SEQ), so every entry crosses
-// the service proxy and is decoded once, not once per read.
+// kube-apiserver and is decoded once, not once per read.
 type kindJournal struct {
 	read func(since uint64, out *[]contract.Entry) (uint64, error)
 
@@ -545,7 +545,7 @@ func (k *KindTier) Summary() string {
 }
 
 // harnessRequest sends a request to one of the operator's harness endpoints through the
-// service proxy, and reads its answer into out; for the journal it also returns how many
+// aggregator, and reads its answer into out; for the journal it also returns how many
 // entries the journal had to drop.
 func (k *KindTier) harnessRequest(ctx context.Context, hc *http.Client, method, path string, out any) (uint64, error) {
 	ctx, cancel := context.WithTimeout(ctx, k.timeouts.Request.Duration)
