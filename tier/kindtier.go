@@ -244,25 +244,34 @@ func (k *KindTier) direct(ctx context.Context) {
 	}
 	cfg := rest.CopyConfig(k.admin)
 	cfg.Host = "https://" + net.JoinHostPort(ip.String(), "6443")
-	hc, err := rest.HTTPClientFor(cfg)
-	if err != nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, k.timeouts.Probe.Duration)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, cfg.Host+"/readyz", nil)
-	if err != nil {
-		return
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return
-	}
-	resp.Body.Close()
-	if resp.StatusCode == http.StatusOK {
+	if readyz(ctx, cfg, k.timeouts.Probe.Duration) == nil {
 		fmt.Fprintf(k.progress, "%s: the harness and its clients reach kube-apiserver at %s, on docker network %s\n", k.Name, cfg.Host, KindNetwork)
 		k.admin.Host = cfg.Host
 	}
+}
+
+// readyz asks the kube-apiserver of cfg for /readyz, bounded by wait: nil when it answers
+// 200, else what it did.
+func readyz(ctx context.Context, cfg *rest.Config, wait time.Duration) error {
+	hc, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, cfg.Host+"/readyz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("its API server does not answer: %w", err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("its API server is not ready: %s", resp.Status)
+	}
+	return nil
 }
 
 // reuse takes the cluster of k's name that an earlier run left, when it is the project's
@@ -294,20 +303,8 @@ func (k *KindTier) reuse(ctx context.Context, image string) (bool, string) {
 	if err != nil {
 		return false, "its kubeconfig: " + err.Error()
 	}
-	hc, err := rest.HTTPClientFor(admin)
-	if err != nil {
+	if err := readyz(ctx, admin, k.timeouts.KindReuse.Duration); err != nil {
 		return false, err.Error()
-	}
-	ctx, cancel := context.WithTimeout(ctx, k.timeouts.KindReuse.Duration)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, admin.Host+"/readyz", nil)
-	resp, err := hc.Do(req)
-	if err != nil {
-		return false, "its API server does not answer: " + err.Error()
-	}
-	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return false, "its API server is not ready: " + resp.Status
 	}
 	k.admin = admin
 	return true, ""
@@ -501,8 +498,8 @@ type kindJournal struct {
 
 // entries returns the clients' requests the operator journalled so far: not the
 // aggregator's availability checks, nor the harness's own requests (which reach the
-// operator as the admin too). A read that fails
-// adds nothing; the next one asks again from where the last good one ended.
+// operator as the admin too). A read that fails adds nothing; the next one asks again from
+// where the last good one ended.
 func (j *kindJournal) entries() []contract.Entry {
 	j.mu.Lock()
 	defer j.mu.Unlock()

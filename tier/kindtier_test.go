@@ -18,8 +18,8 @@ type operatorJournal struct {
 	fail    bool
 }
 
-func (o *operatorJournal) add(user string) {
-	o.entries = append(o.entries, contract.Entry{Seq: uint64(len(o.entries) + 1), RemoteUser: user})
+func (o *operatorJournal) add(user string, class contract.Class) {
+	o.entries = append(o.entries, contract.Entry{Seq: uint64(len(o.entries) + 1), RemoteUser: user, Class: class})
 }
 
 func (o *operatorJournal) read(since uint64, out *[]contract.Entry) (uint64, error) {
@@ -32,7 +32,7 @@ func (o *operatorJournal) read(since uint64, out *[]contract.Entry) (uint64, err
 		}
 	}
 	o.sent += len(*out)
-	o.entries = append(o.entries, contract.Entry{Seq: uint64(len(o.entries) + 1), RemoteUser: kindAdmin, Class: contract.ClassHarness}) // the read, as the operator journals it
+	o.add(kindAdmin, contract.ClassHarness) // the read, as the operator journals it
 	return 7, nil
 }
 
@@ -42,9 +42,9 @@ func TestKindJournalReadsEachEntryOnce(t *testing.T) {
 	j := &kindJournal{read: op.read}
 	var want []uint64
 	for round := range 5 {
-		op.add(kindAdmin)
-		op.add("system:kube-aggregator") // an availability check: not the client's
-		op.add(kindAdmin)
+		op.add(kindAdmin, contract.ClassOperatorGet)
+		op.add("system:kube-aggregator", contract.ClassOperatorDiscovery) // an availability check: not the client's
+		op.add(kindAdmin, contract.ClassOperatorGet)
 		want = append(want, op.entries[len(op.entries)-3].Seq, op.entries[len(op.entries)-1].Seq)
 		if round == 2 {
 			op.fail = true
