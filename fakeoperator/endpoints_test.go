@@ -145,3 +145,22 @@ func TestReset(t *testing.T) {
 	g.Expect(code).To(Equal(http.StatusBadRequest))
 	g.Expect(st.Message).To(ContainSubstring(`query parameter clock "tomorrow"`))
 }
+
+// TestResetAnswersWithTheInstance: a harness that keeps several operators behind one
+// APIService learns from the reset's answer which of them it reached; an operator without an
+// instance name sends no such header.
+func TestResetAnswersWithTheInstance(t *testing.T) {
+	for _, instance := range []string{"op-0123456789", ""} {
+		g := NewWithT(t)
+		s := newTestServer(t, Options{Instance: instance})
+		resp, err := s.Client().Post(s.URL+contract.HarnessGroupPrefix+"reset", "", nil)
+		g.Expect(err).NotTo(HaveOccurred())
+		resp.Body.Close()
+		g.Expect(resp.StatusCode).To(Equal(http.StatusNoContent))
+		want := []string{instance}
+		if instance == "" {
+			want = nil
+		}
+		g.Expect(resp.Header.Values(InstanceHeader)).To(Equal(want), "instance %q", instance)
+	}
+}

@@ -226,6 +226,9 @@ func (s *Server) serveHarness(c *call) {
 		}
 		s.Reset()
 		c.recorded = true // the new journal starts after it
+		if s.opts.Instance != "" {
+			c.w.Header().Set(InstanceHeader, s.opts.Instance)
+		}
 		c.w.WriteHeader(http.StatusNoContent)
 		return
 	}

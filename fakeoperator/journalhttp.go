@@ -15,6 +15,10 @@ import (
 // that what it reads is not the whole journal.
 const JournalDroppedHeader = "Opconform-Journal-Dropped"
 
+// InstanceHeader is the answer header of POST /_opconform/reset that carries the operator's
+// Options.Instance, when it has one.
+const InstanceHeader = "Opconform-Instance"
+
 // serveJournal answers GET /_opconform/journal (filters fingerprint, hostname, class and the
 // cursor since=SEQ as query parameters; the count of dropped entries in JournalDroppedHeader)
 // and DELETE /_opconform/journal (reset).

@@ -60,6 +60,10 @@ type Options struct {
 	// JournalCapacity bounds the journal: the newest entries it keeps; 0 is
 	// journal.DefaultCapacity, a negative value keeps none (what is dropped is counted).
 	JournalCapacity int
+	// Instance names this process for a harness that keeps several operators behind one
+	// APIService (the kind tier keeps one per operator configuration): a reset answers with
+	// it in InstanceHeader, so the harness knows which operator its request reached.
+	Instance string
 }
 
 // License is the licence the operator reports and issues certificates for.

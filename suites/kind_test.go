@@ -49,6 +49,7 @@ func describeKindTier(kube string) {
 			s, err := k.OperatorServing(ctx)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(s.APIServiceAvailable).To(BeTrue(), "APIService %s Available", s.APIService)
+			Expect(s.APIServiceTarget).To(Equal(s.Service), "APIService %s points at the Service of the cell's operator", s.APIService)
 			Expect(s.PodIPs).NotTo(BeEmpty(), "the Service's endpoints are the operator's pods")
 			Expect(s.EndpointIPs).To(ConsistOf(s.PodIPs), "Service %s leads to the running operator pod", s.Service)
 			code, body := clusterGet(ctx, ep.Config, "/apis/operator.metalbear.co/v1/mirrordoperators/operator", nil)

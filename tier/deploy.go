@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,7 +44,20 @@ type DeployInput struct {
 	// deploys into one cluster again and again gives one CA, so that a deploy that changes
 	// nothing of the pod changes nothing of its secrets either.
 	ServingCA *pki.CA
+	// Slot, when set, deploys the operator beside others that the cluster keeps, one per
+	// operator configuration: its Deployment, Service and TLS secret are named
+	// mirrord-operator-SLOT (SlotName), its pods are labelled SlotLabel=SLOT, it runs with
+	// --instance=SLOT, and the APIService is pointed at its Service. Labels are put on those
+	// three objects. Empty: deploy/'s names, as they are.
+	Slot   string
+	Labels map[string]string
 }
+
+// SlotLabel labels a kept operator's objects and pods with its slot (DeployInput.Slot).
+const SlotLabel = "opconform.dev/operator"
+
+// SlotName is the name of a kept operator's Deployment, Service and TLS secret.
+func SlotName(slot string) string { return deployName + "-" + slot }
 
 // Names deploy/ uses.
 const (
@@ -69,7 +84,11 @@ func DeployOperator(ctx context.Context, cfg *rest.Config, in DeployInput) error
 			return fmt.Errorf("deploying: the serving CA: %w", err)
 		}
 	}
-	kp, err := ca.IssueServer(deployName, deployName+"."+deployNamespace+".svc", deployName+"."+deployNamespace+".svc.cluster.local")
+	name := deployName
+	if in.Slot != "" {
+		name = SlotName(in.Slot)
+	}
+	kp, err := ca.IssueServer(name, name+"."+deployNamespace+".svc", name+"."+deployNamespace+".svc.cluster.local")
 	if err != nil {
 		return fmt.Errorf("the operator's serving certificate: %w", err)
 	}
@@ -91,14 +110,22 @@ func DeployOperator(ctx context.Context, cfg *rest.Config, in DeployInput) error
 	if err != nil {
 		return fmt.Errorf("the manifests: %w", err)
 	}
-	for _, obj := range manifests {
-		if obj.GetKind() == "Deployment" && obj.GetName() == deployName {
-			if err := setContainer(obj, in.Image, in.Args); err != nil {
+	objects = append(objects, manifests...)
+	args := in.Args
+	if in.Slot != "" {
+		args = append(slices.Clip(args), "--instance="+in.Slot)
+		if err := slotted(objects, in.Slot, in.Labels); err != nil {
+			return fmt.Errorf("the manifests, for operator %s: %w", name, err)
+		}
+	}
+	for _, obj := range objects {
+		if obj.GetKind() == "Deployment" && obj.GetName() == name {
+			if err := setContainer(obj, in.Image, args); err != nil {
 				return fmt.Errorf("the operator's Deployment: %w", err)
 			}
 		}
 	}
-	if _, err := applyObjects(ctx, cfg, append(objects, manifests...), false); err != nil {
+	if _, err := applyObjects(ctx, cfg, objects, false); err != nil {
 		return fmt.Errorf("deploying: %w", err)
 	}
 	if in.Wait == 0 {
@@ -107,7 +134,84 @@ func DeployOperator(ctx context.Context, cfg *rest.Config, in DeployInput) error
 	if in.Probe <= 0 {
 		return errors.New("deploying: DeployInput.Wait needs a Probe bound for each discovery request")
 	}
-	return waitDeployed(ctx, cfg, cs, in.Wait, in.Probe)
+	return waitDeployed(ctx, cfg, cs, name, in.Wait, in.Probe)
+}
+
+// PointAPIService points the operator's APIService (from manifests, deploy/'s files) at the
+// Service of the kept operator of slot.
+func PointAPIService(ctx context.Context, cfg *rest.Config, manifests []string, slot string) error {
+	objs, err := readManifests(manifests)
+	if err != nil {
+		return fmt.Errorf("the manifests: %w", err)
+	}
+	objs = slices.DeleteFunc(objs, func(o *unstructured.Unstructured) bool { return o.GetKind() != "APIService" })
+	if len(objs) == 0 {
+		return fmt.Errorf("the manifests %v hold no APIService", manifests)
+	}
+	if err := slotted(objs, slot, nil); err != nil {
+		return fmt.Errorf("the APIService, for operator %s: %w", SlotName(slot), err)
+	}
+	if _, err := applyObjects(ctx, cfg, objs, false); err != nil {
+		return fmt.Errorf("pointing the APIService at operator %s: %w", SlotName(slot), err)
+	}
+	return nil
+}
+
+// slotted renames the operator's Deployment, Service and TLS secret in objs for slot, labels
+// them with labels, selects the slot's pods alone, and points the APIService at the slot's
+// Service.
+func slotted(objs []*unstructured.Unstructured, slot string, labels map[string]string) error {
+	name := SlotName(slot)
+	label := func(obj *unstructured.Unstructured) {
+		l := obj.GetLabels()
+		if l == nil {
+			l = map[string]string{}
+		}
+		maps.Copy(l, labels)
+		l[SlotLabel] = slot
+		obj.SetLabels(l)
+	}
+	for _, obj := range objs {
+		var err error
+		switch {
+		case obj.GetKind() == "Deployment" && obj.GetName() == deployName:
+			obj.SetName(name)
+			label(obj)
+			err = errors.Join(
+				unstructured.SetNestedField(obj.Object, slot, "spec", "selector", "matchLabels", SlotLabel),
+				unstructured.SetNestedField(obj.Object, slot, "spec", "template", "metadata", "labels", SlotLabel),
+				renameSecretVolume(obj, deployTLSSecret, name+"-tls"))
+		case obj.GetKind() == "Service" && obj.GetName() == deployName:
+			obj.SetName(name)
+			label(obj)
+			err = unstructured.SetNestedField(obj.Object, slot, "spec", "selector", SlotLabel)
+		case obj.GetKind() == "Secret" && obj.GetName() == deployTLSSecret:
+			obj.SetName(name + "-tls")
+			label(obj)
+		case obj.GetKind() == "APIService" && obj.GetName() == apiServiceName:
+			err = unstructured.SetNestedField(obj.Object, name, "spec", "service", "name")
+		}
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", obj.GetKind(), obj.GetName(), err)
+		}
+	}
+	return nil
+}
+
+// renameSecretVolume makes the Deployment's volumes of secret from mount secret to instead.
+func renameSecretVolume(obj *unstructured.Unstructured, from, to string) error {
+	volumes, _, err := unstructured.NestedSlice(obj.Object, "spec", "template", "spec", "volumes")
+	if err != nil {
+		return err
+	}
+	for _, v := range volumes {
+		if name, _, _ := unstructured.NestedString(v.(map[string]any), "secret", "secretName"); name == from {
+			if err := unstructured.SetNestedField(v.(map[string]any), to, "secret", "secretName"); err != nil {
+				return err
+			}
+		}
+	}
+	return unstructured.SetNestedSlice(obj.Object, volumes, "spec", "template", "spec", "volumes")
 }
 
 // fieldManager owns what the harness applies.
@@ -157,7 +261,7 @@ func setContainer(obj *unstructured.Unstructured, image string, args []string) e
 
 // waitDeployed waits for the operator's Deployment to be available and its APIService to
 // be Available, each discovery request bounded by probe.
-func waitDeployed(ctx context.Context, cfg *rest.Config, cs *kubernetes.Clientset, timeout, probe time.Duration) error {
+func waitDeployed(ctx context.Context, cfg *rest.Config, cs *kubernetes.Clientset, name string, timeout, probe time.Duration) error {
 	ag, err := aggregator.NewForConfig(cfg)
 	if err != nil {
 		return fmt.Errorf("the aggregator client: %w", err)
@@ -170,13 +274,13 @@ func waitDeployed(ctx context.Context, cfg *rest.Config, cs *kubernetes.Clientse
 	streak := 0
 	start := time.Now()
 	err = wait.PollUntilContextTimeout(ctx, deployPoll, timeout, true, func(ctx context.Context) (bool, error) {
-		d, err := cs.AppsV1().Deployments(deployNamespace).Get(ctx, deployName, metav1.GetOptions{})
+		d, err := cs.AppsV1().Deployments(deployNamespace).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			why = err.Error()
 			return false, nil
 		}
 		if !deploymentAvailable(d) {
-			why = fmt.Sprintf("Deployment %s/%s not available yet (%d/%d updated replicas ready)", deployNamespace, deployName, d.Status.UpdatedReplicas, d.Status.Replicas)
+			why = fmt.Sprintf("Deployment %s/%s not available yet (%d/%d updated replicas ready)", deployNamespace, name, d.Status.UpdatedReplicas, d.Status.Replicas)
 			return false, nil
 		}
 		svc, err := ag.ApiregistrationV1().APIServices().Get(ctx, apiServiceName, metav1.GetOptions{})

@@ -62,11 +62,17 @@ func TestCommandTailShowsWhatFailed(t *testing.T) {
 }
 
 func TestKeptClusterSaysHowToReachIt(t *testing.T) {
-	msg, err := (&KindTier{Name: "opconform-1-37-0-ab12cd34", Kubeconfig: "/tmp/k/kubeconfig", keep: true}).Stop()
+	k := &KindTier{Name: "opconform-1-37-0", Kubeconfig: "/tmp/k/kubeconfig", keep: true, serving: "0123456789"}
+	msg, err := k.Stop()
 	g := NewWithT(t)
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(msg).To(Equal("KEEP_CLUSTER=1: kept kind cluster opconform-1-37-0-ab12cd34 (the next run with KEEP_CLUSTER=1 reuses it); reach it with: kubectl --kubeconfig /tmp/k/kubeconfig get apiservices " +
-		"(the operator: kubectl --kubeconfig /tmp/k/kubeconfig -n mirrord logs deploy/mirrord-operator); delete every cluster and network the project made with: make kind-down"))
+	g.Expect(msg).To(Equal("KEEP_CLUSTER=1: kept kind cluster opconform-1-37-0 and its operators, one per configuration (the next run with KEEP_CLUSTER=1 reuses them); " +
+		"reach it with: kubectl --kubeconfig /tmp/k/kubeconfig get apiservice v1.operator.metalbear.co (the operators: kubectl --kubeconfig /tmp/k/kubeconfig -n mirrord " +
+		"get deployments -L opconform.dev/operator; the one serving last: kubectl --kubeconfig /tmp/k/kubeconfig -n mirrord logs deploy/mirrord-operator-0123456789); " +
+		"delete every cluster and network the project made with: make kind-down"))
+	k.serving = ""
+	msg, _ = k.Stop()
+	g.Expect(msg).NotTo(ContainSubstring("serving last"), "no fake operator served: none to name")
 }
 
 func TestAPIServiceAvailable(t *testing.T) {

@@ -223,7 +223,7 @@ func (p *KindPool) input(kube string) (KindInput, error) {
 }
 
 // Stop deletes the pool's clusters (or, with Keep, resumes the paused ones and says how to
-// reach them all), after a line each on its rollouts for its cells.
+// reach them all), after a line each on its rollouts and switches for its cells.
 func (p *KindPool) Stop() {
 	p.pending.Wait() // each is bounded by the kind cell's timeout
 	p.mu.Lock()

@@ -94,8 +94,8 @@ func TestAProcessHoldsOneVersionsClusterAtATime(t *testing.T) {
 	g.Expect(messages.String()).To(ContainSubstring("kept kind cluster opconform-v1.36.1"))
 	g.Expect(progressLog(t, p)).To(And(
 		ContainSubstring("opconform-v1.37.0: done with Kubernetes v1.37.0 in this process, now v1.36.1"),
-		ContainSubstring("opconform-v1.37.0: 0 operator rollouts for 0 cells"),
-		ContainSubstring("opconform-v1.36.1: 0 operator rollouts for 0 cells")))
+		ContainSubstring("opconform-v1.37.0: 0 operator rollouts and 0 switches to kept operators for 0 cells"),
+		ContainSubstring("opconform-v1.36.1: 0 operator rollouts and 0 switches to kept operators for 0 cells")))
 }
 
 func TestAKeptClusterIsPausedUntilTheRunEnds(t *testing.T) {
@@ -118,7 +118,7 @@ func TestAKeptClusterIsPausedUntilTheRunEnds(t *testing.T) {
 		ContainSubstring("opconform-v1.37.0: done with Kubernetes v1.37.0 in this process, now v1.36.1: pausing it until the run ends (KEEP_CLUSTER=1)"),
 		ContainSubstring("opconform-v1.37.0: pausing kind cluster opconform-v1.37.0"),
 		ContainSubstring("opconform-v1.37.0: resuming kind cluster opconform-v1.37.0"),
-		ContainSubstring("kept kind cluster opconform-v1.36.1 (the next run with KEEP_CLUSTER=1 reuses it); reach it with: kubectl --kubeconfig")),
+		ContainSubstring("kept kind cluster opconform-v1.36.1 and its operators, one per configuration (the next run with KEEP_CLUSTER=1 reuses them); reach it with: kubectl --kubeconfig")),
 		"how to reach a kept cluster is in the progress log too: make conformance shows that one, Ginkgo's output goes to a file")
 }
 

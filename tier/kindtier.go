@@ -58,11 +58,17 @@ type KindTier struct {
 	progress io.Writer
 	// timeouts bound its waits (KindInput.Timeouts).
 	timeouts matrix.Timeouts
-	// servingCA signs the operator's serving certificate in every deploy; deployed are the
-	// flags of the operator that runs, and rollouts how many deploys there were.
-	servingCA *pki.CA
-	deployed  string
-	rollouts  int
+	// servingCA signs the operator's serving certificate in every deploy. imageID is the
+	// operator image's ID, and generation a hash of it and the licence: kept operators of
+	// another generation are deleted (collect). serving is the slot of the operator the
+	// APIService points at ("" not known); rollouts and switches count the deploys and the
+	// switches to kept operators.
+	servingCA  *pki.CA
+	imageID    string
+	generation string
+	serving    string
+	rollouts   int
+	switches   int
 	// cells counts the cells that started an operator here.
 	cells int
 }
@@ -220,10 +226,16 @@ func (k *KindTier) prepare(ctx context.Context, in KindInput) error {
 	if err := k.loadImage(ctx, in.Dir); err != nil {
 		return fmt.Errorf("loading the operator image: %w", err)
 	}
+	if err := k.setImage(ctx); err != nil {
+		return err
+	}
 	k.direct(ctx)
 	cs, err := kubernetes.NewForConfig(k.admin)
 	if err != nil {
 		return fmt.Errorf("the cluster's client: %w", err)
+	}
+	if err := k.collect(ctx, cs); err != nil {
+		return err
 	}
 	return workloads(ctx, cs)
 }
@@ -404,9 +416,13 @@ func OperatorArgs(cell matrix.Cell) []string {
 	return args
 }
 
-// licenseEnd is the end date of the kind tier's operator licence, one for the whole run.
+// licenseEnd is the end date of the kind tier's operator licence, one for the whole run: a
+// year after the first of this month, or after the fixtures' epoch when that is later. It is
+// one of the operator's flags, so it names its month alone: a kept operator serves every run
+// of the month.
 var licenseEnd = func() time.Time {
-	from := time.Now().UTC()
+	now := time.Now().UTC()
+	from := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
 	if certs.Epoch.After(from) {
 		from = certs.Epoch
 	}
@@ -448,15 +464,19 @@ func (k *KindTier) Start(ctx context.Context, cell matrix.Cell, clk clock.Passiv
 		return nil, fmt.Errorf("kind cluster %s: %w", k.Name, err)
 	}
 	k.cells++
-	args := OperatorArgs(cell)
-	if key := strings.Join(args, " "); key != k.deployed {
-		if err := k.rollOut(ctx, cell, args); err != nil {
+	slot := k.slotFor(OperatorArgs(cell))
+	if slot != k.serving {
+		if err := k.serve(ctx, cell, slot, OperatorArgs(cell), hc); err != nil {
 			return nil, fmt.Errorf("operator %s: %w", cell.Operator.Name, err)
 		}
-		k.deployed = key
 	}
-	if _, err := k.harnessRequest(ctx, hc, http.MethodPost, resetPath+ResetQuery(clk), nil); err != nil {
+	h, err := k.harnessRequest(ctx, hc, http.MethodPost, resetPath+ResetQuery(clk), nil)
+	if err != nil {
 		return nil, fmt.Errorf("kind cluster %s: resetting operator %s: %w", k.Name, cell.Operator.Name, err)
+	}
+	if got := h.Get(fakeoperator.InstanceHeader); got != slot {
+		k.serving = ""
+		return nil, fmt.Errorf("kind cluster %s: resetting operator %s: the aggregator reached operator instance %q, not %s", k.Name, cell.Operator.Name, got, slot)
 	}
 	key, err := certs.LicenseKey()
 	if err != nil {
@@ -467,7 +487,15 @@ func (k *KindTier) Start(ctx context.Context, cell matrix.Cell, clk clock.Passiv
 		return nil, fmt.Errorf("the fixtures' licence authority: %w", err)
 	}
 	j := &kindJournal{read: func(since uint64, out *[]contract.Entry) (uint64, error) {
-		return k.harnessRequest(context.Background(), hc, http.MethodGet, journalPath+"?since="+strconv.FormatUint(since, 10), out)
+		h, err := k.harnessRequest(context.Background(), hc, http.MethodGet, journalPath+"?since="+strconv.FormatUint(since, 10), out)
+		if err != nil {
+			return 0, err
+		}
+		dropped, err := strconv.ParseUint(h.Get(fakeoperator.JournalDroppedHeader), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("the journal's %s header: %w", fakeoperator.JournalDroppedHeader, err)
+		}
+		return dropped, nil
 	}}
 	ep := &Endpoint{
 		Config: rest.CopyConfig(k.admin), User: kindAdmin,
@@ -516,9 +544,9 @@ func (j *kindJournal) entries() []contract.Entry {
 	return slices.Clip(j.kept)
 }
 
-// rollOut deploys the operator with args, one serving CA for every rollout of the cluster.
-func (k *KindTier) rollOut(ctx context.Context, cell matrix.Cell, args []string) error {
-	start := time.Now()
+// rollOut deploys the operator of slot with args, one serving CA for every rollout of the
+// cluster, and waits for it to be available.
+func (k *KindTier) rollOut(ctx context.Context, slot string, args []string, used string) error {
 	if k.servingCA == nil {
 		ca, err := pki.NewCA("mirrord-operator-ca")
 		if err != nil {
@@ -526,53 +554,59 @@ func (k *KindTier) rollOut(ctx context.Context, cell matrix.Cell, args []string)
 		}
 		k.servingCA = ca
 	}
-	k.deployed = "" // what ran is gone, whatever comes of this
-	err := DeployOperator(ctx, k.admin, DeployInput{Manifests: k.manifests, Image: k.image, Args: args, LicenseKeyPEM: k.licenseKey, Wait: k.timeouts.Rollout.Duration, Probe: k.timeouts.Probe.Duration, ServingCA: k.servingCA})
+	err := DeployOperator(ctx, k.admin, DeployInput{
+		Manifests: k.manifests, Image: k.image, Args: args, LicenseKeyPEM: k.licenseKey,
+		Wait: k.timeouts.Rollout.Duration, Probe: k.timeouts.Probe.Duration, ServingCA: k.servingCA,
+		Slot: slot, Labels: map[string]string{generationLabel: k.generation, usedLabel: used},
+	})
 	if err != nil {
 		return fmt.Errorf("kind cluster %s: %w", k.Name, err)
 	}
-	k.rollouts++
-	fmt.Fprintf(k.progress, "%s: operator %s rolled out for its cells (rollout %d, %s)\n", k.Name, cell.Operator.Name, k.rollouts, time.Since(start).Round(100*time.Millisecond))
 	return nil
 }
 
-// Summary says how many cells the cluster served with how many operator rollouts.
+// Summary says how many cells the cluster served with how many operator rollouts, and how
+// many switches to operators it kept.
 func (k *KindTier) Summary() string {
-	return fmt.Sprintf("%s: %d operator rollouts for %d cells", k.Name, k.rollouts, k.cells)
+	return fmt.Sprintf("%s: %d operator rollouts and %d switches to kept operators for %d cells", k.Name, k.rollouts, k.switches, k.cells)
 }
 
 // harnessRequest sends a request to one of the operator's harness endpoints through the
-// aggregator, and reads its answer into out; for the journal it also returns how many
-// entries the journal had to drop.
-func (k *KindTier) harnessRequest(ctx context.Context, hc *http.Client, method, path string, out any) (uint64, error) {
+// aggregator, reads its answer into out (unless nil) and returns the answer's header.
+func (k *KindTier) harnessRequest(ctx context.Context, hc *http.Client, method, path string, out any) (http.Header, error) {
 	ctx, cancel := context.WithTimeout(ctx, k.timeouts.Request.Duration)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, k.admin.Host+path, nil)
 	if err != nil {
-		return 0, fmt.Errorf("the harness request: %w", err)
+		return nil, fmt.Errorf("the harness request: %w", err)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("operator harness endpoint: %w", err)
+		return nil, fmt.Errorf("operator harness endpoint: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		return 0, fmt.Errorf("operator harness endpoint: %s %s: %s", method, path, resp.Status)
+		return nil, fmt.Errorf("operator harness endpoint: %s %s: %s", method, path, resp.Status)
 	}
-	if out == nil {
-		return 0, nil
+	if out != nil {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			return nil, fmt.Errorf("operator harness endpoint: %s %s: %w", method, path, err)
+		}
 	}
-	dropped, _ := strconv.ParseUint(resp.Header.Get(fakeoperator.JournalDroppedHeader), 10, 64)
-	return dropped, json.NewDecoder(resp.Body).Decode(out)
+	return resp.Header, nil
 }
 
 // Stop deletes the cluster, or with Keep says how to reach it and leaves it.
 func (k *KindTier) Stop() (string, error) {
 	if k.keep {
-		return fmt.Sprintf("KEEP_CLUSTER=1: kept kind cluster %[1]s (the next run with KEEP_CLUSTER=1 reuses it); reach it "+
-			"with: kubectl --kubeconfig %[2]s get apiservices (the operator: kubectl --kubeconfig %[2]s -n %[3]s "+
-			"logs deploy/%[4]s); delete every cluster and network the project made with: make kind-down",
-			k.Name, k.Kubeconfig, deployNamespace, deployName), nil
+		serving := ""
+		if k.serving != "" {
+			serving = fmt.Sprintf("; the one serving last: kubectl --kubeconfig %s -n %s logs deploy/%s", k.Kubeconfig, deployNamespace, SlotName(k.serving))
+		}
+		return fmt.Sprintf("KEEP_CLUSTER=1: kept kind cluster %[1]s and its operators, one per configuration (the next run with "+
+			"KEEP_CLUSTER=1 reuses them); reach it with: kubectl --kubeconfig %[2]s get apiservice %[3]s (the operators: "+
+			"kubectl --kubeconfig %[2]s -n %[4]s get deployments -L %[5]s%[6]s); delete every cluster and network the project "+
+			"made with: make kind-down", k.Name, k.Kubeconfig, apiServiceName, deployNamespace, SlotLabel, serving), nil
 	}
 	return "", k.provider.Delete(k.Name, k.Kubeconfig)
 }
@@ -595,11 +629,13 @@ func (k *KindTier) onNode(verb, doing string) error {
 // node is the cluster's one node container.
 func (k *KindTier) node() string { return k.Name + "-control-plane" }
 
-// Serving is how the operator is served on a cluster: its APIService, its Service's
-// endpoints and the operator pods' IPs.
+// Serving is how the operator is served on a cluster: its APIService and the Service it
+// points at, the Service of the operator the last cell needed, that Service's endpoints and
+// that operator's pods' IPs.
 type Serving struct {
 	APIService          string
 	APIServiceAvailable bool
+	APIServiceTarget    string
 	Service             string
 	EndpointIPs         []string
 	PodIPs              []string
@@ -615,13 +651,20 @@ func (k *KindTier) OperatorServing(ctx context.Context) (*Serving, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the aggregator client: %w", err)
 	}
-	s := &Serving{APIService: apiServiceName, Service: deployNamespace + "/" + deployName}
+	if k.serving == "" {
+		return nil, fmt.Errorf("kind cluster %s: no fake operator serves yet", k.Name)
+	}
+	name := SlotName(k.serving)
+	s := &Serving{APIService: apiServiceName, Service: deployNamespace + "/" + name}
 	svc, err := ag.ApiregistrationV1().APIServices().Get(ctx, apiServiceName, metav1.GetOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("APIService %s: %w", apiServiceName, err)
 	}
 	s.APIServiceAvailable, _ = apiServiceAvailable(svc)
-	slices, err := cs.DiscoveryV1().EndpointSlices(deployNamespace).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + deployName})
+	if ref := svc.Spec.Service; ref != nil {
+		s.APIServiceTarget = ref.Namespace + "/" + ref.Name
+	}
+	slices, err := cs.DiscoveryV1().EndpointSlices(deployNamespace).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + name})
 	if err != nil {
 		return nil, fmt.Errorf("the operator's endpoints: %w", err)
 	}
@@ -632,7 +675,7 @@ func (k *KindTier) OperatorServing(ctx context.Context) (*Serving, error) {
 			}
 		}
 	}
-	pods, err := cs.CoreV1().Pods(deployNamespace).List(ctx, metav1.ListOptions{LabelSelector: "app=" + deployName})
+	pods, err := cs.CoreV1().Pods(deployNamespace).List(ctx, metav1.ListOptions{LabelSelector: SlotLabel + "=" + k.serving})
 	if err != nil {
 		return nil, fmt.Errorf("the operator's pods: %w", err)
 	}

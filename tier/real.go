@@ -112,6 +112,7 @@ func (k *KindTier) StartReal(ctx context.Context, cell matrix.Cell) (*Endpoint, 
 		return nil, fmt.Errorf("operator %s: %w", cell.Operator.Name, err)
 	}
 	if k.installed != cell.Operator.Name {
+		k.serving = "" // the chart's APIService replaces the fake operator's
 		if err := InstallReal(ctx, k.Kubeconfig, cell.Operator, license, k.timeouts.Helm.Duration); err != nil {
 			return nil, fmt.Errorf("installing operator %s: %w", cell.Operator.Name, err)
 		}

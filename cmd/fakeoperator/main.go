@@ -85,6 +85,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&cfg.allowed, "requestheader-allowed-names", "", "comma-separated front-proxy common names to accept (empty: any the CA signed)")
 	fs.IntVar(&o.JournalCapacity, "journal-capacity", 0, fmt.Sprintf("most journal entries kept, the newest (GET /_opconform/journal counts the dropped ones in its %s "+
 		"header); 0: the profile's, else %d; negative: none", fakeoperator.JournalDroppedHeader, journal.DefaultCapacity))
+	fs.StringVar(&o.Instance, "instance", "", "a name for this process, which POST /_opconform/reset answers with in its "+fakeoperator.InstanceHeader+
+		" header (for a harness that keeps several operators)")
 	fs.IntVar(&cfg.verbosity, "v", 0, "log verbosity: 0 start-up and errors, 1 refusals, 2 every request")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

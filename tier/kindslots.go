@@ -1,0 +1,210 @@
+package tier
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/opconform/opconform/fakeoperator"
+	"github.com/opconform/opconform/matrix"
+)
+
+// The kind tier keeps every operator it deploys: one Deployment, Service and TLS secret per
+// operator configuration (a slot: a hash of the operator image's ID and the operator's
+// flags), and points the APIService at the one a cell needs. A rollout costs seconds of the
+// node's CPU; a switch is one update of the APIService. A kept cluster keeps its operators
+// too, so a second run rolls out nothing that has not changed.
+
+// Labels of a kept operator's objects, beside SlotLabel: its generation (a hash of the
+// operator image's ID and the licence, whose operators collect deletes when either changed)
+// and when a run last used it (Unix seconds, for evicting the least recently used).
+const (
+	generationLabel = "opconform.dev/generation"
+	usedLabel       = "opconform.dev/used"
+)
+
+// keptOperators bounds the operators a cluster keeps: deploying one more evicts the least
+// recently used. The default matrix needs 14 per Kubernetes version.
+const keptOperators = 24
+
+// shortHash is the first 10 hex digits of the SHA-256 of parts, each ended by a NUL.
+func shortHash(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))[:10]
+}
+
+// slotFor names the kept operator of args on this cluster's operator image: a new image or
+// new flags make a new one, the same ones find the one kept.
+func (k *KindTier) slotFor(args []string) string {
+	return shortHash(append([]string{k.imageID}, args...)...)
+}
+
+// setImage reads the operator image's ID and derives the generation of the operators kept.
+func (k *KindTier) setImage(ctx context.Context) error {
+	out, err := Docker(ctx, k.timeouts.Preflight.Duration, "image", "inspect", "--format", "{{.Id}}", k.image)
+	if err != nil {
+		return fmt.Errorf("the ID of image %s: %w: %s", k.image, err, strings.TrimSpace(out))
+	}
+	k.imageID = strings.TrimSpace(out)
+	k.generation = shortHash(k.imageID, licenseEnd.Format(time.DateOnly))
+	return nil
+}
+
+// collect deletes the operators an earlier run kept that are of another generation (another
+// operator image or licence), and any deploy/ made under its own names.
+func (k *KindTier) collect(ctx context.Context, cs kubernetes.Interface) error {
+	list, err := cs.AppsV1().Deployments(deployNamespace).List(ctx, metav1.ListOptions{LabelSelector: "app=" + deployName + "," + generationLabel + "!=" + k.generation})
+	if err != nil {
+		return fmt.Errorf("listing the operators kept: %w", err)
+	}
+	var names []string
+	for _, d := range list.Items {
+		if err := deleteOperator(ctx, cs, d.Name); err != nil {
+			return err
+		}
+		names = append(names, d.Name)
+	}
+	if len(names) > 0 {
+		fmt.Fprintf(k.progress, "%s: deleted %d operators kept from another operator image or licence: %s\n", k.Name, len(names), strings.Join(names, ", "))
+	}
+	return nil
+}
+
+// evict deletes the least recently used kept operators, so that one more makes no more than
+// keptOperators.
+func (k *KindTier) evict(ctx context.Context, cs kubernetes.Interface) error {
+	list, err := cs.AppsV1().Deployments(deployNamespace).List(ctx, metav1.ListOptions{LabelSelector: SlotLabel})
+	if err != nil {
+		return fmt.Errorf("listing the operators kept: %w", err)
+	}
+	items := list.Items
+	if len(items) < keptOperators {
+		return nil
+	}
+	used := func(labels map[string]string) int64 {
+		n, _ := strconv.ParseInt(labels[usedLabel], 10, 64) // none: the oldest
+		return n
+	}
+	slices.SortFunc(items, func(a, b appsv1.Deployment) int { return cmp.Compare(used(a.Labels), used(b.Labels)) })
+	for _, d := range items[:len(items)-keptOperators+1] {
+		if err := deleteOperator(ctx, cs, d.Name); err != nil {
+			return err
+		}
+		fmt.Fprintf(k.progress, "%s: deleted the least recently used of the %d operators kept, %s\n", k.Name, keptOperators, d.Name)
+	}
+	return nil
+}
+
+// deleteOperator deletes a kept operator's Deployment (its pods with it), Service and TLS
+// secret; what is gone already is no error.
+func deleteOperator(ctx context.Context, cs kubernetes.Interface, name string) error {
+	background := metav1.DeletePropagationBackground
+	opts := metav1.DeleteOptions{PropagationPolicy: &background}
+	err := errors.Join(
+		cs.AppsV1().Deployments(deployNamespace).Delete(ctx, name, opts),
+		cs.CoreV1().Services(deployNamespace).Delete(ctx, name, opts),
+		cs.CoreV1().Secrets(deployNamespace).Delete(ctx, name+"-tls", opts))
+	if err != nil && !allNotFound(err) {
+		return fmt.Errorf("deleting operator %s/%s: %w", deployNamespace, name, err)
+	}
+	return nil
+}
+
+// allNotFound reports whether every error joined in err is a NotFound.
+func allNotFound(err error) bool {
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return apierrors.IsNotFound(err)
+	}
+	for _, e := range joined.Unwrap() {
+		if !apierrors.IsNotFound(e) {
+			return false
+		}
+	}
+	return true
+}
+
+// serve makes the operator of slot the one the APIService points at: the one kept when it
+// is available, else a rollout; then it waits, bounded, until the aggregator reaches it.
+func (k *KindTier) serve(ctx context.Context, cell matrix.Cell, slot string, args []string, hc *http.Client) error {
+	start := time.Now()
+	k.serving, k.installed = "", "" // whatever served, the APIService changes
+	cs, err := kubernetes.NewForConfig(k.admin)
+	if err != nil {
+		return fmt.Errorf("kind cluster %s: the cluster's client: %w", k.Name, err)
+	}
+	name := SlotName(slot)
+	used := strconv.FormatInt(time.Now().Unix(), 10)
+	d, err := cs.AppsV1().Deployments(deployNamespace).Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case err == nil && deploymentAvailable(d) && d.Labels[generationLabel] == k.generation:
+		patch := fmt.Sprintf(`{"metadata":{"labels":{%q:%q}}}`, usedLabel, used)
+		if _, err := cs.AppsV1().Deployments(deployNamespace).Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+			return fmt.Errorf("kind cluster %s: marking operator %s used: %w", k.Name, name, err)
+		}
+		if err := PointAPIService(ctx, k.admin, k.manifests, slot); err != nil {
+			return fmt.Errorf("kind cluster %s: %w", k.Name, err)
+		}
+		if err := k.await(ctx, hc, slot); err != nil {
+			return err
+		}
+		k.switches++
+		fmt.Fprintf(k.progress, "%s: operator %s: switched to the one kept, %s (switch %d, %s)\n", k.Name, cell.Operator.Name, name, k.switches, time.Since(start).Round(100*time.Millisecond))
+	default:
+		if err := k.evict(ctx, cs); err != nil {
+			return fmt.Errorf("kind cluster %s: %w", k.Name, err)
+		}
+		if err := k.rollOut(ctx, slot, args, used); err != nil {
+			return err
+		}
+		if err := k.await(ctx, hc, slot); err != nil {
+			return err
+		}
+		k.rollouts++
+		fmt.Fprintf(k.progress, "%s: operator %s rolled out for its cells as %s (rollout %d, %s)\n", k.Name, cell.Operator.Name, name, k.rollouts, time.Since(start).Round(100*time.Millisecond))
+	}
+	k.serving = slot
+	return nil
+}
+
+// await polls the operator's reset through the aggregator until the operator of slot
+// answers it, bounded by the rollout's timeout: after the APIService changed, the aggregator
+// may still reach the operator it pointed at before.
+func (k *KindTier) await(ctx context.Context, hc *http.Client, slot string) error {
+	var why string
+	err := wait.PollUntilContextTimeout(ctx, deployPoll, k.timeouts.Rollout.Duration, true, func(ctx context.Context) (bool, error) {
+		h, err := k.harnessRequest(ctx, hc, http.MethodPost, resetPath, nil)
+		if err != nil {
+			why = err.Error()
+			return false, nil
+		}
+		if got := h.Get(fakeoperator.InstanceHeader); got != slot {
+			why = fmt.Sprintf("the aggregator reaches operator instance %q, not %s", got, slot)
+			return false, nil
+		}
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("kind cluster %s: waiting for operator %s to answer: %s (%w)", k.Name, SlotName(slot), why, err)
+	}
+	return nil
+}
