@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Builds the reference client at a version (and optionally with a defect) into bin/: opclient,
 # or with --stand-in hack/mirrordlike, the stand-in for the released mirrord CLI.
+# A binary already in bin/ built from the same inputs (go_inputs) is kept, not linked again:
+# a link takes seconds, and a run asks for every client it judges.
 # Usage: scripts/build-client.sh [--stand-in] VERSION [DEFECT]
 set -o errexit -o nounset -o pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "${REPO_ROOT}"
+# shellcheck source=scripts/lib/gobuild.sh
+source scripts/lib/gobuild.sh
 
 main() {
   local name="opclient" pkgdir="./cmd/opclient"
@@ -19,11 +23,18 @@ main() {
   local commit date
   commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
   date="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  local flags="-X ${pkg}.version=${version} -X ${pkg}.commit=${commit} -X ${pkg}.defect=${defect}"
+  local key
+  key="$(go_inputs "${pkgdir}" "${flags}")"
+  if [[ -x "${out}" && "$(cat "${out}.inputs" 2>/dev/null)" == "${key}" ]]; then
+    echo "${out}"
+    return 0
+  fi
   mkdir -p bin
   # built beside its place and renamed into it, so that processes building the same client
   # at once (the suites' Ginkgo processes) never run a half-written binary
   local tmp="${out}.tmp.$$"
-  go build -o "${tmp}" -ldflags "-X ${pkg}.version=${version} -X ${pkg}.commit=${commit} -X ${pkg}.buildDate=${date} -X ${pkg}.defect=${defect}" "${pkgdir}"
+  go build -o "${tmp}" -ldflags "${flags} -X ${pkg}.buildDate=${date}" "${pkgdir}"
   local check=(version)
   [[ "${name}" == "opclient" ]] || check=(--version)
   # a binary that refuses to run (an unknown defect) is not left in bin/
@@ -32,6 +43,7 @@ main() {
     return 1
   fi
   mv -f "${tmp}" "${out}"
+  echo "${key}" >"${out}.inputs.$$" && mv -f "${out}.inputs.$$" "${out}.inputs"
   echo "${out}"
 }
 

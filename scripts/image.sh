@@ -5,6 +5,8 @@
 set -o errexit -o nounset -o pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "${REPO_ROOT}"
+# shellcheck source=scripts/lib/gobuild.sh
+source scripts/lib/gobuild.sh
 
 IMAGE="${2:-opconform/fakeoperator:dev}"
 CHECK_DIR=""
@@ -18,7 +20,15 @@ trap cleanup EXIT
 
 build() {
   mkdir -p bin
-  CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags "-s -w" -o bin/fakeoperator-linux ./cmd/fakeoperator
+  # linked again only when its inputs changed (go_inputs); the image build reuses its layer
+  # when the binary is the same
+  local bin=bin/fakeoperator-linux key
+  key="$(CGO_ENABLED=0 GOOS=linux go_inputs ./cmd/fakeoperator "-trimpath -s -w")"
+  if [[ ! -x "${bin}" || "$(cat "${bin}.inputs" 2>/dev/null)" != "${key}" ]]; then
+    CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags "-s -w" -o "${bin}.tmp.$$" ./cmd/fakeoperator
+    mv -f "${bin}.tmp.$$" "${bin}"
+    echo "${key}" >"${bin}.inputs"
+  fi
   DOCKER_BUILDKIT=0 docker build --quiet -t "${IMAGE}" . >/dev/null 2>&1 || DOCKER_BUILDKIT=0 docker build -t "${IMAGE}" .
   echo "built ${IMAGE}"
 }

@@ -208,3 +208,34 @@ func TestBadKnobsAreNamed(t *testing.T) {
 	_, err := os.Stat("../bin/opclient-3.250.0-no-refreshh")
 	NewWithT(t).Expect(os.IsNotExist(err)).To(BeTrue(), "no broken binary is left in bin/")
 }
+
+// TestBuildClientKeepsABinaryOfTheSameInputs: a client already built from the same inputs is
+// kept, not linked again; another toolchain setting makes it anew. The real go builds here,
+// into the repository's bin/, as the suites' own builds do, a version no other test builds.
+func TestBuildClientKeepsABinaryOfTheSameInputs(t *testing.T) {
+	g := NewWithT(t)
+	build := func(env ...string) (string, os.FileInfo) {
+		cmd := exec.Command("./build-client.sh", "--stand-in", "3.101.0")
+		cmd.Env = append(os.Environ(), env...)
+		out, err := cmd.CombinedOutput()
+		g.Expect(err).NotTo(HaveOccurred(), "%s", out)
+		fi, err := os.Stat(filepath.Join("..", strings.TrimSpace(string(out))))
+		g.Expect(err).NotTo(HaveOccurred(), "%s", out)
+		return strings.TrimSpace(string(out)), fi
+	}
+	path, first := build()
+	g.Expect(path).To(Equal("bin/mirrordlike-3.101.0"))
+	_, again := build()
+	g.Expect(again.ModTime()).To(Equal(first.ModTime()), "the same inputs: the binary is kept")
+	goflags, err := exec.Command("go", "env", "GOFLAGS").Output()
+	g.Expect(err).NotTo(HaveOccurred())
+	_, other := build("GOFLAGS=" + strings.TrimSpace(string(goflags)) + " -tags=opconformkeep") // selects no other file
+	g.Expect(other.ModTime()).NotTo(Equal(first.ModTime()), "another toolchain setting: built anew")
+	inputs, err := os.ReadFile(filepath.Join("..", path+".inputs"))
+	g.Expect(err).NotTo(HaveOccurred())
+	_, back := build()
+	now, err := os.ReadFile(filepath.Join("..", path+".inputs"))
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(now).NotTo(Equal(inputs), "back to the first settings: built anew, for them")
+	g.Expect(back.ModTime()).NotTo(Equal(other.ModTime()))
+}
