@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -75,6 +76,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := s.newCall(w, r)
 	defer s.record(c) // a request that wrote no answer
 	if c.route.Class == contract.ClassHarness {
+		c.recorded = true // the harness's own requests are no client's: not journalled
 		s.serveHarness(c)
 		return
 	}
@@ -134,6 +136,9 @@ func (s *Server) record(c *call) uint64 {
 	c.recorded = true
 	if s.profile.LosesCredentialRequests && c.entry.Class == contract.ClassCredentialRequest {
 		return 0 // the broken journal
+	}
+	if c.entry.RemoteUser != "" && slices.Contains(s.opts.JournalSkipUsers, c.entry.RemoteUser) {
+		return 0
 	}
 	c.entry.Code = c.w.code
 	c.entry.Duration = time.Since(c.start)
@@ -225,7 +230,6 @@ func (s *Server) serveHarness(c *call) {
 			return
 		}
 		s.Reset()
-		c.recorded = true // the new journal starts after it
 		if s.opts.Instance != "" {
 			c.w.Header().Set(InstanceHeader, s.opts.Instance)
 		}

@@ -37,8 +37,8 @@ func TestJournalNeverHoldsSecrets(t *testing.T) {
 	g.Expect(code).To(Equal(http.StatusOK), "the harness's endpoints answer under the API group too (through an aggregator)")
 	var after []contract.Entry
 	g.Expect(json.Unmarshal(grouped, &after)).To(Succeed())
-	g.Expect(after).To(HaveLen(2), "the refused request and the first read")
-	g.Expect(after[1].Class).To(Equal(contract.ClassHarness))
+	g.Expect(after).To(HaveLen(1), "the refused request; not the first read: the harness's requests are not journalled")
+	g.Expect(after[0].Decision).To(Equal(contract.DecisionRefused))
 	g.Expect(string(body)).NotTo(ContainSubstring(b64(der)[:40]), "no certificate in the JSON journal")
 	g.Expect(string(body)).NotTo(ContainSubstring("s3cr3t"))
 	g.Expect(string(body)).NotTo(ContainSubstring("not-a-cert!"), "not even an invalid one")
@@ -90,11 +90,29 @@ func TestJournalFilterResetAndHTTP(t *testing.T) {
 
 	code, _, _ := do(t, s, request{method: http.MethodDelete, path: contract.HarnessPrefix + "journal"})
 	g.Expect(code).To(Equal(http.StatusNoContent))
-	g.Expect(s.Journal().Entries()).To(HaveLen(1), "only the reset request itself is left after a reset")
-	s.Journal().Reset()
-	g.Expect(s.Journal().Entries()).To(BeEmpty())
+	g.Expect(s.Journal().Entries()).To(BeEmpty(), "nothing is left after a reset, not even the reset: the harness's requests are not journalled")
 	_, body, _ = do(t, s, request{path: contract.HarnessPrefix + "journal?hostname=nobody"})
 	g.Expect(strings.TrimSpace(string(body))).To(Equal("[]"))
+}
+
+// TestJournalSkipsTheClustersOwnUsers: requests of the users JournalSkipUsers names (the
+// aggregator's own) are served but not journalled; every other user's are.
+func TestJournalSkipsTheClustersOwnUsers(t *testing.T) {
+	g := NewWithT(t)
+	ca := newFrontProxyCA(t)
+	s := newTestServer(t, Options{FrontProxy: &FrontProxy{ClientCA: ca.pem}, JournalSkipUsers: []string{"system:kube-aggregator"}})
+	aggregator := withClientCert(s, ca.client(t, "front-proxy-client"))
+	for _, user := range []string{"system:kube-aggregator", "kubernetes-admin"} {
+		req, _ := http.NewRequest(http.MethodGet, s.URL+"/apis/operator.metalbear.co/v1", nil)
+		req.Header.Set("X-Remote-User", user)
+		resp, err := aggregator.Do(req)
+		g.Expect(err).NotTo(HaveOccurred())
+		resp.Body.Close()
+		g.Expect(resp.StatusCode).To(Equal(http.StatusOK), "served to %s", user)
+	}
+	entries := s.Journal().Entries()
+	g.Expect(entries).To(HaveLen(1))
+	g.Expect(entries[0].RemoteUser).To(Equal("kubernetes-admin"))
 }
 
 func TestJournalEndpointPagesAndSaysWhatWasDropped(t *testing.T) {
@@ -118,9 +136,12 @@ func TestJournalEndpointPagesAndSaysWhatWasDropped(t *testing.T) {
 	g.Expect(resp.Header.Get(JournalDroppedHeader)).To(Equal("1"), "one of three dropped")
 	g.Expect(entries[1].Seq).To(BeEquivalentTo(3))
 	_, entries = get("?since=" + strconv.FormatUint(entries[1].Seq, 10))
-	g.Expect(entries).To(HaveLen(1), "what came after the cursor: the first read of the journal")
+	g.Expect(entries).To(BeEmpty(), "nothing came after the cursor: the reads of the journal are not journalled, and take no client's room")
+	do(t, s, request{path: operatorPath})
+	resp, entries = get("?since=3")
+	g.Expect(entries).To(HaveLen(1), "what came after the cursor")
 	g.Expect(entries[0].Seq).To(BeEquivalentTo(4))
-	g.Expect(entries[0].Class).To(Equal(contract.ClassHarness))
+	g.Expect(resp.Header.Get(JournalDroppedHeader)).To(Equal("2"), "two of four dropped")
 	resp, _ = get("?since=last")
 	g.Expect(resp.StatusCode).To(Equal(http.StatusBadRequest), "a cursor that is not a sequence number")
 }

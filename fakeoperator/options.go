@@ -60,6 +60,11 @@ type Options struct {
 	// JournalCapacity bounds the journal: the newest entries it keeps; 0 is
 	// journal.DefaultCapacity, a negative value keeps none (what is dropped is counted).
 	JournalCapacity int
+	// JournalSkipUsers are authenticated users whose requests are served but not journalled:
+	// the cluster's own, such as the aggregator's availability checks and discovery, which
+	// no cell controls and which would take the room of a client's requests in a bounded
+	// journal (the kind tier names kube-apiserver's).
+	JournalSkipUsers []string
 	// Instance names this process for a harness that keeps several operators behind one
 	// APIService (the kind tier keeps one per operator configuration): a reset answers with
 	// it in InstanceHeader, so the harness knows which operator its request reached.

@@ -28,6 +28,7 @@ import (
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/kind/pkg/cluster"
+	"sigs.k8s.io/kind/pkg/cluster/nodes"
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 	kindexec "sigs.k8s.io/kind/pkg/exec"
 	kindlog "sigs.k8s.io/kind/pkg/log"
@@ -223,11 +224,11 @@ func KindDown(ctx context.Context, wait time.Duration) ([]string, error) {
 // operator's inventory names, for clients that resolve them (idempotent: a reused cluster
 // has them).
 func (k *KindTier) prepare(ctx context.Context, in KindInput) error {
-	if err := k.loadImage(ctx, in.Dir); err != nil {
-		return fmt.Errorf("loading the operator image: %w", err)
-	}
 	if err := k.setImage(ctx); err != nil {
 		return err
+	}
+	if err := k.loadImage(ctx, in.Dir); err != nil {
+		return fmt.Errorf("loading the operator image: %w", err)
 	}
 	k.direct(ctx)
 	cs, err := kubernetes.NewForConfig(k.admin)
@@ -366,18 +367,23 @@ func (i progressInfo) Info(m string) {
 func (i progressInfo) Infof(f string, a ...any) { i.Info(fmt.Sprintf(f, a...)) }
 func (i progressInfo) Enabled() bool            { return i.on }
 
-// loadImage loads the operator image into every node, as `kind load docker-image` does.
+// loadImage loads the operator image into every node, as `kind load docker-image` does,
+// unless every node has it already (a reused cluster, the image unchanged).
 func (k *KindTier) loadImage(ctx context.Context, dir string) error {
+	all, err := k.provider.ListInternalNodes(k.Name)
+	if err != nil {
+		return fmt.Errorf("the nodes of cluster %s: %w", k.Name, err)
+	}
+	if !slices.ContainsFunc(all, func(n nodes.Node) bool { return !k.hasImage(ctx, n) }) {
+		fmt.Fprintf(k.progress, "%s: its nodes have %s (%s) already\n", k.Name, k.image, k.imageID)
+		return nil
+	}
 	archive := filepath.Join(dir, "image.tar")
 	if out, err := Docker(ctx, k.timeouts.Preflight.Duration, "save", "-o", archive, k.image); err != nil {
 		return fmt.Errorf("saving %s: %s", k.image, out)
 	}
 	defer os.Remove(archive)
-	nodes, err := k.provider.ListInternalNodes(k.Name)
-	if err != nil {
-		return fmt.Errorf("the nodes of cluster %s: %w", k.Name, err)
-	}
-	for _, n := range nodes {
+	for _, n := range all {
 		f, err := os.Open(archive)
 		if err != nil {
 			return fmt.Errorf("the operator image's archive: %w", err)
@@ -391,8 +397,18 @@ func (k *KindTier) loadImage(ctx context.Context, dir string) error {
 	return nil
 }
 
+// hasImage reports whether node n's containerd has the operator image of this image ID.
+func (k *KindTier) hasImage(ctx context.Context, n nodes.Node) bool {
+	ctx, cancel := context.WithTimeout(ctx, k.timeouts.Preflight.Duration)
+	defer cancel()
+	var out strings.Builder
+	cmd := n.CommandContext(ctx, "crictl", "inspecti", "-o", "go-template", "--template", "{{.status.id}}", k.image)
+	cmd.SetStdout(&out)
+	return cmd.Run() == nil && strings.TrimSpace(out.String()) == k.imageID
+}
+
 // OperatorArgs are the fake operator's flags for a cell: version, profile, minimum client
-// version, header naming and the fixtures' licence (to end a year after the later of the
+// version, header naming, the aggregator's users it does not journal, and the fixtures' licence (to end a year after the later of the
 // fixtures' epoch and today, so that it holds on either clock). The clock is no flag: cells
 // of one operator whose clients keep different clocks share its rollout, and each reset sets
 // the cell's clock (ResetQuery).
@@ -403,6 +419,7 @@ func OperatorArgs(cell matrix.Cell) []string {
 		"--license-plan=" + certs.License.Plan, "--license-subscription-id=" + certs.License.SubscriptionID,
 		"--license-fingerprint=" + certs.Fingerprint,
 		"--license-expire-at=" + licenseEnd.Format("2006-01-02"),
+		"--journal-skip-users=" + strings.Join(aggregatorUsers, ","),
 	}
 	if cell.Operator.Profile != "" {
 		args = append(args, "--profile="+cell.Operator.Profile)
@@ -415,6 +432,14 @@ func OperatorArgs(cell matrix.Cell) []string {
 	}
 	return args
 }
+
+// aggregatorUsers are the users kube-apiserver's aggregator sends its own requests to the
+// operator as (k8s.io/kube-aggregator: its availability checks and discovery as
+// system:kube-aggregator, its OpenAPI aggregation as system:aggregator). The operator serves
+// them but does not journal them: they come at moments no cell controls, and a bounded
+// journal (broken-journal-too-small keeps two entries) would drop a client's request for
+// them, so that what a cell shows would vary from run to run.
+var aggregatorUsers = []string{"system:kube-aggregator", "system:aggregator"}
 
 // licenseEnd is the end date of the kind tier's operator licence, one for the whole run: a
 // year after the first of this month, or after the fixtures' epoch when that is later. It is
@@ -524,10 +549,10 @@ type kindJournal struct {
 	dropped atomic.Uint64
 }
 
-// entries returns the clients' requests the operator journalled so far: not the
-// aggregator's availability checks, nor the harness's own requests (which reach the
-// operator as the admin too). A read that fails adds nothing; the next one asks again from
-// where the last good one ended.
+// entries returns the clients' requests the operator journalled so far: the admin's, whose
+// kubeconfig clients use (the operator journals neither the harness's requests nor the
+// aggregator's own). A read that fails adds nothing; the next one asks again from where the
+// last good one ended.
 func (j *kindJournal) entries() []contract.Entry {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -536,7 +561,7 @@ func (j *kindJournal) entries() []contract.Entry {
 		j.dropped.Store(n)
 		for _, e := range fresh {
 			j.last = max(j.last, e.Seq)
-			if e.RemoteUser == kindAdmin && e.Class != contract.ClassHarness {
+			if e.RemoteUser == kindAdmin {
 				j.kept = append(j.kept, e)
 			}
 		}

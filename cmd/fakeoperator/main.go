@@ -85,6 +85,16 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&cfg.allowed, "requestheader-allowed-names", "", "comma-separated front-proxy common names to accept (empty: any the CA signed)")
 	fs.IntVar(&o.JournalCapacity, "journal-capacity", 0, fmt.Sprintf("most journal entries kept, the newest (GET /_opconform/journal counts the dropped ones in its %s "+
 		"header); 0: the profile's, else %d; negative: none", fakeoperator.JournalDroppedHeader, journal.DefaultCapacity))
+	fs.Func("journal-skip-users", "comma-separated authenticated users whose requests are served but not journalled (the cluster's own: "+
+		"the aggregator's availability checks and discovery)", func(v string) error {
+		for _, u := range strings.Split(v, ",") {
+			if u = strings.TrimSpace(u); u == "" {
+				return fmt.Errorf("an empty user name in %q", v)
+			}
+			o.JournalSkipUsers = append(o.JournalSkipUsers, strings.TrimSpace(u))
+		}
+		return nil
+	})
 	fs.StringVar(&o.Instance, "instance", "", "a name for this process, which POST /_opconform/reset answers with in its "+fakeoperator.InstanceHeader+
 		" header (for a harness that keeps several operators)")
 	fs.IntVar(&cfg.verbosity, "v", 0, "log verbosity: 0 start-up and errors, 1 refusals, 2 every request")

@@ -38,6 +38,7 @@ func TestFlagsAreValidated(t *testing.T) {
 		{[]string{"--headers", "klingon"}, "--headers"},
 		{[]string{"--license-key-file", "/nonexistent"}, "--license-key-file"},
 		{[]string{"--license-key-file", "main.go"}, "--license-key-file main.go"},
+		{[]string{"--journal-skip-users", "system:aggregator,,alice"}, "for flag -journal-skip-users: an empty user name"},
 	} {
 		_, err := parseFlags(tc.args, io.Discard)
 		NewWithT(t).Expect(err).To(MatchError(ContainSubstring(tc.want)), "%v", tc.args)
@@ -143,6 +144,7 @@ func TestOperatorArgsAreFlagsOfThisBinary(t *testing.T) {
 		NewWithT(t).Expect(cfg.opts.Profile).To(Equal(cell.Operator.Profile))
 		NewWithT(t).Expect(cfg.opts.License.ExpireAt).To(BeTemporally(">", certs.Epoch), "the licence holds on the fixtures' clock")
 		NewWithT(t).Expect(cfg.opts.License.ExpireAt).To(BeTemporally(">", time.Now()), "and on the machine's")
+		NewWithT(t).Expect(cfg.opts.JournalSkipUsers).To(ConsistOf("system:kube-aggregator", "system:aggregator"), "the cluster's own requests take no room in the journal")
 		if cell.Contract.Name == "design-note" {
 			NewWithT(t).Expect(cfg.opts.Headers.Version).To(Equal("x-mirrord-version"))
 		}
