@@ -39,7 +39,27 @@ case "$1 ${2:-}" in
 esac
 `
 
-// scriptEnv is a cold machine: a stub go first on PATH, an empty cache, a new HOME.
+// stubDocker is a Docker that holds the images STUB_DOCKER_IMAGES names (none by default):
+// a binary copied out of one answers --version as kube-apiserver STUB_KUBE_VERSION (else
+// v1.37.0) or etcd 3.7.0 would.
+const stubDocker = `#!/usr/bin/env bash
+echo "docker $*" >> "${STUB_LOG}"
+case "$1" in
+  image) [[ " ${STUB_DOCKER_IMAGES:-} " == *" $3 "* ]] ;;
+  create) echo "container-of-$2" ;;
+  cp)
+    case "$(basename "$2")" in
+      kube-apiserver) v="Kubernetes ${STUB_KUBE_VERSION:-v1.37.0}" ;;
+      etcd) v="etcd Version: 3.7.0" ;;
+    esac
+    printf '#!/bin/sh\necho "%s"\n' "${v}" > "$3"; chmod +x "$3" ;;
+  rm) ;;
+  *) exit 1 ;;
+esac
+`
+
+// scriptEnv is a cold machine: a stub go first on PATH (and a Docker without images), an
+// empty cache, a new HOME.
 type scriptEnv struct {
 	cache, log string
 	env        []string
@@ -53,6 +73,9 @@ func newScriptEnv(t *testing.T) scriptEnv {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(bin, "go"), []byte(stubGo), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bin, "docker"), []byte(stubDocker), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	e := scriptEnv{cache: filepath.Join(dir, "cache"), log: filepath.Join(dir, "go.log")}
@@ -178,6 +201,29 @@ func TestBuildControlPlaneColdThenCached(t *testing.T) {
 	again, calls := e.run(t, "build-control-plane.sh")
 	g.Expect(again).To(Equal(dir))
 	g.Expect(calls).To(Equal([]string{""}), "warm: no go call at all")
+}
+
+// TestBuildControlPlaneTakesTheNodeImagesBuild: where Docker holds kube-apiserver's and
+// etcd's images of the versions (the node image's build made them), their binaries are taken
+// and nothing is built; an image whose binary is of another version is not taken.
+func TestBuildControlPlaneTakesTheNodeImagesBuild(t *testing.T) {
+	g := NewWithT(t)
+	e := newScriptEnv(t)
+	e.env = append(e.env, "STUB_DOCKER_IMAGES=registry.k8s.io/kube-apiserver:v1.37.0 registry.k8s.io/etcd:3.7.0-0")
+	dir, calls := e.run(t, "build-control-plane.sh")
+	g.Expect(builds(calls)).To(BeEmpty(), "nothing built")
+	g.Expect(calls).To(ContainElement(MatchRegexp(`^docker cp container-of-registry\.k8s\.io/kube-apiserver:v1\.37\.0:/usr/local/bin/kube-apiserver `)), "the binary of the image")
+	g.Expect(calls).To(ContainElement(MatchRegexp(`^docker rm container-of-registry\.k8s\.io/etcd:3\.7\.0-0$`)), "the container copied from is removed")
+	for _, name := range []string{"kube-apiserver", "etcd"} {
+		fi, err := os.Lstat(filepath.Join(dir, name))
+		g.Expect(err).NotTo(HaveOccurred(), name)
+		g.Expect(fi.Mode().IsRegular() && fi.Mode()&0o111 != 0).To(BeTrue(), "%s is an executable file in the cache", name)
+	}
+
+	other := newScriptEnv(t)
+	other.env = append(other.env, "STUB_DOCKER_IMAGES=registry.k8s.io/kube-apiserver:v1.37.0 registry.k8s.io/etcd:3.7.0-0", "STUB_KUBE_VERSION=v1.36.1")
+	_, calls = other.run(t, "build-control-plane.sh")
+	g.Expect(builds(calls)).To(HaveLen(2), "a kube-apiserver of another version is not taken: both are built")
 }
 
 // TestBadKnobsAreNamed: each knob given a bad value stops before anything runs, with one line
