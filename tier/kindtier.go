@@ -42,7 +42,8 @@ import (
 )
 
 // KindTier is one kind cluster of one Kubernetes version, made with kind's Go API, with
-// the fake operator image loaded; each cell deploys the operator it needs.
+// the fake operator image loaded; it keeps every operator it deploys, and each cell points
+// the APIService at the one it needs (kindslots.go).
 type KindTier struct {
 	// Name is unique per run; Kubeconfig reaches the cluster as its admin.
 	Name       string
@@ -408,10 +409,9 @@ func (k *KindTier) hasImage(ctx context.Context, n nodes.Node) bool {
 }
 
 // OperatorArgs are the fake operator's flags for a cell: version, profile, minimum client
-// version, header naming, the aggregator's users it does not journal, and the fixtures' licence (to end a year after the later of the
-// fixtures' epoch and today, so that it holds on either clock). The clock is no flag: cells
-// of one operator whose clients keep different clocks share its rollout, and each reset sets
-// the cell's clock (ResetQuery).
+// version, header naming, the aggregator's users it does not journal, and the fixtures'
+// licence (licenseEnd). The clock is no flag: cells of one operator whose clients keep
+// different clocks share it, and each reset sets the cell's clock (ResetQuery).
 func OperatorArgs(cell matrix.Cell) []string {
 	args := []string{
 		"--operator-version=" + cell.Operator.Version,
@@ -442,9 +442,9 @@ func OperatorArgs(cell matrix.Cell) []string {
 var aggregatorUsers = []string{"system:kube-aggregator", "system:aggregator"}
 
 // licenseEnd is the end date of the kind tier's operator licence, one for the whole run: a
-// year after the first of this month, or after the fixtures' epoch when that is later. It is
-// one of the operator's flags, so it names its month alone: a kept operator serves every run
-// of the month.
+// year after the first of this month, or after the fixtures' epoch when that is later, so
+// that it holds on either clock. It is one of the operator's flags, so it changes once a
+// month: a kept operator serves every run of the month.
 var licenseEnd = func() time.Time {
 	now := time.Now().UTC()
 	from := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
@@ -477,9 +477,10 @@ const (
 	resetPath   = harnessPath + "reset"
 )
 
-// Start makes the cell's operator serve: a rollout when its flags differ from those of the
-// operator that runs; then a reset (its sessions, copy targets, issuing and journal, and
-// the cell's clock); it returns the endpoint clients use: the cluster, as its admin.
+// Start makes the cell's operator serve, when another does: the one kept for its flags, else
+// a rollout (serve); then a reset (its sessions, copy targets, issuing and journal, and the
+// cell's clock), whose answer must come from that operator; it returns the endpoint clients
+// use: the cluster, as its admin.
 func (k *KindTier) Start(ctx context.Context, cell matrix.Cell, clk clock.PassiveClock) (*Endpoint, error) {
 	if cell.Operator.Kind == matrix.KindReal {
 		return k.StartReal(ctx, cell)
@@ -489,9 +490,10 @@ func (k *KindTier) Start(ctx context.Context, cell matrix.Cell, clk clock.Passiv
 		return nil, fmt.Errorf("kind cluster %s: %w", k.Name, err)
 	}
 	k.cells++
-	slot := k.slotFor(OperatorArgs(cell))
+	args := OperatorArgs(cell)
+	slot := k.slotFor(args)
 	if slot != k.serving {
-		if err := k.serve(ctx, cell, slot, OperatorArgs(cell), hc); err != nil {
+		if err := k.serve(ctx, cell, slot, args, hc); err != nil {
 			return nil, fmt.Errorf("operator %s: %w", cell.Operator.Name, err)
 		}
 	}
