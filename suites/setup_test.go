@@ -98,6 +98,22 @@ func kindProcess() int {
 	return GinkgoParallelProcess()
 }
 
+// kindOperators are, by Kubernetes version, the fake operators' flags of the kind cells, for
+// the cluster to deploy at once when it is made; nil where a process runs only part of a
+// version's cells (kindVersionWhole is false), which would deploy operators it never uses.
+func kindOperators() map[string][][]string {
+	if !kindVersionWhole {
+		return nil
+	}
+	ops := map[string][][]string{}
+	for _, c := range cells {
+		if c.Tier == matrix.TierKind && c.Operator.Kind == matrix.KindFake {
+			ops[c.Kubernetes] = append(ops[c.Kubernetes], tier.OperatorArgs(c))
+		}
+	}
+	return ops
+}
+
 // startTiers starts this process's tiers from what prepareOnce prepared.
 func startTiers(ctx SpecContext, data []byte) {
 	var s setup
@@ -107,7 +123,7 @@ func startTiers(ctx SpecContext, data []byte) {
 	*kind = tier.KindPool{
 		Unavailable: p.KindUnavailable, Required: *kindRequiredFlag, NodeImages: p.NodeImages, Host: p.Host, Image: p.OperatorImage,
 		RepoRoot: repoRoot, Artifacts: artifacts, Keep: os.Getenv("KEEP_CLUSTER") == "1", Process: kindProcess(),
-		Timeouts: theMatrix.Timeouts,
+		Operators: kindOperators(), Timeouts: theMatrix.Timeouts,
 	}
 	if p.ControlPlane == "" {
 		return

@@ -39,6 +39,11 @@ type KindPool struct {
 	// finds it).
 	Keep    bool
 	Process int
+	// Operators are, by Kubernetes version, the fake operators' flags (OperatorArgs) of the
+	// cells this process will run on that version's cluster, when it runs them all (each
+	// version one process's): the cluster deploys them all when it is made, at once, rather
+	// than one at a time as cells need them. Nil deploys each as its first cell needs it.
+	Operators map[string][][]string
 	// Messages receives what Stop has to say (how to reach a kept cluster, a failed delete).
 	Messages io.Writer
 	// Timeouts bound the clusters' waits (KindInput.Timeouts).
@@ -218,7 +223,7 @@ func (p *KindPool) input(kube string) (KindInput, error) {
 	}
 	return KindInput{
 		Kubernetes: kube, NodeImage: p.NodeImages[kube], Host: p.Host, Dir: dir, Image: p.Image, Manifests: manifests, LicenseKeyPEM: key, Keep: p.Keep, Process: p.Process,
-		Progress: p.progress, LogsDir: filepath.Join(p.Artifacts, "kind-logs"), Timeouts: p.Timeouts,
+		Operators: p.Operators[kube], Progress: p.progress, LogsDir: filepath.Join(p.Artifacts, "kind-logs"), Timeouts: p.Timeouts,
 	}, nil
 }
 

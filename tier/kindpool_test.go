@@ -94,8 +94,8 @@ func TestAProcessHoldsOneVersionsClusterAtATime(t *testing.T) {
 	g.Expect(messages.String()).To(ContainSubstring("kept kind cluster opconform-v1.36.1"))
 	g.Expect(progressLog(t, p)).To(And(
 		ContainSubstring("opconform-v1.37.0: done with Kubernetes v1.37.0 in this process, now v1.36.1"),
-		ContainSubstring("opconform-v1.37.0: 0 operator rollouts and 0 switches to kept operators for 0 cells"),
-		ContainSubstring("opconform-v1.36.1: 0 operator rollouts and 0 switches to kept operators for 0 cells")))
+		ContainSubstring("opconform-v1.37.0: 0 operator rollouts (0 of them side by side when the cluster was ready) and 0 switches to kept operators for 0 cells"),
+		ContainSubstring("opconform-v1.36.1: 0 operator rollouts (0 of them side by side when the cluster was ready) and 0 switches to kept operators for 0 cells")))
 }
 
 func TestAKeptClusterIsPausedUntilTheRunEnds(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -89,15 +90,16 @@ func (k *KindTier) collect(ctx context.Context, cs kubernetes.Interface) error {
 	return nil
 }
 
-// evict deletes the least recently used kept operators, so that one more makes no more than
+// evict deletes the least recently used kept operators, so that room more make no more than
 // keptOperators.
-func (k *KindTier) evict(ctx context.Context, cs kubernetes.Interface) error {
+func (k *KindTier) evict(ctx context.Context, cs kubernetes.Interface, room int) error {
 	list, err := cs.AppsV1().Deployments(deployNamespace).List(ctx, metav1.ListOptions{LabelSelector: SlotLabel})
 	if err != nil {
 		return fmt.Errorf("listing the operators kept: %w", err)
 	}
 	items := list.Items
-	if len(items) < keptOperators {
+	excess := len(items) + room - keptOperators
+	if excess <= 0 {
 		return nil
 	}
 	used := func(labels map[string]string) int64 {
@@ -105,7 +107,7 @@ func (k *KindTier) evict(ctx context.Context, cs kubernetes.Interface) error {
 		return n
 	}
 	slices.SortFunc(items, func(a, b appsv1.Deployment) int { return cmp.Compare(used(a.Labels), used(b.Labels)) })
-	for _, d := range items[:len(items)-keptOperators+1] {
+	for _, d := range items[:min(excess, len(items))] {
 		if err := deleteOperator(ctx, cs, d.Name); err != nil {
 			return err
 		}
@@ -143,6 +145,60 @@ func allNotFound(err error) bool {
 	return true
 }
 
+// predeploy deploys, without waiting, each operator of operators (their flags) that the
+// cluster does not keep, up to keptOperators, a few at a time: they start side by side
+// while the first cells run, and serve waits for each that a cell needs before it is up.
+func (k *KindTier) predeploy(ctx context.Context, cs kubernetes.Interface, operators [][]string) error {
+	start := time.Now()
+	fresh := map[string][]string{}
+	for _, args := range operators {
+		slot := k.slotFor(args)
+		if _, seen := fresh[slot]; seen || len(fresh) == keptOperators {
+			continue
+		}
+		d, err := cs.AppsV1().Deployments(deployNamespace).Get(ctx, SlotName(slot), metav1.GetOptions{})
+		if err == nil && d.Labels[generationLabel] == k.generation {
+			continue // kept
+		}
+		fresh[slot] = args
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	if err := k.evict(ctx, cs, len(fresh)); err != nil {
+		return fmt.Errorf("kind cluster %s: %w", k.Name, err)
+	}
+	if err := k.ensureServingCA(); err != nil {
+		return err
+	}
+	used := strconv.FormatInt(time.Now().Unix(), 10)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	slots := make(chan struct{}, predeployAtOnce)
+	for slot, args := range fresh {
+		wg.Go(func() {
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			if err := k.deploy(ctx, slot, args, used, 0); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	k.predeployed = len(fresh)
+	fmt.Fprintf(k.progress, "%s: deployed the %d operators its cells need that it did not keep, side by side, in %s\n", k.Name, len(fresh), time.Since(start).Round(100*time.Millisecond))
+	return nil
+}
+
+// predeployAtOnce bounds the deploys predeploy makes at once.
+const predeployAtOnce = 4
+
 // serve makes the operator of slot the one the APIService points at: the one kept when it
 // is available, else a rollout; then it waits, bounded, until the aggregator reaches it.
 func (k *KindTier) serve(ctx context.Context, cell matrix.Cell, slot string, args []string, hc *http.Client) error {
@@ -169,11 +225,22 @@ func (k *KindTier) serve(ctx context.Context, cell matrix.Cell, slot string, arg
 		}
 		k.switches++
 		fmt.Fprintf(k.progress, "%s: operator %s: switched to the one kept, %s (switch %d, %s)\n", k.Name, cell.Operator.Name, name, k.switches, time.Since(start).Round(100*time.Millisecond))
-	default:
-		if err := k.evict(ctx, cs); err != nil {
+	case err == nil && d.Labels[generationLabel] == k.generation: // deployed when the cluster was ready, still starting
+		if err := PointAPIService(ctx, k.admin, k.manifests, slot); err != nil {
 			return fmt.Errorf("kind cluster %s: %w", k.Name, err)
 		}
-		if err := k.rollOut(ctx, slot, args, used); err != nil {
+		if err := waitDeployed(ctx, k.admin, cs, name, k.timeouts.Rollout.Duration, k.timeouts.Probe.Duration); err != nil {
+			return fmt.Errorf("kind cluster %s: %w", k.Name, err)
+		}
+		if err := k.await(ctx, hc, slot); err != nil {
+			return err
+		}
+		fmt.Fprintf(k.progress, "%s: operator %s: waited %s for %s, deployed when the cluster was ready\n", k.Name, cell.Operator.Name, time.Since(start).Round(100*time.Millisecond), name)
+	default:
+		if err := k.evict(ctx, cs, 1); err != nil {
+			return fmt.Errorf("kind cluster %s: %w", k.Name, err)
+		}
+		if err := k.deploy(ctx, slot, args, used, k.timeouts.Rollout.Duration); err != nil {
 			return err
 		}
 		if err := k.await(ctx, hc, slot); err != nil {

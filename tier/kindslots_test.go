@@ -114,7 +114,8 @@ func TestCollectDeletesOperatorsOfAnotherGeneration(t *testing.T) {
 }
 
 // TestEvictKeepsTheMostRecentlyUsed: at keptOperators, one more evicts the one used longest
-// ago, and nothing while there is room.
+// ago; room for one more with one free evicts nothing, and room for three then evicts the
+// next two.
 func TestEvictKeepsTheMostRecentlyUsed(t *testing.T) {
 	g := NewWithT(t)
 	var objs []runtime.Object
@@ -125,12 +126,19 @@ func TestEvictKeepsTheMostRecentlyUsed(t *testing.T) {
 	}
 	cs := fake.NewClientset(objs...)
 	k := &KindTier{Name: "opconform-1-37-0", progress: io.Discard}
-	g.Expect(k.evict(context.Background(), cs)).To(Succeed())
+	g.Expect(k.evict(context.Background(), cs, 1)).To(Succeed())
 	d, s, _ := names(t, cs)
 	g.Expect(d).To(HaveLen(keptOperators - 1))
 	g.Expect(d).NotTo(ContainElement(SlotName("s0")), "the least recently used went")
 	g.Expect(s).NotTo(ContainElement(SlotName("s0")))
-	g.Expect(k.evict(context.Background(), cs)).To(Succeed())
+	g.Expect(k.evict(context.Background(), cs, 1)).To(Succeed())
 	d, _, _ = names(t, cs)
 	g.Expect(d).To(HaveLen(keptOperators-1), "room for one more: nothing evicted")
+	g.Expect(k.evict(context.Background(), cs, 3)).To(Succeed())
+	d, _, _ = names(t, cs)
+	g.Expect(d).To(HaveLen(keptOperators-3), "room for three more: two more evicted")
+	for _, gone := range []string{"s0", "s7", "s14"} { // used at 1000, 1001, 1002 (i*7 mod 24)
+		g.Expect(d).NotTo(ContainElement(SlotName(gone)), "the least recently used went")
+	}
+	g.Expect(d).To(ContainElement(SlotName("s21")), "used at 1003: kept")
 }

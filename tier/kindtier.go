@@ -63,14 +63,16 @@ type KindTier struct {
 	// servingCA signs the operator's serving certificate in every deploy. imageID is the
 	// operator image's ID, and generation a hash of it and the licence: kept operators of
 	// another generation are deleted (collect). serving is the slot of the operator the
-	// APIService points at ("" not known); rollouts and switches count the deploys and the
-	// switches to kept operators.
-	servingCA  *pki.CA
-	imageID    string
-	generation string
-	serving    string
-	rollouts   int
-	switches   int
+	// APIService points at ("" not known); rollouts counts the deploys a cell made,
+	// predeployed those made when the cluster was ready (predeploy), switches the switches
+	// to an operator deployed before.
+	servingCA   *pki.CA
+	imageID     string
+	generation  string
+	serving     string
+	rollouts    int
+	switches    int
+	predeployed int
 	// cells counts the cells that started an operator here.
 	cells int
 }
@@ -100,6 +102,10 @@ type KindInput struct {
 	// node image and is healthy; otherwise it is replaced.
 	Keep    bool
 	Process int
+	// Operators are the fake operators' flags (OperatorArgs) the cluster's cells will need:
+	// each that the cluster does not keep is deployed when the cluster is ready, without
+	// waiting, so that they start together (KindPool.Operators).
+	Operators [][]string
 	// Timeouts bound the preflight, the cluster's creation or reuse, rollouts and the
 	// harness's requests.
 	Timeouts matrix.Timeouts
@@ -237,6 +243,9 @@ func (k *KindTier) prepare(ctx context.Context, in KindInput) error {
 		return fmt.Errorf("the cluster's client: %w", err)
 	}
 	if err := k.collect(ctx, cs); err != nil {
+		return err
+	}
+	if err := k.predeploy(ctx, cs, in.Operators); err != nil {
 		return err
 	}
 	return workloads(ctx, cs)
@@ -571,19 +580,15 @@ func (j *kindJournal) entries() []contract.Entry {
 	return slices.Clip(j.kept)
 }
 
-// rollOut deploys the operator of slot with args, one serving CA for every rollout of the
-// cluster, and waits for it to be available.
-func (k *KindTier) rollOut(ctx context.Context, slot string, args []string, used string) error {
-	if k.servingCA == nil {
-		ca, err := pki.NewCA("mirrord-operator-ca")
-		if err != nil {
-			return fmt.Errorf("kind cluster %s: the operator's serving CA: %w", k.Name, err)
-		}
-		k.servingCA = ca
+// deploy deploys the operator of slot with args, one serving CA for every deploy of the
+// cluster, and with a non-zero wait waits that long at most for it to be available.
+func (k *KindTier) deploy(ctx context.Context, slot string, args []string, used string, wait time.Duration) error {
+	if err := k.ensureServingCA(); err != nil {
+		return err
 	}
 	err := DeployOperator(ctx, k.admin, DeployInput{
 		Manifests: k.manifests, Image: k.image, Args: args, LicenseKeyPEM: k.licenseKey,
-		Wait: k.timeouts.Rollout.Duration, Probe: k.timeouts.Probe.Duration, ServingCA: k.servingCA,
+		Wait: wait, Probe: k.timeouts.Probe.Duration, ServingCA: k.servingCA,
 		Slot: slot, Labels: map[string]string{generationLabel: k.generation, usedLabel: used},
 	})
 	if err != nil {
@@ -592,10 +597,24 @@ func (k *KindTier) rollOut(ctx context.Context, slot string, args []string, used
 	return nil
 }
 
-// Summary says how many cells the cluster served with how many operator rollouts, and how
-// many switches to operators it kept.
+// ensureServingCA makes the CA that signs the operators' serving certificates, once.
+func (k *KindTier) ensureServingCA() error {
+	if k.servingCA != nil {
+		return nil
+	}
+	ca, err := pki.NewCA("mirrord-operator-ca")
+	if err != nil {
+		return fmt.Errorf("kind cluster %s: the operator's serving CA: %w", k.Name, err)
+	}
+	k.servingCA = ca
+	return nil
+}
+
+// Summary says how many cells the cluster served with how many operator rollouts (those
+// made when it was ready among them), and how many switches between the operators it keeps.
 func (k *KindTier) Summary() string {
-	return fmt.Sprintf("%s: %d operator rollouts and %d switches to kept operators for %d cells", k.Name, k.rollouts, k.switches, k.cells)
+	return fmt.Sprintf("%s: %d operator rollouts (%d of them side by side when the cluster was ready) and %d switches to kept operators for %d cells",
+		k.Name, k.rollouts+k.predeployed, k.predeployed, k.switches, k.cells)
 }
 
 // harnessRequest sends a request to one of the operator's harness endpoints through the
