@@ -18,6 +18,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
@@ -121,28 +122,25 @@ func (k *KindTier) evict(ctx context.Context, cs kubernetes.Interface, room int)
 func deleteOperator(ctx context.Context, cs kubernetes.Interface, name string) error {
 	background := metav1.DeletePropagationBackground
 	opts := metav1.DeleteOptions{PropagationPolicy: &background}
-	err := errors.Join(
+	err := utilerrors.FilterOut(utilerrors.NewAggregate([]error{
 		cs.AppsV1().Deployments(deployNamespace).Delete(ctx, name, opts),
 		cs.CoreV1().Services(deployNamespace).Delete(ctx, name, opts),
-		cs.CoreV1().Secrets(deployNamespace).Delete(ctx, name+"-tls", opts))
-	if err != nil && !allNotFound(err) {
+		cs.CoreV1().Secrets(deployNamespace).Delete(ctx, name+"-tls", opts),
+	}), apierrors.IsNotFound)
+	if err != nil {
 		return fmt.Errorf("deleting operator %s/%s: %w", deployNamespace, name, err)
 	}
 	return nil
 }
 
-// allNotFound reports whether every error joined in err is a NotFound.
-func allNotFound(err error) bool {
-	joined, ok := err.(interface{ Unwrap() []error })
-	if !ok {
-		return apierrors.IsNotFound(err)
+// kept returns the Deployment of the operator of slot when the cluster keeps it (of this
+// generation), else nil: then it is deployed (again).
+func (k *KindTier) kept(ctx context.Context, cs kubernetes.Interface, slot string) *appsv1.Deployment {
+	d, err := cs.AppsV1().Deployments(deployNamespace).Get(ctx, SlotName(slot), metav1.GetOptions{})
+	if err != nil || d.Labels[generationLabel] != k.generation {
+		return nil
 	}
-	for _, e := range joined.Unwrap() {
-		if !apierrors.IsNotFound(e) {
-			return false
-		}
-	}
-	return true
+	return d
 }
 
 // predeploy deploys, without waiting, each operator of operators (their flags) that the
@@ -156,9 +154,8 @@ func (k *KindTier) predeploy(ctx context.Context, cs kubernetes.Interface, opera
 		if _, seen := fresh[slot]; seen || len(fresh) == keptOperators {
 			continue
 		}
-		d, err := cs.AppsV1().Deployments(deployNamespace).Get(ctx, SlotName(slot), metav1.GetOptions{})
-		if err == nil && d.Labels[generationLabel] == k.generation {
-			continue // kept
+		if k.kept(ctx, cs, slot) != nil {
+			continue
 		}
 		fresh[slot] = args
 	}
@@ -210,9 +207,9 @@ func (k *KindTier) serve(ctx context.Context, cell matrix.Cell, slot string, arg
 	}
 	name := SlotName(slot)
 	used := strconv.FormatInt(time.Now().Unix(), 10)
-	d, err := cs.AppsV1().Deployments(deployNamespace).Get(ctx, name, metav1.GetOptions{})
+	d := k.kept(ctx, cs, slot)
 	switch {
-	case err == nil && deploymentAvailable(d) && d.Labels[generationLabel] == k.generation:
+	case d != nil && deploymentAvailable(d):
 		patch := fmt.Sprintf(`{"metadata":{"labels":{%q:%q}}}`, usedLabel, used)
 		if _, err := cs.AppsV1().Deployments(deployNamespace).Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
 			return fmt.Errorf("kind cluster %s: marking operator %s used: %w", k.Name, name, err)
@@ -225,7 +222,7 @@ func (k *KindTier) serve(ctx context.Context, cell matrix.Cell, slot string, arg
 		}
 		k.switches++
 		fmt.Fprintf(k.progress, "%s: operator %s: switched to the one kept, %s (switch %d, %s)\n", k.Name, cell.Operator.Name, name, k.switches, time.Since(start).Round(100*time.Millisecond))
-	case err == nil && d.Labels[generationLabel] == k.generation: // deployed when the cluster was ready, still starting
+	case d != nil: // deployed when the cluster was ready, still starting
 		if err := PointAPIService(ctx, k.admin, k.manifests, slot); err != nil {
 			return fmt.Errorf("kind cluster %s: %w", k.Name, err)
 		}

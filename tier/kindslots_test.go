@@ -101,6 +101,8 @@ func TestCollectDeletesOperatorsOfAnotherGeneration(t *testing.T) {
 	objs = append(objs, keptOperator("mirrord-operator-aaaa", map[string]string{"app": deployName, SlotLabel: "aaaa", generationLabel: "new"})...)
 	objs = append(objs, keptOperator("mirrord-operator-bbbb", map[string]string{"app": deployName, SlotLabel: "bbbb", generationLabel: "old"})...)
 	objs = append(objs, keptOperator(deployName, map[string]string{"app": deployName})...)
+	// a Deployment whose Service and TLS secret are gone already: no error
+	objs = append(objs, keptOperator("mirrord-operator-cccc", map[string]string{"app": deployName, SlotLabel: "cccc", generationLabel: "old"})[0])
 	objs = append(objs, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: deployLicense, Namespace: deployNamespace}})
 	cs := fake.NewClientset(objs...)
 	var out strings.Builder
@@ -110,7 +112,7 @@ func TestCollectDeletesOperatorsOfAnotherGeneration(t *testing.T) {
 	g.Expect(d).To(ConsistOf("mirrord-operator-aaaa"))
 	g.Expect(s).To(ConsistOf("mirrord-operator-aaaa"))
 	g.Expect(sec).To(ConsistOf("mirrord-operator-aaaa-tls", deployLicense))
-	g.Expect(out.String()).To(ContainSubstring("deleted 2 operators kept from another operator image or licence"))
+	g.Expect(out.String()).To(ContainSubstring("deleted 3 operators kept from another operator image or licence"))
 }
 
 // TestEvictKeepsTheMostRecentlyUsed: at keptOperators, one more evicts the one used longest
