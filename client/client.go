@@ -1,6 +1,7 @@
 package client
 
 import (
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
@@ -36,6 +37,12 @@ type Options struct {
 	Now func() time.Time
 	// Clock is what waits are measured on (the copy target's poll); default the real clock.
 	Clock clock.Clock
+	// TLSSessions, when set, lets the client's WebSocket connects resume TLS sessions from
+	// it (the mirrord CLI's rustls resumes within a process). A harness that runs many
+	// commands against one server shares one cache between them, so that each connect after
+	// the first skips the server's certificate signature and its chain's verification. The
+	// headers, the only thing the contract is about, are the same either way.
+	TLSSessions tls.ClientSessionCache
 	// CertificateHeader, when not nil, is sent verbatim as the certificate header in place of
 	// the prepared certificate: a harness's way to present a broken certificate fixture.
 	CertificateHeader *string
@@ -49,6 +56,8 @@ type Client struct {
 	config *rest.Config
 	host   string
 	http   *http.Client
+	// certified and plain are the typed Kubernetes clients, built on first use.
+	certified, plain *kubeClients
 	// refused is set once the operator refused a request: the client sends nothing after.
 	refused bool
 	// userID is the identity of the prepared certificate's key.
@@ -107,17 +116,28 @@ type kubeClients struct {
 }
 
 // kube returns the typed clients; certified adds the header layer (the operator client's
-// requests to kube-apiserver carry the headers too), otherwise they are plain ones.
+// requests to kube-apiserver carry the headers too), otherwise they are plain ones. The
+// certified ones share the operator client's HTTP client, as the mirrord CLI's requests
+// share one kube client and its connection pool; each kind is built once per command.
 func (c *Client) kube(certified bool) (*kubeClients, error) {
-	cfg := c.opts.Config
+	cached := &c.plain
+	if certified {
+		cached = &c.certified
+	}
+	if *cached != nil {
+		return *cached, nil
+	}
+	cfg, hc := c.opts.Config, c.http
 	if certified {
 		cfg = c.config
-	}
-	hc, err := rest.HTTPClientFor(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("client: building the Kubernetes client: %w", err)
+	} else {
+		var err error
+		if hc, err = rest.HTTPClientFor(cfg); err != nil {
+			return nil, fmt.Errorf("client: building the Kubernetes client: %w", err)
+		}
 	}
 	k := &kubeClients{}
+	var err error
 	if k.core, err = corev1client.NewForConfigAndClient(cfg, hc); err != nil {
 		return nil, fmt.Errorf("client: building the Kubernetes client: %w", err)
 	}
@@ -127,6 +147,7 @@ func (c *Client) kube(certified bool) (*kubeClients, error) {
 	if k.discovery, err = discovery.NewDiscoveryClientForConfigAndClient(cfg, hc); err != nil {
 		return nil, fmt.Errorf("client: building the Kubernetes client: %w", err)
 	}
+	*cached = k
 	return k, nil
 }
 

@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -335,4 +336,36 @@ func mustHex(t *testing.T, s string) uint64 {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// countingSessions is a TLS session cache that counts the sessions it handed back.
+type countingSessions struct {
+	tls.ClientSessionCache
+	resumed int
+}
+
+func (c *countingSessions) Get(key string) (*tls.ClientSessionState, bool) {
+	s, ok := c.ClientSessionCache.Get(key)
+	if ok {
+		c.resumed++
+	}
+	return s, ok
+}
+
+func TestConnectsResumeTLSSessionsFromTheSharedCache(t *testing.T) {
+	g := NewWithT(t)
+	e := newE2E(t, "3.250.0", DefectNone, fakeoperator.Options{})
+	sessions := &countingSessions{ClientSessionCache: tls.NewLRUClientSessionCache(4)}
+	e.client.opts.TLSSessions = sessions
+	g.Expect(e.client.Exec(context.Background(), ExecOptions{Target: "deployment.nginx"})).To(Succeed())
+	g.Expect(sessions.resumed).To(Equal(1), "the second of the exec's two connects offers the first one's session")
+	var connects int
+	for _, en := range e.srv.Journal().Entries() {
+		if en.Class.IsConnect() {
+			connects++
+			g.Expect(en.Certificate).NotTo(BeNil(), "a resumed connect carries the headers all the same")
+			g.Expect(en.Certificate.Verdict).To(Equal("valid"))
+		}
+	}
+	g.Expect(connects).To(Equal(2))
 }

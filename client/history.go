@@ -58,33 +58,33 @@ const (
 
 // change is one row of the history: from Since on, the client has the behaviour.
 type change struct {
-	Since     string
+	Since     *semver.Version
 	Behaviour Behaviour
 }
 
 // History is the contract's history on the client side (PROTOCOL.md, "Headers";
 // reference/mirrord-protocol.md §4): the one place where versions decide behaviour.
 var History = []change{
-	{"3.41.0", SessionIDHeader},
-	{"3.46.0", CertificateOnConnect},
-	{"3.46.0", RunningPods},
-	{"3.51.1", LegacyFeatures},
-	{"3.75.0", OperatorFirst},
-	{"3.85.0", IdentityOnConnect},
-	{"3.104.0", CleanIdentity},
-	{"3.107.0", DiscoveryAfterExecError},
-	{"3.109.0", EveryRequest},
-	{"3.109.0", DiscoveryAfterError},
-	{"3.114.0", SupportedFeatures},
-	{"3.116.1", OwnedExcluded},
-	{"3.118.1", KubeResolvesTarget},
-	{"3.132.0", TypeNameInURL},
-	{"3.164.0", ExtendableCredentials},
-	{"3.189.0", ConnectKey},
-	{"3.198.0", LegacyRawPEM},
-	{"3.206.0", UnknownIdentityFallback},
-	{"3.224.0", ConnectParamsHeader},
-	{"3.236.0", DiagnosticPing},
+	{semver.MustParse("3.41.0"), SessionIDHeader},
+	{semver.MustParse("3.46.0"), CertificateOnConnect},
+	{semver.MustParse("3.46.0"), RunningPods},
+	{semver.MustParse("3.51.1"), LegacyFeatures},
+	{semver.MustParse("3.75.0"), OperatorFirst},
+	{semver.MustParse("3.85.0"), IdentityOnConnect},
+	{semver.MustParse("3.104.0"), CleanIdentity},
+	{semver.MustParse("3.107.0"), DiscoveryAfterExecError},
+	{semver.MustParse("3.109.0"), EveryRequest},
+	{semver.MustParse("3.109.0"), DiscoveryAfterError},
+	{semver.MustParse("3.114.0"), SupportedFeatures},
+	{semver.MustParse("3.116.1"), OwnedExcluded},
+	{semver.MustParse("3.118.1"), KubeResolvesTarget},
+	{semver.MustParse("3.132.0"), TypeNameInURL},
+	{semver.MustParse("3.164.0"), ExtendableCredentials},
+	{semver.MustParse("3.189.0"), ConnectKey},
+	{semver.MustParse("3.198.0"), LegacyRawPEM},
+	{semver.MustParse("3.206.0"), UnknownIdentityFallback},
+	{semver.MustParse("3.224.0"), ConnectParamsHeader},
+	{semver.MustParse("3.236.0"), DiagnosticPing},
 }
 
 // Behaviours is the set of behaviours of one client version.
@@ -96,7 +96,7 @@ func BehavioursAt(v *semver.Version) Behaviours {
 	core := semver.New(v.Major(), v.Minor(), v.Patch(), "", "")
 	out := Behaviours{}
 	for _, c := range History {
-		if !core.LessThan(semver.MustParse(c.Since)) {
+		if !core.LessThan(c.Since) {
 			out[c.Behaviour] = true
 		}
 	}

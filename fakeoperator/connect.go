@@ -166,9 +166,12 @@ func (s *Server) reply(msg mirrordproto.ClientMessage, rt contract.Route) (mirro
 	return mirrordproto.DaemonMessage{}, false
 }
 
+// ourProtocol is the protocol version the operator speaks.
+var ourProtocol = semver.MustParse(mirrordproto.ProtocolVersion)
+
 // negotiate answers a protocol-version switch with the lower of the client's and ours.
 func negotiate(client string) string {
-	ours := semver.MustParse(mirrordproto.ProtocolVersion)
+	ours := ourProtocol
 	v, err := semver.StrictNewVersion(client)
 	if err != nil || v.GreaterThan(ours) {
 		return ours.String()

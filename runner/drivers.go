@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -25,7 +26,7 @@ import (
 // external client cannot run on this machine.
 func (r *run) driver(ctx context.Context, home string) (driver, error) {
 	if r.cell.Client.Driver != matrix.DriverExternal {
-		return &reference{r: r, sent: journal.NewTransport(r.cell.Contract.Headers)}, nil
+		return &reference{r: r, sent: journal.NewTransport(r.cell.Contract.Headers), sessions: tls.NewLRUClientSessionCache(4)}, nil
 	}
 	ext := r.cell.Client.External
 	if env := missingRequirement(ext); env != "" {
@@ -55,10 +56,12 @@ func (r *run) driver(ctx context.Context, home string) (driver, error) {
 }
 
 // reference runs the reference client in process, as a fresh client per command, its
-// requests recorded as they leave it.
+// requests recorded as they leave it. Its commands share one cache of TLS sessions, so
+// that a connect resumes the cell's first session rather than verify a new handshake.
 type reference struct {
-	r    *run
-	sent *journal.Transport
+	r        *run
+	sent     *journal.Transport
+	sessions tls.ClientSessionCache
 }
 
 func (d *reference) sentSoFar() []contract.Entry { return d.sent.Entries() }
@@ -71,7 +74,7 @@ func (d *reference) run(ctx context.Context, s step) outcome {
 	c, err := client.New(client.Options{
 		Config: d.sent.Config(r.ep.Config), Build: client.BuildInfo{Version: r.version, Defect: client.Defect(r.cell.Client.Defect)},
 		Headers: r.cell.Contract.Headers, Identity: &referenceIdentity,
-		Store: r.store, Now: r.now, CertificateHeader: s.header,
+		Store: r.store, Now: r.now, CertificateHeader: s.header, TLSSessions: d.sessions,
 	})
 	if err != nil {
 		return outcome{err: err}
