@@ -37,12 +37,11 @@ type Options struct {
 	Now func() time.Time
 	// Clock is what waits are measured on (the copy target's poll); default the real clock.
 	Clock clock.Clock
-	// TLSSessions, when set, lets the client's WebSocket connects resume TLS sessions from
-	// it (the mirrord CLI's rustls resumes within a process). A harness that runs many
-	// commands against one server shares one cache between them, so that each connect after
-	// the first skips the server's certificate signature and its chain's verification. The
+	// ConnectTLS, when set, adjusts the TLS configuration of each WebSocket connect: how a
+	// harness that runs many commands against one server lets them resume one TLS session
+	// (the mirrord CLI's rustls resumes within a process) and offer a single key share. The
 	// headers, the only thing the contract is about, are the same either way.
-	TLSSessions tls.ClientSessionCache
+	ConnectTLS func(*tls.Config)
 	// CertificateHeader, when not nil, is sent verbatim as the certificate header in place of
 	// the prepared certificate: a harness's way to present a broken certificate fixture.
 	CertificateHeader *string

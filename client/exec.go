@@ -271,8 +271,8 @@ func (c *Client) connect(ctx context.Context, path string, extra http.Header, se
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}
-	if ws, ok := holder.(*wsclient.RoundTripper); ok && ws.TLSConfig != nil && c.opts.TLSSessions != nil {
-		ws.TLSConfig.ClientSessionCache = c.opts.TLSSessions
+	if ws, ok := holder.(*wsclient.RoundTripper); ok && ws.TLSConfig != nil && c.opts.ConnectTLS != nil {
+		c.opts.ConnectTLS(ws.TLSConfig)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.host+path, nil)
 	if err != nil {

@@ -356,7 +356,7 @@ func TestConnectsResumeTLSSessionsFromTheSharedCache(t *testing.T) {
 	g := NewWithT(t)
 	e := newE2E(t, "3.250.0", DefectNone, fakeoperator.Options{})
 	sessions := &countingSessions{ClientSessionCache: tls.NewLRUClientSessionCache(4)}
-	e.client.opts.TLSSessions = sessions
+	e.client.opts.ConnectTLS = func(c *tls.Config) { c.ClientSessionCache = sessions }
 	g.Expect(e.client.Exec(context.Background(), ExecOptions{Target: "deployment.nginx"})).To(Succeed())
 	g.Expect(sessions.resumed).To(Equal(1), "the second of the exec's two connects offers the first one's session")
 	var connects int

@@ -26,7 +26,7 @@ import (
 // external client cannot run on this machine.
 func (r *run) driver(ctx context.Context, home string) (driver, error) {
 	if r.cell.Client.Driver != matrix.DriverExternal {
-		return &reference{r: r, sent: journal.NewTransport(r.cell.Contract.Headers), sessions: tls.NewLRUClientSessionCache(4)}, nil
+		return &reference{r: r, sent: journal.NewTransport(r.cell.Contract.Headers), connectTLS: connectTLS(tls.NewLRUClientSessionCache(4))}, nil
 	}
 	ext := r.cell.Client.External
 	if env := missingRequirement(ext); env != "" {
@@ -56,12 +56,23 @@ func (r *run) driver(ctx context.Context, home string) (driver, error) {
 }
 
 // reference runs the reference client in process, as a fresh client per command, its
-// requests recorded as they leave it. Its commands share one cache of TLS sessions, so
-// that a connect resumes the cell's first session rather than verify a new handshake.
+// requests recorded as they leave it. Its connects are made cheap where the contract does
+// not look (connectTLS).
 type reference struct {
-	r        *run
-	sent     *journal.Transport
-	sessions tls.ClientSessionCache
+	r          *run
+	sent       *journal.Transport
+	connectTLS func(*tls.Config)
+}
+
+// connectTLS makes the reference client's connects in one cell share sessions, so that a
+// connect resumes the cell's first session rather than have the server sign and the client
+// verify a new handshake; and offer X25519 alone, which the fake operator prefers anyway,
+// sparing each connect an ML-KEM key the server would not use. Neither is in the contract.
+func connectTLS(sessions tls.ClientSessionCache) func(*tls.Config) {
+	return func(c *tls.Config) {
+		c.ClientSessionCache = sessions
+		c.CurvePreferences = []tls.CurveID{tls.X25519}
+	}
 }
 
 func (d *reference) sentSoFar() []contract.Entry { return d.sent.Entries() }
@@ -74,7 +85,7 @@ func (d *reference) run(ctx context.Context, s step) outcome {
 	c, err := client.New(client.Options{
 		Config: d.sent.Config(r.ep.Config), Build: client.BuildInfo{Version: r.version, Defect: client.Defect(r.cell.Client.Defect)},
 		Headers: r.cell.Contract.Headers, Identity: &referenceIdentity,
-		Store: r.store, Now: r.now, CertificateHeader: s.header, TLSSessions: d.sessions,
+		Store: r.store, Now: r.now, CertificateHeader: s.header, ConnectTLS: d.connectTLS,
 	})
 	if err != nil {
 		return outcome{err: err}
