@@ -3,7 +3,6 @@ package client
 import (
 	"encoding/base64"
 	"net/http"
-	"net/textproto"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -33,7 +32,7 @@ type LayerConfig struct {
 // at any time.
 type Layer struct {
 	cfg        LayerConfig
-	keys       canonicalKeys
+	keys       contract.HeaderNames // canonical
 	behaviours Behaviours
 	// the behaviours that decide, per request, which headers go on it
 	every, identityOnConnect, certificateOnConnect bool
@@ -47,35 +46,20 @@ type Layer struct {
 // NewLayer returns a layer for cfg.
 func NewLayer(cfg LayerConfig) *Layer {
 	cfg.Headers = cfg.Headers.OrDefault()
-	l := &Layer{cfg: cfg, behaviours: BehavioursAt(cfg.Version), keys: canonical(cfg.Headers)}
+	l := &Layer{cfg: cfg, behaviours: BehavioursAt(cfg.Version), keys: cfg.Headers.Canonical()}
 	version := cfg.Version.String()
 	if cfg.Defect == DefectNonSemVerVersion {
 		version = "v" + version
 	}
 	l.every, l.identityOnConnect, l.certificateOnConnect = l.behaviours[EveryRequest], l.behaviours[IdentityOnConnect], l.behaviours[CertificateOnConnect]
 	k := l.keys
-	l.fixed = headerValues(headerValue{k.version, one(version)}, headerValue{k.info, one("version=" + version + ";platform=" + runtime.GOOS + "/" + runtime.GOARCH)})
+	l.fixed = headerValues(headerValue{k.Version, one(version)}, headerValue{k.Info, one("version=" + version + ";platform=" + runtime.GOOS + "/" + runtime.GOARCH)})
 	hostname := identityHeader(cfg.Version, cfg.Identity.Hostname)
 	if cfg.Defect == DefectOmitHostname {
 		hostname = nil
 	}
-	l.identity = headerValues(headerValue{k.name, identityHeader(cfg.Version, cfg.Identity.Name)}, headerValue{k.hostname, hostname})
+	l.identity = headerValues(headerValue{k.Name, identityHeader(cfg.Version, cfg.Identity.Name)}, headerValue{k.Hostname, hostname})
 	return l
-}
-
-// canonicalKeys are the header names in canonical form, computed once.
-type canonicalKeys struct {
-	version, info, name, hostname, certificate string
-}
-
-func canonical(h contract.HeaderNames) canonicalKeys {
-	c := func(name string) string {
-		if name == "" {
-			return ""
-		}
-		return textproto.CanonicalMIMEHeaderKey(name)
-	}
-	return canonicalKeys{version: c(h.Version), info: c(h.Info), name: c(h.Name), hostname: c(h.Hostname), certificate: c(h.Certificate)}
 }
 
 // Behaviours returns the behaviours of the layer's client version.
@@ -165,7 +149,7 @@ func (l *Layer) values(req *http.Request) (out [5]headerValue, n int) {
 	}
 	dropped := l.cfg.Defect == DefectDropCertificateOnConnect && isConnect
 	if cert := l.certificate.Load(); cert != nil && !dropped && (l.every || (l.certificateOnConnect && isConnect)) {
-		out[n] = headerValue{key: l.keys.certificate, value: *cert}
+		out[n] = headerValue{key: l.keys.Certificate, value: *cert}
 		n++
 	}
 	return out, n

@@ -1,6 +1,9 @@
 package contract
 
-import "strings"
+import (
+	"net/textproto"
+	"strings"
+)
 
 // HeaderNames maps each header role of the contract to the wire name that carries it. The
 // fake operator and the reference client take their names from here, so another naming of
@@ -53,6 +56,20 @@ func (h HeaderNames) OrDefault() HeaderNames {
 		return MirrordHeaders()
 	}
 	return h
+}
+
+// Canonical returns the names in Go's canonical form (textproto.CanonicalMIMEHeaderKey),
+// empty ones left empty: the keys under which net/http stores them, so that a lookup with
+// them need not canonicalize (and allocate) on every request.
+func (h HeaderNames) Canonical() HeaderNames {
+	c := func(name string) string {
+		if name == "" {
+			return ""
+		}
+		return textproto.CanonicalMIMEHeaderKey(name)
+	}
+	return HeaderNames{Version: c(h.Version), Certificate: c(h.Certificate), Name: c(h.Name), Hostname: c(h.Hostname),
+		Info: c(h.Info), SessionID: c(h.SessionID), ConnectParams: c(h.ConnectParams)}
 }
 
 // Contract returns the lower-cased names of every header the contract defines, in a fixed

@@ -59,3 +59,24 @@ func TestFilter(t *testing.T) {
 	}
 	NewWithT(t).Expect(Filter{Fingerprint: "f"}.Match(Entry{})).To(BeFalse(), "no certificate, no match")
 }
+
+func TestCanonicalNamesAreTheKeysNetHTTPStores(t *testing.T) {
+	for _, names := range []HeaderNames{MirrordHeaders(), DesignNoteHeaders()} {
+		canon := names.Canonical()
+		h := http.Header{}
+		for _, n := range names.Contract() {
+			h.Set(n, "v")
+		}
+		for _, key := range []string{canon.Version, canon.Certificate, canon.Name, canon.Hostname, canon.Info, canon.SessionID, canon.ConnectParams} {
+			if key == "" {
+				continue
+			}
+			if _, ok := h[key]; !ok {
+				t.Errorf("canonical name %q is not a key of %v", key, h)
+			}
+		}
+		if (names.Name == "") != (canon.Name == "") {
+			t.Errorf("an unused role must stay empty: %q -> %q", names.Name, canon.Name)
+		}
+	}
+}

@@ -78,7 +78,7 @@ func (s *Server) serveConnect(c *call) {
 	if rt.Class.IsConnect() {
 		s.state.openConn(c.sessionID, pending, func(ss *session) {
 			ss.Namespace, ss.Target, ss.Started, ss.Key = rt.Namespace, rt.Name, s.clock.Now(), c.params.Get("key")
-			ss.User = sessionUser(c.r.Header.Get(s.headers.Name), c.entry.RemoteUser, c.r.Header.Get(s.headers.Hostname))
+			ss.User = sessionUser(c.r.Header.Get(s.keys.Name), c.entry.RemoteUser, c.r.Header.Get(s.keys.Hostname))
 			if c.cert != nil && c.cert.cert != nil {
 				ss.Fingerprint, ss.UserID = c.cert.fingerprint, c.cert.cert.UserID
 			}

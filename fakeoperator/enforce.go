@@ -65,9 +65,27 @@ func (s *Server) checkKnownHeaders(c *call) bool {
 // clientInfoPattern is the design-note X-Client-Info format.
 var clientInfoPattern = regexp.MustCompile(`^version=([^;]+);platform=[a-z0-9]+/[a-z0-9]+$`)
 
+// parsedVersion is a version header's value, parsed.
+type parsedVersion struct {
+	raw string
+	v   *semver.Version
+	err error
+}
+
+// parseVersion parses a version header's value, remembering the last one: a client sends
+// the same on every request.
+func (s *Server) parseVersion(raw string) (*semver.Version, error) {
+	if p := s.lastVersion.Load(); p != nil && p.raw == raw {
+		return p.v, p.err
+	}
+	v, err := semver.StrictNewVersion(raw)
+	s.lastVersion.Store(&parsedVersion{raw: raw, v: v, err: err})
+	return v, err
+}
+
 func (s *Server) checkVersion(c *call) bool {
 	name := s.headers.Version
-	values := c.r.Header.Values(name)
+	values := c.r.Header.Values(s.keys.Version)
 	var version *semver.Version
 	var problem string
 	switch {
@@ -75,7 +93,7 @@ func (s *Server) checkVersion(c *call) bool {
 	case !allEqual(values):
 		problem = "has different values on one request"
 	default:
-		v, err := semver.StrictNewVersion(values[0])
+		v, err := s.parseVersion(values[0])
 		if err != nil {
 			problem = "value " + strconv.Quote(values[0]) + " is not SemVer: " + err.Error()
 		}
@@ -86,7 +104,7 @@ func (s *Server) checkVersion(c *call) bool {
 		return false
 	}
 	if info := s.headers.Info; info != "" && s.profile.ChecksVersion {
-		if v := c.r.Header.Get(info); v != "" {
+		if v := c.r.Header.Get(s.keys.Info); v != "" {
 			m := clientInfoPattern.FindStringSubmatch(v)
 			if m == nil || !semverOK(m[1]) {
 				s.refuse(c, http.StatusBadRequest, ReasonClientInfoInvalid, "header %s value %q is not version=<semver>;platform=<os>/<arch>", info, v)
@@ -167,7 +185,7 @@ func (s *Server) checkSession(c *call) bool {
 		return true
 	}
 	name := s.headers.SessionID
-	values := c.r.Header.Values(name)
+	values := c.r.Header.Values(s.keys.SessionID)
 	if len(values) == 0 {
 		s.refuse(c, http.StatusBadRequest, ReasonSessionIDMissing, "header %s is required on %s requests", name, c.route.Class)
 		return false
@@ -212,7 +230,7 @@ func (s *Server) checkConnectParams(c *call) bool {
 	}
 	c.params = c.query
 	name := s.headers.ConnectParams
-	v := c.r.Header.Get(name)
+	v := c.r.Header.Get(s.keys.ConnectParams)
 	if v == "" || !s.hasFeature(FeatureConnectParamsInHeader) {
 		return true
 	}

@@ -35,14 +35,17 @@ type call struct {
 	recorded  bool
 }
 
-// recorder remembers the status code a handler wrote, and calls head once, before the head
-// goes out: a request is journalled before its client can see any of its answer, so that a
-// client that has read a refusal (and exited) finds it in the journal.
+// recorder remembers the status code a handler wrote, and journals its call once, before
+// the head goes out: a request is journalled before its client can see any of its answer,
+// so that a client that has read a refusal (and exited) finds it in the journal.
 type recorder struct {
 	http.ResponseWriter
-	code int
-	head func()
+	code   int
+	server *Server
+	call   *call
 }
+
+func (r *recorder) head() { r.server.record(r.call) }
 
 func (r *recorder) WriteHeader(code int) {
 	if r.code == 0 {
@@ -87,15 +90,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) newCall(w http.ResponseWriter, r *http.Request) *call {
-	c := &call{w: &recorder{ResponseWriter: w}, r: r, start: time.Now()}
-	c.w.head = func() { s.record(c) }
+	// one allocation for the call and its recorder
+	both := &struct {
+		c call
+		w recorder
+	}{c: call{r: r, start: time.Now()}, w: recorder{ResponseWriter: w, server: s}}
+	c := &both.c
+	c.w, both.w.call = &both.w, c
 	if r.URL.RawQuery != "" {
 		c.query, c.queryErr = url.ParseQuery(r.URL.RawQuery)
 	}
 	upgrade := websocket.IsWebSocketUpgrade(r)
 	connect := c.query.Get("connect") == "true"
 	c.route = contract.Classify(contract.Request{Method: r.Method, Path: r.URL.Path, Connect: connect, Upgrade: upgrade})
-	if values := r.Header.Values(s.headers.Certificate); len(values) > 0 {
+	if values := r.Header.Values(s.keys.Certificate); len(values) > 0 {
 		c.cert = s.examineCertificate(values)
 	}
 	c.entry = contract.Entry{
@@ -105,7 +113,7 @@ func (s *Server) newCall(w http.ResponseWriter, r *http.Request) *call {
 		Class:         c.route.Class,
 		Upgrade:       upgrade,
 		Headers:       s.journalHeaders(r.Header),
-		ClientVersion: r.Header.Get(s.headers.Version),
+		ClientVersion: r.Header.Get(s.keys.Version),
 		Decision:      contract.DecisionServed,
 	}
 	if len(c.query) > 0 {
@@ -118,7 +126,7 @@ func (s *Server) newCall(w http.ResponseWriter, r *http.Request) *call {
 		}
 	}
 	if c.route.Class.IsConnect() {
-		c.entry.SessionID = r.Header.Get(s.headers.SessionID)
+		c.entry.SessionID = r.Header.Get(s.keys.SessionID)
 	}
 	return c
 }

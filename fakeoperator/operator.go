@@ -138,10 +138,24 @@ func (s *Server) marshalOperator() error {
 	}
 	// the object without its closing brace, ready for `,"status":…}`
 	s.operatorHead = append(head[:len(head)-1], `,"status":`...)
-	if s.emptyStatus, err = json.Marshal(s.operatorStatus(nil)); err != nil {
+	empty, err := json.Marshal(s.operatorStatus(nil))
+	if err != nil {
 		return fmt.Errorf("marshalling operator status: %w", err)
 	}
+	s.idleOperator = s.operatorObject(empty)
+	s.idleOperatorLength = []string{strconv.Itoa(len(s.idleOperator))}
 	return nil
+}
+
+// jsonContentType is the Content-Type value of the operator object, shared by every answer
+// as the idle object's Content-Length is (net/http only reads them).
+var jsonContentType = []string{"application/json"}
+
+// operatorObject is the operator object with status, as the GET answers it: assembled from
+// the pre-marshalled parts, as encoding/json would re-validate them.
+func (s *Server) operatorObject(status []byte) []byte {
+	out := make([]byte, 0, len(s.operatorHead)+len(status)+2)
+	return append(append(append(out, s.operatorHead...), status...), '}', '\n')
 }
 
 // openSessions are the sessions with an open connection, as status.sessions lists them.
@@ -177,19 +191,19 @@ func (s *Server) serveOperator(c *call) {
 		s.notFound(c, "mirrordoperators.operator.metalbear.co \""+c.route.Name+"\"")
 		return
 	}
-	body := s.emptyStatus
+	out, length := s.idleOperator, s.idleOperatorLength
 	if open := s.openSessions(); len(open) > 0 {
-		var err error
-		if body, err = json.Marshal(s.operatorStatus(open)); err != nil {
+		status, err := json.Marshal(s.operatorStatus(open))
+		if err != nil {
 			s.fail(c, http.StatusInternalServerError, metav1.StatusReasonInternalError, "marshalling operator status: %v", err)
 			return
 		}
+		out = s.operatorObject(status)
+		length = []string{strconv.Itoa(len(out))}
 	}
-	// Assembled from the pre-marshalled parts: encoding/json would re-validate them.
-	out := make([]byte, 0, len(s.operatorHead)+len(body)+2)
-	out = append(append(append(out, s.operatorHead...), body...), '}', '\n')
-	c.w.Header().Set("Content-Type", "application/json")
-	c.w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	h := c.w.Header()
+	h["Content-Type"] = jsonContentType
+	h["Content-Length"] = length
 	c.w.WriteHeader(http.StatusOK)
 	_, _ = c.w.Write(out)
 }

@@ -165,7 +165,7 @@ func (s *Server) createCopyTarget(c *call) {
 		return
 	}
 	ct := &copyTarget{Namespace: c.route.Namespace, Name: name, Spec: body.Spec, Created: s.clock.Now(), CreatorSession: rand.Uint64(),
-		User: sessionUser(c.r.Header.Get(s.headers.Name), c.entry.RemoteUser, c.r.Header.Get(s.headers.Hostname)), Target: copiedTarget(body.Spec["target"])}
+		User: sessionUser(c.r.Header.Get(s.keys.Name), c.entry.RemoteUser, c.r.Header.Get(s.keys.Hostname)), Target: copiedTarget(body.Spec["target"])}
 	if c.cert != nil && c.cert.cert != nil {
 		ct.UserID = c.cert.cert.UserID
 	}

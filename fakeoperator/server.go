@@ -35,8 +35,12 @@ type Server struct {
 	profile   Profile
 	features  []Feature
 	headers   contract.HeaderNames
-	license   License
-	authority *credentials.Authority
+	// keys are the same names in canonical form, for lookups (messages name headers)
+	keys contract.HeaderNames
+	// lastVersion is the last version header parsed
+	lastVersion atomic.Pointer[parsedVersion]
+	license     License
+	authority   *credentials.Authority
 	// foreign and otherLicense sign the certificates of IssueForeignAuthority and
 	// IssueOtherLicense; issuing holds the current Issuing.
 	foreign, otherLicense *credentials.Authority
@@ -51,9 +55,10 @@ type Server struct {
 	faults                *faultSet
 	state                 *state
 	httpServer            *http.Server
-	// operatorHead is the MirrordOperator object's fixed part, as JSON up to its status, and
-	// emptyStatus its status while no session is open.
-	operatorHead, emptyStatus []byte
+	// operatorHead is the MirrordOperator object's fixed part, as JSON up to its status;
+	// idleOperator the whole object while no session is open, with its length.
+	operatorHead, idleOperator []byte
+	idleOperatorLength         []string
 
 	inflight sync.WaitGroup
 	// closing is closed by Close: long-running answers (the event stream) end then.
@@ -127,6 +132,7 @@ func (s *Server) configure() error {
 	}
 	s.features = Features(v)
 	s.headers = o.Headers.OrDefault()
+	s.keys = s.headers.Canonical()
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}
 	}
