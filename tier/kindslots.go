@@ -91,8 +91,8 @@ func (k *KindTier) collect(ctx context.Context, cs kubernetes.Interface) error {
 	return nil
 }
 
-// evict deletes the least recently used kept operators, so that room more make no more than
-// keptOperators.
+// evict deletes the least recently used kept operators, so that room more operators still
+// leave the cluster with no more than keptOperators.
 func (k *KindTier) evict(ctx context.Context, cs kubernetes.Interface, room int) error {
 	list, err := cs.AppsV1().Deployments(deployNamespace).List(ctx, metav1.ListOptions{LabelSelector: SlotLabel})
 	if err != nil {
