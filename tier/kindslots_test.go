@@ -144,3 +144,26 @@ func TestEvictKeepsTheMostRecentlyUsed(t *testing.T) {
 	}
 	g.Expect(d).To(ContainElement(SlotName("s21")), "used at 1003: kept")
 }
+
+// TestFreshReadsWhatIsKeptOnce: of a run's operators, one entry a cell, those the cluster
+// keeps (of this generation) are left out and each other one is named once, after a single
+// list of the cluster's operators, however many cells name them.
+func TestFreshReadsWhatIsKeptOnce(t *testing.T) {
+	g := NewWithT(t)
+	k := &KindTier{Name: "opconform-1-37-0", imageID: "sha256:i", generation: "new", progress: io.Discard}
+	keptArgs, oldArgs, newArgs := []string{"--a"}, []string{"--b"}, []string{"--c"}
+	var objs []runtime.Object
+	objs = append(objs, keptOperator(SlotName(k.slotFor(keptArgs)), map[string]string{"app": deployName, SlotLabel: k.slotFor(keptArgs), generationLabel: "new"})...)
+	objs = append(objs, keptOperator(SlotName(k.slotFor(oldArgs)), map[string]string{"app": deployName, SlotLabel: k.slotFor(oldArgs), generationLabel: "old"})...)
+	cs := fake.NewClientset(objs...)
+	var operators [][]string
+	for range 30 {
+		operators = append(operators, keptArgs, oldArgs, newArgs)
+	}
+	fresh, err := k.fresh(context.Background(), cs, operators)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(fresh).To(Equal(map[string][]string{k.slotFor(oldArgs): oldArgs, k.slotFor(newArgs): newArgs}),
+		"the kept one left out; the one of another generation deployed anew")
+	g.Expect(cs.Actions()).To(HaveLen(1), "one list, not a read per cell")
+	g.Expect(cs.Actions()[0].GetVerb()).To(Equal("list"))
+}
