@@ -24,7 +24,7 @@ func TestKindConfigSetsWhatTheMachineNeeds(t *testing.T) {
 	g.Expect(plain.Networking.APIServerAddress).To(Equal("127.0.0.1"), "the API server on loopback")
 	g.Expect(plain.Networking.DisableDefaultCNI).To(BeFalse(), "kindest/node brings kindnetd")
 	g.Expect(plain.KubeadmConfigPatches).To(BeEmpty(), "a normal machine gets kind's defaults")
-	g.Expect(plain.ContainerdConfigPatches).To(BeEmpty())
+	g.Expect(plain.ContainerdConfigPatches).To(ConsistOf(ContainSubstring(`stats_collect_period = "10s"`)), "on every machine: containerd's stats every ten seconds")
 	g.Expect(plain.KubeadmConfigPatchesJSON6902).To(ConsistOf(HaveField("Patch", And(
 		ContainSubstring("enable-aggregator-routing"), ContainSubstring("path: /encryptionAlgorithm\n  value: ECDSA-P256")))),
 		"on every machine: aggregator routing, and ECDSA keys")
@@ -32,7 +32,7 @@ func TestKindConfigSetsWhatTheMachineNeeds(t *testing.T) {
 	here := kindConfig(BuiltNodeImage("v1.37.0"), true, Host{CgroupV1: true})
 	g.Expect(here.Networking.DisableDefaultCNI).To(BeTrue(), "the built node carries its own pod network")
 	g.Expect(here.KubeadmConfigPatches).To(ConsistOf(ContainSubstring("failCgroupV1: false")))
-	g.Expect(here.ContainerdConfigPatches).To(ConsistOf(ContainSubstring("restrict_oom_score_adj = true")))
+	g.Expect(here.ContainerdConfigPatches).To(ConsistOf(ContainSubstring(`stats_collect_period = "10s"`), ContainSubstring("restrict_oom_score_adj = true")))
 }
 
 func TestHostFactsReadThisMachine(t *testing.T) {
