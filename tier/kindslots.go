@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,7 +34,8 @@ import (
 // too, so a second run rolls out nothing that has not changed.
 
 // Labels of a kept operator's objects, beside SlotLabel: its generation (a hash of the
-// operator image's ID and the licence, whose operators collect deletes when either changed)
+// operator image's ID, deploy/'s manifests and the licence, whose operators collect deletes
+// when any of them changed)
 // and when a run last used it (Unix seconds, for evicting the least recently used).
 const (
 	generationLabel = "opconform.dev/generation"
@@ -67,8 +69,23 @@ func (k *KindTier) setImage(ctx context.Context) error {
 		return fmt.Errorf("the ID of image %s: %w: %s", k.image, err, strings.TrimSpace(out))
 	}
 	k.imageID = strings.TrimSpace(out)
-	k.generation = shortHash(k.imageID, licenseEnd.Format(time.DateOnly))
-	return nil
+	k.generation, err = generationOf(k.imageID, k.manifests)
+	return err
+}
+
+// generationOf is the generation of the operators deployed from imageID with manifests (the
+// files' contents count, in order) and this run's licence: a change to deploy/ makes the
+// operators kept before it stale, as a new image does.
+func generationOf(imageID string, manifests []string) (string, error) {
+	parts := []string{imageID, licenseEnd.Format(time.DateOnly)}
+	for _, f := range manifests {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return "", fmt.Errorf("the operator's manifests: %w", err)
+		}
+		parts = append(parts, string(data))
+	}
+	return shortHash(parts...), nil
 }
 
 // collect deletes the operators an earlier run kept that are of another generation (another

@@ -3,6 +3,7 @@ package tier
 import (
 	"context"
 	"io"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -166,4 +167,29 @@ func TestFreshReadsWhatIsKeptOnce(t *testing.T) {
 		"the kept one left out; the one of another generation deployed anew")
 	g.Expect(cs.Actions()).To(HaveLen(1), "one list, not a read per cell")
 	g.Expect(cs.Actions()[0].GetVerb()).To(Equal("list"))
+}
+
+// TestGenerationCountsTheManifests: the same image and manifests give the same generation; a
+// changed manifest, or another image, gives another (its kept operators are then stale); a
+// manifest that cannot be read is an error naming it.
+func TestGenerationCountsTheManifests(t *testing.T) {
+	g := NewWithT(t)
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.yaml"), filepath.Join(dir, "b.yaml")
+	g.Expect(os.WriteFile(a, []byte("kind: Deployment\n"), 0o600)).To(Succeed())
+	g.Expect(os.WriteFile(b, []byte("kind: Service\n"), 0o600)).To(Succeed())
+	first, err := generationOf("sha256:i", []string{a, b})
+	g.Expect(err).NotTo(HaveOccurred())
+	again, err := generationOf("sha256:i", []string{a, b})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(again).To(Equal(first))
+	otherImage, err := generationOf("sha256:j", []string{a, b})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(otherImage).NotTo(Equal(first))
+	g.Expect(os.WriteFile(b, []byte("kind: Service\nspec: {}\n"), 0o600)).To(Succeed())
+	changed, err := generationOf("sha256:i", []string{a, b})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(changed).NotTo(Equal(first), "a changed manifest makes the kept operators stale")
+	_, err = generationOf("sha256:i", []string{filepath.Join(dir, "gone.yaml")})
+	g.Expect(err).To(MatchError(ContainSubstring("gone.yaml")))
 }

@@ -61,8 +61,8 @@ type KindTier struct {
 	// timeouts bound its waits (KindInput.Timeouts).
 	timeouts matrix.Timeouts
 	// servingCA signs the operator's serving certificate in every deploy. imageID is the
-	// operator image's ID, and generation a hash of it and the licence: kept operators of
-	// another generation are deleted (collect). serving is the slot of the operator the
+	// operator image's ID, and generation a hash of it, the manifests and the licence
+	// (generationOf): kept operators of another generation are deleted (collect). serving is the slot of the operator the
 	// APIService points at ("" not known); rollouts counts the deploys a cell made,
 	// predeployed those made when the cluster was ready (predeploy), switches the switches
 	// to an operator deployed before.
