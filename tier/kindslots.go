@@ -222,9 +222,28 @@ func (k *KindTier) predeploy(ctx context.Context, cs kubernetes.Interface, opera
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	k.predeployed = len(fresh)
+	for slot := range fresh {
+		k.predeployed[slot] = true
+	}
 	fmt.Fprintf(k.progress, "%s: deployed the %d operators its cells need that it did not keep, side by side, in %s\n", k.Name, len(fresh), time.Since(start).Round(100*time.Millisecond))
 	return nil
+}
+
+// replaceFailing deletes d, a kept operator's Deployment, when an earlier run left it and it
+// is not available (its pods crash, say), and returns nil: then serve deploys it anew,
+// rather than wait the rollout's timeout for pods that may never be ready. One that this
+// run deployed when the cluster was ready may still be starting: it is returned, as is an
+// available one.
+func (k *KindTier) replaceFailing(ctx context.Context, cs kubernetes.Interface, cell matrix.Cell, d *appsv1.Deployment) (*appsv1.Deployment, error) {
+	if d == nil || deploymentAvailable(d) || k.predeployed[d.Labels[SlotLabel]] {
+		return d, nil
+	}
+	fmt.Fprintf(k.progress, "%s: operator %s: the one kept, %s, is not available (%d of %d pods available, %d unavailable): deploying it anew\n",
+		k.Name, cell.Operator.Name, d.Name, d.Status.AvailableReplicas, d.Status.Replicas, d.Status.UnavailableReplicas)
+	if err := deleteOperator(ctx, cs, d.Name); err != nil {
+		return nil, fmt.Errorf("kind cluster %s: %w", k.Name, err)
+	}
+	return nil, nil
 }
 
 // predeployAtOnce bounds the deploys predeploy makes at once.
@@ -241,7 +260,10 @@ func (k *KindTier) serve(ctx context.Context, cell matrix.Cell, slot string, arg
 	}
 	name := SlotName(slot)
 	used := strconv.FormatInt(time.Now().Unix(), 10)
-	d := k.kept(ctx, cs, slot)
+	d, err := k.replaceFailing(ctx, cs, cell, k.kept(ctx, cs, slot))
+	if err != nil {
+		return err
+	}
 	switch {
 	case d != nil && deploymentAvailable(d):
 		patch := fmt.Sprintf(`{"metadata":{"labels":{%q:%q}}}`, usedLabel, used)

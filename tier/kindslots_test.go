@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/opconform/opconform/matrix"
 )
 
 // TestSlottedNamesOneOperatorOfMany: a kept operator's Deployment, Service and TLS secret
@@ -192,4 +194,43 @@ func TestGenerationCountsTheManifests(t *testing.T) {
 	g.Expect(changed).NotTo(Equal(first), "a changed manifest makes the kept operators stale")
 	_, err = generationOf("sha256:i", []string{filepath.Join(dir, "gone.yaml")})
 	g.Expect(err).To(MatchError(ContainSubstring("gone.yaml")))
+}
+
+// TestAFailingKeptOperatorIsReplaced: a kept operator an earlier run left that is not
+// available is deleted (serve then deploys it anew) and said so; an available one, and one
+// this run deployed when the cluster was ready that is still starting, are left as they are.
+func TestAFailingKeptOperatorIsReplaced(t *testing.T) {
+	g := NewWithT(t)
+	labels := func(slot string) map[string]string {
+		return map[string]string{"app": deployName, SlotLabel: slot, generationLabel: "new"}
+	}
+	var objs []runtime.Object
+	for _, slot := range []string{"failing", "starting", "fine"} {
+		objs = append(objs, keptOperator(SlotName(slot), labels(slot))...)
+	}
+	cs := fake.NewClientset(objs...)
+	var out strings.Builder
+	k := &KindTier{Name: "opconform-1-37-0", generation: "new", progress: &out, predeployed: map[string]bool{"starting": true}}
+	cell := matrix.Cell{Operator: matrix.Operator{Name: "current-3.250.0"}}
+	ctx := context.Background()
+	unavailable := appsv1.DeploymentStatus{Replicas: 1, UnavailableReplicas: 1}
+	available := appsv1.DeploymentStatus{Replicas: 1, UpdatedReplicas: 1, AvailableReplicas: 1}
+	for slot, status := range map[string]appsv1.DeploymentStatus{"starting": unavailable, "fine": available} {
+		d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: SlotName(slot), Labels: labels(slot)}, Status: status}
+		got, err := k.replaceFailing(ctx, cs, cell, d)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(got).To(BeIdenticalTo(d), slot)
+	}
+	failing := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: SlotName("failing"), Labels: labels("failing")}, Status: unavailable}
+	got, err := k.replaceFailing(ctx, cs, cell, failing)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(got).To(BeNil(), "deployed anew by serve")
+	d, s, sec := names(t, cs)
+	g.Expect(d).To(ConsistOf(SlotName("starting"), SlotName("fine")))
+	g.Expect(s).To(ConsistOf(SlotName("starting"), SlotName("fine")))
+	g.Expect(sec).To(ConsistOf(SlotName("starting")+"-tls", SlotName("fine")+"-tls"))
+	g.Expect(out.String()).To(ContainSubstring("operator current-3.250.0: the one kept, mirrord-operator-failing, is not available (0 of 1 pods available, 1 unavailable): deploying it anew"))
+	got, err = k.replaceFailing(ctx, cs, cell, nil)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(got).To(BeNil())
 }

@@ -62,17 +62,17 @@ type KindTier struct {
 	timeouts matrix.Timeouts
 	// servingCA signs the operator's serving certificate in every deploy. imageID is the
 	// operator image's ID, and generation a hash of it, the manifests and the licence
-	// (generationOf): kept operators of another generation are deleted (collect). serving is the slot of the operator the
-	// APIService points at ("" not known); rollouts counts the deploys a cell made,
-	// predeployed those made when the cluster was ready (predeploy), switches the switches
-	// to an operator deployed before.
+	// (generationOf): kept operators of another generation are deleted (collect). serving
+	// is the slot of the operator the APIService points at ("" not known); rollouts counts
+	// the deploys a cell made, predeployed holds the slots deployed when the cluster was
+	// ready (predeploy), switches counts the switches to an operator deployed before.
 	servingCA   *pki.CA
 	imageID     string
 	generation  string
 	serving     string
 	rollouts    int
 	switches    int
-	predeployed int
+	predeployed map[string]bool
 	// cells counts the cells that started an operator here.
 	cells int
 }
@@ -147,7 +147,7 @@ func StartKind(ctx context.Context, in KindInput) (*KindTier, error) {
 		Kubeconfig: filepath.Join(in.Dir, "kubeconfig"),
 		provider:   cluster.NewProvider(cluster.ProviderWithDocker(), cluster.ProviderWithLogger(progressLogger{w: progress, prefix: name + ": "})),
 		keep:       in.Keep, image: in.Image, manifests: in.Manifests, licenseKey: in.LicenseKeyPEM,
-		progress: progress, timeouts: in.Timeouts,
+		progress: progress, timeouts: in.Timeouts, predeployed: map[string]bool{},
 	}
 	if in.Keep {
 		reused, why := k.reuse(ctx, image)
@@ -614,7 +614,7 @@ func (k *KindTier) ensureServingCA() error {
 // made when it was ready among them), and how many switches between the operators it keeps.
 func (k *KindTier) Summary() string {
 	return fmt.Sprintf("%s: %d operator rollouts (%d of them side by side when the cluster was ready) and %d switches to kept operators for %d cells",
-		k.Name, k.rollouts+k.predeployed, k.predeployed, k.switches, k.cells)
+		k.Name, k.rollouts+len(k.predeployed), len(k.predeployed), k.switches, k.cells)
 }
 
 // harnessRequest sends a request to one of the operator's harness endpoints through the
