@@ -2,6 +2,7 @@ package tier
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
@@ -9,6 +10,10 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 )
 
@@ -127,4 +132,49 @@ func kindConfig(image string, built bool, h Host) *v1alpha4.Cluster {
 		cfg.ContainerdConfigPatches = append(cfg.ContainerdConfigPatches, "[plugins.\"io.containerd.grpc.v1.cri\"]\n  restrict_oom_score_adj = true\n")
 	}
 	return cfg
+}
+
+// The kind configuration a cluster was made with, by digest, is kept in the cluster, so that
+// a run reuses a kept cluster only when its own configuration is the same: a cluster kept
+// from before a change here (its keys, containerd's settings) is made anew.
+const (
+	configMapName = "opconform-kind"
+	configMapKey  = "config"
+)
+
+// configDigest is the digest of cfg.
+func configDigest(cfg *v1alpha4.Cluster) string {
+	data, err := json.Marshal(cfg)
+	if err != nil {
+		panic(fmt.Sprintf("marshalling a kind configuration: %v", err)) // plain data: cannot fail
+	}
+	return shortHash(string(data))
+}
+
+// recordConfig writes the digest of the cluster's kind configuration into the cluster.
+func (k *KindTier) recordConfig(ctx context.Context) error {
+	cs, err := kubernetes.NewForConfig(k.admin)
+	if err != nil {
+		return fmt.Errorf("the cluster's client: %w", err)
+	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: configMapName, Namespace: metav1.NamespaceSystem}, Data: map[string]string{configMapKey: k.config}}
+	if _, err := cs.CoreV1().ConfigMaps(metav1.NamespaceSystem).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("recording the cluster's kind configuration in %s/%s: %w", metav1.NamespaceSystem, configMapName, err)
+	}
+	return nil
+}
+
+// configDiffers says how the kind configuration the cluster of cs was made with differs
+// from this run's, or "" when it is the same.
+func (k *KindTier) configDiffers(ctx context.Context, cs kubernetes.Interface) string {
+	cm, err := cs.CoreV1().ConfigMaps(metav1.NamespaceSystem).Get(ctx, configMapName, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return fmt.Sprintf("it has no record of its kind configuration (%s/%s): it was made before this project kept one", metav1.NamespaceSystem, configMapName)
+	case err != nil:
+		return fmt.Sprintf("reading its kind configuration's record (%s/%s): %v", metav1.NamespaceSystem, configMapName, err)
+	case cm.Data[configMapKey] != k.config:
+		return fmt.Sprintf("it was made with another kind configuration (digest %s, this run's %s)", cm.Data[configMapKey], k.config)
+	}
+	return ""
 }

@@ -1,6 +1,7 @@
 package tier
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -10,7 +11,9 @@ import (
 	"testing"
 
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
 	apiregv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 	kinderrors "sigs.k8s.io/kind/pkg/errors"
@@ -97,4 +100,27 @@ func TestWorkloadImageIsTheNodesPauseImage(t *testing.T) {
 	data, err := os.ReadFile("../scripts/lib/versions.sh")
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(string(data)).To(ContainSubstring(`PAUSE_IMAGE="` + WorkloadImage + `"`))
+}
+
+// TestAKeptClusterIsReusedOnlyWithTheSameConfiguration: a cluster records the digest of the
+// kind configuration it was made with; a later run with the same configuration finds it the
+// same, one with another (another machine's needs, a change here) or a cluster with no
+// record is told why it is made anew.
+func TestAKeptClusterIsReusedOnlyWithTheSameConfiguration(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	here := configDigest(kindConfig(BuiltNodeImage("v1.37.0"), true, Host{CgroupV1: true}))
+	g.Expect(configDigest(kindConfig(BuiltNodeImage("v1.37.0"), true, Host{CgroupV1: true}))).To(Equal(here), "the same configuration, the same digest")
+	elsewhere := configDigest(kindConfig(BuiltNodeImage("v1.37.0"), true, Host{CgroupV1: true, SysResource: true}))
+	g.Expect(elsewhere).NotTo(Equal(here))
+
+	cs := fake.NewClientset()
+	k := &KindTier{Name: "opconform-1-37-0", config: here}
+	g.Expect(k.configDiffers(ctx, cs)).To(ContainSubstring("it has no record of its kind configuration (kube-system/opconform-kind)"))
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: configMapName, Namespace: metav1.NamespaceSystem}, Data: map[string]string{configMapKey: here}}
+	_, err := cs.CoreV1().ConfigMaps(metav1.NamespaceSystem).Create(ctx, cm, metav1.CreateOptions{})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(k.configDiffers(ctx, cs)).To(BeEmpty())
+	other := &KindTier{Name: "opconform-1-37-0", config: elsewhere}
+	g.Expect(other.configDiffers(ctx, cs)).To(Equal("it was made with another kind configuration (digest " + here + ", this run's " + elsewhere + ")"))
 }

@@ -66,7 +66,9 @@ type KindTier struct {
 	// is the slot of the operator the APIService points at ("" not known); rollouts counts
 	// the deploys a cell made, predeployed holds the slots deployed when the cluster was
 	// ready (predeploy), switches counts the switches to an operator deployed before.
-	servingCA   *pki.CA
+	servingCA *pki.CA
+	// config is the digest of the kind configuration the cluster is made with (configDigest).
+	config      string
 	imageID     string
 	generation  string
 	serving     string
@@ -149,6 +151,8 @@ func StartKind(ctx context.Context, in KindInput) (*KindTier, error) {
 		keep:       in.Keep, image: in.Image, manifests: in.Manifests, licenseKey: in.LicenseKeyPEM,
 		progress: progress, timeouts: in.Timeouts, predeployed: map[string]bool{},
 	}
+	cfg := kindConfig(image, image == BuiltNodeImage(in.Kubernetes), in.Host)
+	k.config = configDigest(cfg)
 	if in.Keep {
 		reused, why := k.reuse(ctx, image)
 		if reused {
@@ -168,12 +172,15 @@ func StartKind(ctx context.Context, in KindInput) (*KindTier, error) {
 	fmt.Fprintf(progress, "%s: creating a kind cluster of Kubernetes %s from %s on docker network %s\n", name, in.Kubernetes, image, KindNetwork)
 	start := time.Now()
 	err := k.provider.Create(k.Name,
-		cluster.CreateWithV1Alpha4Config(kindConfig(image, image == BuiltNodeImage(in.Kubernetes), in.Host)),
+		cluster.CreateWithV1Alpha4Config(cfg),
 		cluster.CreateWithKubeconfigPath(k.Kubeconfig),
 		cluster.CreateWithWaitForReady(in.Timeouts.KindCluster.Duration),
 		cluster.CreateWithDisplayUsage(false), cluster.CreateWithDisplaySalutation(false))
 	if err == nil {
 		k.admin, err = clientcmd.BuildConfigFromFlags("", k.Kubeconfig)
+	}
+	if err == nil {
+		err = k.recordConfig(ctx)
 	}
 	if err == nil {
 		fmt.Fprintf(progress, "%s: ready in %s; loading %s into its nodes\n", name, time.Since(start).Round(time.Second), in.Image)
@@ -298,8 +305,8 @@ func readyz(ctx context.Context, cfg *rest.Config, wait time.Duration) error {
 }
 
 // reuse takes the cluster of k's name that an earlier run left, when it is the project's
-// (on its docker network), runs image and answers /readyz; why says what keeps it from
-// being reused ("" when there is none to reuse).
+// (on its docker network), runs image, answers /readyz and was made with this run's kind
+// configuration; why says what keeps it from being reused ("" when there is none to reuse).
 func (k *KindTier) reuse(ctx context.Context, image string) (bool, string) {
 	names, err := k.provider.List()
 	if err != nil || !slices.Contains(names, k.Name) {
@@ -328,6 +335,13 @@ func (k *KindTier) reuse(ctx context.Context, image string) (bool, string) {
 	}
 	if err := readyz(ctx, admin, k.timeouts.KindReuse.Duration); err != nil {
 		return false, err.Error()
+	}
+	cs, err := kubernetes.NewForConfig(admin)
+	if err != nil {
+		return false, "its client: " + err.Error()
+	}
+	if why := k.configDiffers(ctx, cs); why != "" {
+		return false, why
 	}
 	k.admin = admin
 	return true, ""
