@@ -35,8 +35,8 @@ import (
 
 // Labels of a kept operator's objects, beside SlotLabel: its generation (a hash of the
 // operator image's ID, deploy/'s manifests and the licence, whose operators collect deletes
-// when any of them changed)
-// and when a run last used it (Unix seconds, for evicting the least recently used).
+// when any of them changed) and when a run last used it (Unix seconds, for evicting the
+// least recently used).
 const (
 	generationLabel = "opconform.dev/generation"
 	usedLabel       = "opconform.dev/used"

@@ -60,15 +60,15 @@ type KindTier struct {
 	progress io.Writer
 	// timeouts bound its waits (KindInput.Timeouts).
 	timeouts matrix.Timeouts
+	// config is the digest of the kind configuration the cluster is made with (configDigest).
+	config string
 	// servingCA signs the operator's serving certificate in every deploy. imageID is the
 	// operator image's ID, and generation a hash of it, the manifests and the licence
 	// (generationOf): kept operators of another generation are deleted (collect). serving
 	// is the slot of the operator the APIService points at ("" not known); rollouts counts
 	// the deploys a cell made, predeployed holds the slots deployed when the cluster was
 	// ready (predeploy), switches counts the switches to an operator deployed before.
-	servingCA *pki.CA
-	// config is the digest of the kind configuration the cluster is made with (configDigest).
-	config      string
+	servingCA   *pki.CA
 	imageID     string
 	generation  string
 	serving     string
