@@ -39,8 +39,8 @@ type Options struct {
 	Clock clock.Clock
 	// ConnectTLS, when set, adjusts the TLS configuration of each WebSocket connect: how a
 	// harness that runs many commands against one server lets them resume one TLS session
-	// (the mirrord CLI's rustls resumes within a process) and offer a single key share. The
-	// headers, the only thing the contract is about, are the same either way.
+	// (the mirrord CLI's rustls resumes within a process) and picks the TLS version and key
+	// exchange. The headers, the only thing the contract is about, are the same either way.
 	ConnectTLS func(*tls.Config)
 	// CertificateHeader, when not nil, is sent verbatim as the certificate header in place of
 	// the prepared certificate: a harness's way to present a broken certificate fixture.

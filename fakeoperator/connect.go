@@ -171,10 +171,9 @@ var ourProtocol = semver.MustParse(mirrordproto.ProtocolVersion)
 
 // negotiate answers a protocol-version switch with the lower of the client's and ours.
 func negotiate(client string) string {
-	ours := ourProtocol
 	v, err := semver.StrictNewVersion(client)
-	if err != nil || v.GreaterThan(ours) {
-		return ours.String()
+	if err != nil || v.GreaterThan(ourProtocol) {
+		return ourProtocol.String()
 	}
 	return v.String()
 }

@@ -1,20 +1,18 @@
 package runner
 
 import (
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"math/big"
-	"net"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
+
+	"github.com/opconform/opconform/pki"
 )
 
 // TestConnectTLSResumesTheCellsSession: two connections of one cell, each with a config
@@ -24,12 +22,13 @@ import (
 // a TLS 1.2 server gives only to a client that names the curve.
 func TestConnectTLSResumesTheCellsSession(t *testing.T) {
 	g := NewWithT(t)
-	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := pki.NewCA("serving-ca")
 	g.Expect(err).NotTo(HaveOccurred())
-	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	kp, err := ca.IssueServer("serving", "127.0.0.1") // ECDSA P-256
 	g.Expect(err).NotTo(HaveOccurred())
-	serving := selfSigned(t, ecKey, "serving", net.ParseIP("127.0.0.1"))
-	other := selfSigned(t, rsaKey, "loopback-client", nil)
+	serving, err := kp.TLS()
+	g.Expect(err).NotTo(HaveOccurred())
+	other := selfSignedRSA(t, "loopback-client") // for no IP address
 	l, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{serving, other}})
 	g.Expect(err).NotTo(HaveOccurred())
 	defer l.Close()
@@ -46,7 +45,7 @@ func TestConnectTLSResumesTheCellsSession(t *testing.T) {
 		}
 	}()
 	roots := x509.NewCertPool()
-	roots.AddCert(serving.Leaf)
+	g.Expect(roots.AppendCertsFromPEM(ca.PEM)).To(BeTrue())
 	adjust := connectTLS(tls.NewLRUClientSessionCache(4))
 	var states []tls.ConnectionState
 	for range 2 {
@@ -65,25 +64,22 @@ func TestConnectTLSResumesTheCellsSession(t *testing.T) {
 	g.Expect(states[0].CurveID).To(Equal(tls.X25519), "the full handshake on X25519")
 }
 
-// selfSigned is a certificate of key for name and, if set, ip, signed by itself.
-func selfSigned(t *testing.T, key crypto.Signer, name string, ip net.IP) tls.Certificate {
+// selfSignedRSA is an RSA certificate for name alone, signed by itself: a certificate of
+// another key type than pki's, as kube-apiserver's loopback certificate is.
+func selfSignedRSA(t *testing.T, name string) tls.Certificate {
 	t.Helper()
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment | x509.KeyUsageCertSign, IsCA: true, BasicConstraintsValid: true,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if ip != nil {
-		tmpl.IPAddresses = []net.IP{ip}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name}, DNSNames: []string{name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
